@@ -1,0 +1,56 @@
+namespace NHub.Grains;
+
+/// <summary>
+/// Operator diagnostics: where activations land and whether streams deliver across processes.
+/// Random placement spreads keys over the cluster, so probing several keys shows every silo.
+/// </summary>
+[Alias("nhub.IClusterProbeGrain")]
+public interface IClusterProbeGrain : IGrainWithIntegerKey
+{
+    /// <summary>The runtime identity of the silo hosting this activation.</summary>
+    [Alias("GetSiloIdentity")]
+    Task<string> GetSiloIdentity();
+
+    /// <summary>Publishes <paramref name="message"/> on the probe stream <paramref name="streamKey"/> from inside the silo.</summary>
+    [Alias("Publish")]
+    Task Publish(Guid streamKey, ProbeEvent message);
+}
+
+/// <summary>An event sent on the probe stream.</summary>
+[GenerateSerializer, Immutable, Alias("nhub.ProbeEvent")]
+public sealed record ProbeEvent(
+    [property: Id(0)] string Text,
+    [property: Id(1)] string FromSilo,
+    [property: Id(2)] DateTimeOffset SentAt);
+
+/// <summary>
+/// The platform's one Orleans stream provider (memory in embedded mode, NATS JetStream in production) and its namespaces.
+/// </summary>
+/// <remarks>
+/// The NATS provider publishes on the subject <c>{provider}.{namespace}.{key}</c> and its JetStream subject transform
+/// matches exactly <c>{provider}.*.*</c>: a namespace or key containing '.', '*', '&gt;' or whitespace lands on a subject no
+/// consumer reads, silently. Namespaces here are single NATS tokens; keys must be GUIDs or validated tokens.
+/// </remarks>
+public static class PlatformStreams
+{
+    public const string ProviderName = "Default";
+    public const string Probe = "nhub-probe";
+    public const string DeviceCommands = "nhub-device-commands";
+
+    /// <summary>True when <paramref name="token"/> can be one NATS subject token (see remarks).</summary>
+    public static bool IsValidSubjectToken(string token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return false;
+        }
+        foreach (var c in token)
+        {
+            if (c is '.' or '*' or '>' || char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,100 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
+
+namespace NHub.ServiceDefaults;
+
+/// <summary>Orleans cluster identity and endpoints, bound from the <c>Orleans</c> section.</summary>
+public sealed class OrleansClusterOptions
+{
+    public const string Section = "Orleans";
+
+    [Required(ErrorMessage = "Orleans:ClusterId must be set")]
+    public string ClusterId { get; set; } = "nhub";
+
+    [Required(ErrorMessage = "Orleans:ServiceId must be set")]
+    public string ServiceId { get; set; } = "nhub";
+
+    [Range(1, 65535, ErrorMessage = "Orleans:SiloPort must be between 1 and 65535")]
+    public int SiloPort { get; set; } = 11111;
+
+    [Range(1, 65535, ErrorMessage = "Orleans:GatewayPort must be between 1 and 65535")]
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The address other silos and clients use to reach this silo. Empty: Orleans picks one.</summary>
+    public string? AdvertisedIPAddress { get; set; }
+}
+
+/// <summary>NATS connection used for Orleans streams and device data, bound from the <c>Nats</c> section.</summary>
+public sealed class NatsSettings
+{
+    public const string Section = "Nats";
+
+    /// <summary>NATS server URL, e.g. <c>nats://127.0.0.1:4222</c>. Empty: embedded mode (in-memory streams).</summary>
+    public string? Url { get; set; }
+
+    /// <summary>JetStream stream that backs the Orleans stream provider.</summary>
+    [Required(ErrorMessage = "Nats:OrleansStreamName must be set")]
+    [RegularExpression("^[A-Za-z0-9_-]+$", ErrorMessage = "Nats:OrleansStreamName may contain only letters, digits, '-' and '_'")]
+    public string OrleansStreamName { get; set; } = "nhub-orleans";
+
+    [Range(1, 256, ErrorMessage = "Nats:OrleansPartitionCount must be between 1 and 256")]
+    public int OrleansPartitionCount { get; set; } = 8;
+}
+
+/// <summary>Which backing services are configured. Decided by configuration alone.</summary>
+public sealed record PlatformMode(string? PostgresConnectionString, string? NatsUrl)
+{
+    public const string PostgresConnectionStringKey = "ConnectionStrings:Postgres";
+
+    public bool UsesPostgres => !string.IsNullOrWhiteSpace(PostgresConnectionString);
+    public bool UsesNats => !string.IsNullOrWhiteSpace(NatsUrl);
+    public bool IsEmbedded => !UsesPostgres && !UsesNats;
+
+    public static PlatformMode From(IConfiguration configuration)
+    {
+        var pg = configuration.GetConnectionString("Postgres");
+        var nats = configuration[$"{NatsSettings.Section}:Url"];
+        var mode = new PlatformMode(pg, nats);
+        mode.Validate();
+        return mode;
+    }
+
+    /// <summary>Fails fast with a message naming the bad key.</summary>
+    public void Validate()
+    {
+        if (UsesPostgres)
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ConfigurationValidationException($"{PostgresConnectionStringKey} is not a valid PostgreSQL connection string: {ex.Message}");
+            }
+        }
+        if (UsesNats && (!Uri.TryCreate(NatsUrl, UriKind.Absolute, out var uri) || (uri.Scheme is not ("nats" or "tls" or "ws" or "wss"))))
+        {
+            throw new ConfigurationValidationException($"Nats:Url must be an absolute nats:// (or tls://, ws://, wss://) URL, got '{NatsUrl}'");
+        }
+    }
+}
+
+/// <summary>A configuration error detected at start; the message names the offending key.</summary>
+public sealed class ConfigurationValidationException(string message) : Exception(message);
+
+/// <summary>Validates a bound options object with its data annotations and fails with messages that name the keys.</summary>
+public static class OptionsGuard
+{
+    public static T Bind<T>(IConfiguration configuration, string section)
+        where T : class, new()
+    {
+        var value = configuration.GetSection(section).Get<T>() ?? new T();
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
+        {
+            throw new ConfigurationValidationException("Invalid configuration: " + string.Join("; ", results.Select(r => r.ErrorMessage)));
+        }
+        return value;
+    }
+}

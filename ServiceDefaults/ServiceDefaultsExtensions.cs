@@ -1,0 +1,72 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
+
+namespace NHub.ServiceDefaults;
+
+/// <summary>What every NHub host shares: metrics, health checks, problem details (eShop's ServiceDefaults).</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Health checks tagged with this are part of readiness (/health/ready and /health).</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>The meter every NHub component records on.</summary>
+    public const string MeterName = "NHub";
+
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    {
+        var mode = PlatformMode.From(builder.Configuration);
+        builder.Services.AddProblemDetails();
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddMeter(MeterName, "Microsoft.Orleans")
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentationIfAvailable()
+                .AddPrometheusExporter());
+
+        var health = builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
+        if (mode.UsesPostgres)
+        {
+            health.Add(new HealthCheckRegistration("postgres", _ => new PostgresHealthCheck(mode.PostgresConnectionString!), HealthStatus.Unhealthy, [ReadyTag], TimeSpan.FromSeconds(5)));
+        }
+        if (mode.UsesNats)
+        {
+            health.Add(new HealthCheckRegistration("nats", _ => new NatsHealthCheck(mode.NatsUrl!), HealthStatus.Unhealthy, [ReadyTag], TimeSpan.FromSeconds(5)));
+        }
+        return builder;
+    }
+
+    private static MeterProviderBuilder AddRuntimeInstrumentationIfAvailable(this MeterProviderBuilder metrics)
+        // .NET 9+ publishes runtime metrics on the built-in "System.Runtime" meter; no extra package needed.
+        => metrics.AddMeter("System.Runtime");
+
+    /// <summary>/health (readiness), /health/live (liveness), /health/ready, /metrics (Prometheus).</summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => true, ResponseWriter = HealthResponseWriter.WriteAsync });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = r => r.Tags.Contains("live"), ResponseWriter = HealthResponseWriter.WriteAsync });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = _ => true, ResponseWriter = HealthResponseWriter.WriteAsync });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+}
+
+internal static class HealthResponseWriter
+{
+    public static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        };
+        return context.Response.WriteAsJsonAsync(body);
+    }
+}

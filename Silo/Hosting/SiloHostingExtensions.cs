@@ -1,0 +1,130 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using NHub.Grains;
+using NHub.ServiceDefaults;
+using NHub.Silo.Migrations;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Streaming.NATS.Hosting;
+
+namespace NHub.Silo.Hosting;
+
+public static class SiloHostingExtensions
+{
+    private const string Npgsql = "Npgsql";
+
+    /// <summary>
+    /// Configures the Orleans silo from configuration alone. Nothing configured: embedded mode (localhost clustering,
+    /// in-memory storage, reminders and streams). <c>ConnectionStrings:Postgres</c>: ADO.NET clustering, persistence and
+    /// reminders on PostgreSQL. <c>Nats:Url</c>: Orleans streams on NATS JetStream.
+    /// </summary>
+    public static IHostApplicationBuilder AddNHubSilo(this IHostApplicationBuilder builder)
+    {
+        var mode = PlatformMode.From(builder.Configuration);
+        builder.Services.TryAddSingleton(mode);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<OrleansClusterOptions>().BindConfiguration(OrleansClusterOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<NatsSettings>().BindConfiguration(NatsSettings.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+
+        var cluster = OptionsGuard.Bind<OrleansClusterOptions>(builder.Configuration, OrleansClusterOptions.Section);
+        var nats = OptionsGuard.Bind<NatsSettings>(builder.Configuration, NatsSettings.Section);
+        var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new();
+        if (mode.UsesPostgres && database.MigrateOnStart)
+        {
+            builder.Services.AddHostedService(sp => new MigrateOnStartService(mode.PostgresConnectionString!, sp.GetRequiredService<ILogger<SchemaMigrator>>()));
+        }
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+
+            if (mode.UsesPostgres)
+            {
+                ConfigureEndpoints(silo, cluster);
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = Npgsql;
+                    o.ConnectionString = mode.PostgresConnectionString;
+                });
+                silo.AddAdoNetGrainStorage(GrainStorageNames.Default, o =>
+                {
+                    o.Invariant = Npgsql;
+                    o.ConnectionString = mode.PostgresConnectionString;
+                });
+                silo.AddAdoNetGrainStorage(GrainStorageNames.PubSub, o =>
+                {
+                    o.Invariant = Npgsql;
+                    o.ConnectionString = mode.PostgresConnectionString;
+                });
+                silo.UseAdoNetReminderService(o =>
+                {
+                    o.Invariant = Npgsql;
+                    o.ConnectionString = mode.PostgresConnectionString;
+                });
+            }
+            else
+            {
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, null, cluster.ServiceId, cluster.ClusterId);
+                silo.AddMemoryGrainStorage(GrainStorageNames.Default);
+                silo.AddMemoryGrainStorage(GrainStorageNames.PubSub);
+                silo.UseInMemoryReminderService();
+            }
+
+            if (mode.UsesNats)
+            {
+                silo.AddNatsStreams(PlatformStreams.ProviderName, o => OrleansClientExtensions.ConfigureNats(o, mode, nats));
+            }
+            else
+            {
+                silo.AddMemoryStreams(PlatformStreams.ProviderName);
+            }
+
+            silo.AddDashboard();
+        });
+        return builder;
+    }
+
+    private static void ConfigureEndpoints(ISiloBuilder silo, OrleansClusterOptions cluster)
+    {
+        if (string.IsNullOrWhiteSpace(cluster.AdvertisedIPAddress))
+        {
+            silo.ConfigureEndpoints(cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+            return;
+        }
+        if (!IPAddress.TryParse(cluster.AdvertisedIPAddress, out var ip))
+        {
+            throw new ConfigurationValidationException($"Orleans:AdvertisedIPAddress must be an IP address, got '{cluster.AdvertisedIPAddress}'");
+        }
+        silo.ConfigureEndpoints(ip, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(ip));
+    }
+
+    /// <summary>One clear line at start saying what is (and is not) persisted.</summary>
+    public static void LogPlatformMode(this WebApplication app)
+    {
+        var mode = app.Services.GetRequiredService<PlatformMode>();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NHub.Silo");
+        if (mode.IsEmbedded)
+        {
+            log.LogWarning("Embedded mode: localhost clustering, in-memory grain storage, reminders and streams. NOTHING IS PERSISTED; set ConnectionStrings:Postgres and Nats:Url for production.");
+            return;
+        }
+        log.LogInformation("Production mode: clustering, grain storage and reminders on {Storage}; streams on {Streams}.",
+            mode.UsesPostgres ? "PostgreSQL" : "memory (NOT persisted: ConnectionStrings:Postgres is not set)",
+            mode.UsesNats ? "NATS JetStream" : "memory (Nats:Url is not set)");
+    }
+}
+
+/// <summary>Database settings, bound from the <c>Database</c> section.</summary>
+public sealed class DatabaseOptions
+{
+    public const string Section = "Database";
+
+    /// <summary>Apply pending schema migrations before the silo starts (the same as running <c>migrate</c>).</summary>
+    public bool MigrateOnStart { get; set; }
+}

@@ -1,0 +1,21 @@
+using NHub.ServiceDefaults;
+using NHub.Silo.Hosting;
+using NHub.Silo.Migrations;
+using Orleans.Dashboard;
+
+var builder = WebApplication.CreateBuilder(args);
+
+if (args is ["migrate", ..])
+{
+    return await MigrateCommand.RunAsync(builder.Configuration);
+}
+
+builder.AddServiceDefaults();
+builder.AddNHubSilo();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapOrleansDashboard(routePrefix: "/dashboard");
+app.LogPlatformMode();
+await app.RunAsync();
+return 0;

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NHub.ServiceDefaults;
+
+namespace NHub.Integration.Tests;
+
+/// <summary>An Orleans client in the test process, configured the way the gateway and API hosts configure theirs.</summary>
+public sealed class ClusterClient : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterClient(IHost host) => _host = host;
+
+    public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
+
+    public static async Task<ClusterClient> ConnectAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddNHubOrleansClient();
+        var host = builder.Build();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await host.StartAsync(cts.Token);
+        return new ClusterClient(host);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _host.StopAsync(cts.Token);
+        _host.Dispose();
+    }
+}
+
+/// <summary>Settings shared by silos and clients of one test's cluster (configuration keys as an operator sets them).</summary>
+public static class ClusterSettings
+{
+    public static Dictionary<string, string?> Production(string clusterId, string postgres, string? natsUrl) => new()
+    {
+        ["Orleans:ClusterId"] = clusterId,
+        ["Orleans:ServiceId"] = clusterId,
+        ["ConnectionStrings:Postgres"] = postgres,
+        ["Nats:Url"] = natsUrl,
+        ["Nats:OrleansStreamName"] = clusterId,
+    };
+
+    /// <summary>The same settings as environment variables (<c>Section__Key</c>) for a host process.</summary>
+    public static Dictionary<string, string?> AsEnvironment(IReadOnlyDictionary<string, string?> settings)
+    {
+        var env = new Dictionary<string, string?>();
+        foreach (var (k, v) in settings)
+        {
+            env[k.Replace(":", "__", StringComparison.Ordinal)] = v;
+        }
+        return env;
+    }
+}

@@ -1,0 +1,76 @@
+namespace NHub.Testing;
+
+/// <summary>
+/// The real NHub silo host (Silo/bin/.../NHub.Silo.dll) as a separate process, configured only through
+/// environment variables, as an operator would run it. Every port is a fresh free loopback port.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Dictionary<string, string?> _environment;
+    private ExternalProcess? _process;
+
+    public string Name { get; }
+    public int HttpPort { get; }
+    public int SiloPort { get; }
+    public int GatewayPort { get; }
+    public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
+
+    public SiloProcess(string name, IReadOnlyDictionary<string, string?> settings)
+    {
+        Name = name;
+        HttpPort = FreePorts.Next();
+        SiloPort = FreePorts.Next();
+        GatewayPort = FreePorts.Next();
+        _environment = new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Orleans__SiloPort"] = SiloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans__GatewayPort"] = GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans__AdvertisedIPAddress"] = "127.0.0.1",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+        };
+        foreach (var (k, v) in settings)
+        {
+            _environment[k] = v;
+        }
+    }
+
+    public string Output => _process?.Output ?? "";
+
+    /// <summary>Starts the silo and waits until it serves HTTP (Kestrel starts after the silo is active).</summary>
+    public async Task StartAsync(TimeSpan? timeout = null)
+    {
+        _process = ExternalProcess.Start(Name, "dotnet",
+            [RepoPaths.HostDll("Silo", "NHub.Silo"), "--urls", BaseAddress.ToString().TrimEnd('/')], _environment);
+        await _process.WaitForLineAsync("Application started", timeout ?? TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>Graceful shutdown (SIGTERM): the silo leaves the cluster and deactivates grains.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.StopAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
+    }
+
+    /// <summary>Runs <c>NHub.Silo migrate</c> with the same settings.</summary>
+    public static async Task MigrateAsync(string connectionString)
+    {
+        var (code, output) = await ExternalProcess.RunAsync("dotnet", [RepoPaths.HostDll("Silo", "NHub.Silo"), "migrate"], TimeSpan.FromSeconds(120),
+            new Dictionary<string, string?> { ["ConnectionStrings__Postgres"] = connectionString });
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"migrate failed ({code}):\n{output}");
+        }
+    }
+}
