@@ -16,9 +16,29 @@ public sealed record DeviceRecord(
     [property: Id(3)] string? Imei,
     [property: Id(4)] SimDetails? Sim);
 
-/// <summary>The device twin as seen by the portal.</summary>
+/// <summary>How a device reached the platform.</summary>
+public enum DeviceTransport
+{
+    None = 0,
+    Coap = 1,
+    Coaps = 2,
+}
+
+/// <summary>Online status. A device is online from its first message until the inactivity window passes without one.</summary>
+[GenerateSerializer, Immutable, Alias("nhub.DeviceConnectivity")]
+public sealed record DeviceConnectivity(
+    [property: Id(0)] bool Online,
+    [property: Id(1)] DateTimeOffset? LastSeen,
+    [property: Id(2)] string? LastPeerAddress,
+    [property: Id(3)] DeviceTransport LastTransport);
+
+/// <summary>The device twin as seen by the portal (never contains key material).</summary>
 [GenerateSerializer, Immutable, Alias("nhub.DeviceTwin")]
 public sealed record DeviceTwin(
     [property: Id(0)] DeviceRecord Record,
     [property: Id(1)] DateTimeOffset CreatedAt,
-    [property: Id(2)] DateTimeOffset UpdatedAt);
+    [property: Id(2)] DateTimeOffset UpdatedAt,
+    [property: Id(3)] DeviceConnectivity Connectivity,
+    [property: Id(4)] IReadOnlyList<CredentialSummary> Credentials,
+    [property: Id(5)] int PendingCommands,
+    [property: Id(6)] FirmwareProgress? Firmware);

@@ -35,7 +35,12 @@ public static class PlatformStreams
 {
     public const string ProviderName = "Default";
     public const string Probe = "nhub-probe";
-    public const string DeviceCommands = "nhub-device-commands";
+
+    /// <summary>Downlink commands for the devices observing at one gateway; key: the gateway's id.</summary>
+    public const string GatewayDownlink = "nhub-gateway-downlink";
+
+    /// <summary>Credential revocations, broadcast to every gateway; key: <see cref="Guid.Empty"/>.</summary>
+    public const string CredentialRevocations = "nhub-credential-revocations";
 
     /// <summary>True when <paramref name="token"/> can be one NATS subject token (see remarks).</summary>
     public static bool IsValidSubjectToken(string token)

@@ -1,17 +1,92 @@
 namespace NHub.Grains;
 
 /// <summary>
-/// The twin of one device, keyed by device id. Holds the device record and (as the platform grows)
-/// credentials, online status, pending commands and firmware progress. Knows nothing of CoAP or DTLS.
+/// The twin of one device, keyed by device id: its record, credentials, online status, pending commands and
+/// firmware progress. Knows nothing of CoAP or DTLS. Methods on an unknown (never provisioned or deleted)
+/// device return null / an "unknown" outcome rather than creating it.
 /// </summary>
 [Alias("nhub.IDeviceGrain")]
 public interface IDeviceGrain : IGrainWithStringKey
 {
-    /// <summary>Creates the device, or updates its record if it exists. Durable when the call returns.</summary>
+    /// <summary>Creates the device, or replaces its record if it exists. Durable when the call returns.</summary>
     [Alias("Provision")]
     Task<DeviceTwin> Provision(DeviceRecord record);
 
-    /// <summary>The twin, or null when the device was never provisioned.</summary>
+    /// <summary>The twin, or null when the device does not exist.</summary>
     [Alias("GetTwin")]
     Task<DeviceTwin?> GetTwin();
+
+    /// <summary>Revokes every credential (closing live sessions), cancels pending commands and forgets the device.</summary>
+    [Alias("Delete")]
+    Task<bool> Delete();
+
+    /// <summary>
+    /// Issues a PSK credential; the key is in this response only. The PSK identity is <c>&lt;prefix&gt;-&lt;device_id&gt;</c>,
+    /// so a device has at most one active credential: issuing while one is active is refused
+    /// (<see cref="IssueOutcome.ActiveCredentialExists"/>); rotation is revoke, then issue.
+    /// </summary>
+    [Alias("IssueCredential")]
+    Task<IssueCredentialResult> IssueCredential(PskFormat format);
+
+    /// <summary>Credentials without key material; null when the device does not exist.</summary>
+    [Alias("ListCredentials")]
+    Task<IReadOnlyList<CredentialSummary>?> ListCredentials();
+
+    /// <summary>Revokes one credential and pushes the revocation to every gateway. False when not found.</summary>
+    [Alias("RevokeCredential")]
+    Task<bool> RevokeCredential(Guid credentialId);
+
+    /// <summary>Key material for a DTLS handshake (called by the identity index grain only).</summary>
+    [Alias("GetPsk")]
+    Task<PskLookup?> GetPsk(string pskIdentity);
+
+    /// <summary>Publishes one telemetry message. <see cref="TelemetryOutcome.Accepted"/> means durably accepted.</summary>
+    [Alias("ReportTelemetry")]
+    Task<TelemetryResult> ReportTelemetry(TelemetryReport report);
+
+    /// <summary>The most recent telemetry messages, newest first (bounded buffer kept by the twin).</summary>
+    [Alias("GetRecentTelemetry")]
+    Task<IReadOnlyList<TelemetryEntry>?> GetRecentTelemetry(int limit);
+
+    /// <summary>
+    /// Queues a command (durable before it returns) and pushes it to the observing gateway, if any. Null when the
+    /// device does not exist. Throws <see cref="ArgumentException"/> for an empty name or a TTL out of range, and
+    /// <see cref="InvalidOperationException"/> when the device already has the maximum of pending commands.
+    /// </summary>
+    [Alias("EnqueueCommand")]
+    Task<CommandInfo?> EnqueueCommand(CommandRequest request);
+
+    /// <summary>Commands with their statuses, newest first; null when the device does not exist.</summary>
+    [Alias("ListCommands")]
+    Task<IReadOnlyList<CommandInfo>?> ListCommands();
+
+    [Alias("CancelCommand")]
+    Task<CancelOutcome> CancelCommand(Guid commandId);
+
+    /// <summary>
+    /// The device registered an Observe relation on its commands resource at gateway <paramref name="gatewayId"/>.
+    /// Returns the commands not yet delivered (now marked sent) for the initial notification; null when unknown.
+    /// Later commands are pushed on that gateway's downlink stream.
+    /// </summary>
+    [Alias("ObserveCommands")]
+    Task<IReadOnlyList<CommandInfo>?> ObserveCommands(Guid gatewayId, string peerAddress, DeviceTransport transport);
+
+    /// <summary>The relation at <paramref name="gatewayId"/> ended (deregistration, RST, failed notification).</summary>
+    [Alias("StopObservingCommands")]
+    Task StopObservingCommands(Guid gatewayId);
+
+    /// <summary>The device acknowledged notifications carrying these commands.</summary>
+    [Alias("CommandsDelivered")]
+    Task CommandsDelivered(IReadOnlyList<Guid> commandIds);
+
+    /// <summary>A notification carrying these commands was not acknowledged: they go back to queued.</summary>
+    [Alias("CommandsNotDelivered")]
+    Task CommandsNotDelivered(IReadOnlyList<Guid> commandIds);
+
+    /// <summary>Throttled firmware download progress from the serving gateway.</summary>
+    [Alias("ReportFirmwareProgress")]
+    Task ReportFirmwareProgress(FirmwareBlockReport report);
+
+    [Alias("GetFirmwareProgress")]
+    Task<FirmwareProgress?> GetFirmwareProgress();
 }

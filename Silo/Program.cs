@@ -1,3 +1,4 @@
+using NHub.ManagementApi;
 using NHub.ServiceDefaults;
 using NHub.Silo.Hosting;
 using NHub.Silo.Migrations;
@@ -12,10 +13,12 @@ if (args is ["migrate", ..])
 
 builder.AddServiceDefaults();
 builder.AddNHubSilo();
+builder.AddManagementApi();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapOrleansDashboard(routePrefix: "/dashboard");
+app.MapManagementApi();
 app.LogPlatformMode();
 await app.RunAsync();
 return 0;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NHub.Grains;
 using NHub.ServiceDefaults;
+using NHub.Silo.Infrastructure;
 using NHub.Silo.Migrations;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -34,6 +35,13 @@ public static class SiloHostingExtensions
         if (mode.UsesPostgres && database.MigrateOnStart)
         {
             builder.Services.AddHostedService(sp => new MigrateOnStartService(mode.PostgresConnectionString!, sp.GetRequiredService<ILogger<SchemaMigrator>>()));
+        }
+
+        builder.AddNHubDeviceServices(mode);
+        if (mode.UsesNats)
+        {
+            // Registered before the silo so it runs first (hosted services start in registration order).
+            builder.Services.AddHostedService(_ => new NatsStreamOwnershipCheck(mode, nats));
         }
 
         builder.UseOrleans(silo =>

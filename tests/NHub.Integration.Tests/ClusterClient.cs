@@ -43,7 +43,16 @@ public static class ClusterSettings
         ["ConnectionStrings:Postgres"] = postgres,
         ["Nats:Url"] = natsUrl,
         ["Nats:OrleansStreamName"] = clusterId,
+        // Per-cluster JetStream names, so tests sharing one nats-server never see each other's data.
+        ["Nats:DeviceData:TelemetryStream"] = "T_" + clusterId,
+        ["Nats:DeviceData:TelemetrySubjectPrefix"] = "t." + clusterId,
+        ["Nats:DeviceData:EventsStream"] = "E_" + clusterId,
+        ["Nats:DeviceData:EventsSubjectPrefix"] = "e." + clusterId,
+        ["Security:MasterKey"] = TestMasterKey,
     };
+
+    /// <summary>A fixed test master key (base64 of 32 bytes).</summary>
+    public const string TestMasterKey = "bmh1Yi10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE=";
 
     /// <summary>The same settings as environment variables (<c>Section__Key</c>) for a host process.</summary>
     public static Dictionary<string, string?> AsEnvironment(IReadOnlyDictionary<string, string?> settings)

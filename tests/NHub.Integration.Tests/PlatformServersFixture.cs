@@ -2,26 +2,22 @@ using NHub.Testing;
 
 namespace NHub.Integration.Tests;
 
-/// <summary>One real PostgreSQL and one real nats-server (JetStream) for the whole integration collection.</summary>
+/// <summary>
+/// One real PostgreSQL for the whole integration collection (each test takes a fresh database). NATS is not shared:
+/// a test that needs it starts a nats-server of its own (<c>NatsServer.StartAsync()</c>, ~50 ms), because two Orleans
+/// clusters on one NATS account collide (see NatsStreamOwnershipCheck).
+/// </summary>
 public sealed class PlatformServersFixture : IAsyncLifetime
 {
     public PostgresServer Postgres { get; private set; } = null!;
-    public NatsServer Nats { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        var pg = PostgresServer.StartAsync();
-        var nats = NatsServer.StartAsync();
-        Postgres = await pg;
-        Nats = await nats;
+        Postgres = await PostgresServer.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Nats is not null)
-        {
-            await Nats.DisposeAsync();
-        }
         if (Postgres is not null)
         {
             await Postgres.DisposeAsync();

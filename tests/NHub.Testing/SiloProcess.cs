@@ -46,6 +46,10 @@ public sealed class SiloProcess : IAsyncDisposable
         await _process.WaitForLineAsync("Application started", timeout ?? TimeSpan.FromSeconds(90));
     }
 
+    /// <summary>Waits for a log line of the running silo.</summary>
+    public Task WaitForLineAsync(string pattern, TimeSpan? timeout = null) =>
+        (_process ?? throw new InvalidOperationException("not started")).WaitForLineAsync(pattern, timeout ?? TimeSpan.FromSeconds(60));
+
     /// <summary>Graceful shutdown (SIGTERM): the silo leaves the cluster and deactivates grains.</summary>
     public async Task StopAsync()
     {

@@ -11,7 +11,8 @@ public sealed class NatsStreamTests(PlatformServersFixture servers)
     public async Task An_event_produced_on_a_nats_stream_in_the_silo_reaches_a_subscriber_in_a_separate_client_process()
     {
         var cs = await servers.MigratedDatabaseAsync();
-        var settings = ClusterSettings.Production("stream-" + Guid.NewGuid().ToString("N")[..6], cs, servers.Nats.Url);
+        await using var nats = await NatsServer.StartAsync();
+        var settings = ClusterSettings.Production("stream-" + Guid.NewGuid().ToString("N")[..6], cs, nats.Url);
 
         await using var silo = new SiloProcess("silo", ClusterSettings.AsEnvironment(settings));
         await silo.StartAsync();
@@ -35,5 +36,19 @@ public sealed class NatsStreamTests(PlatformServersFixture servers)
         Assert.Equal("hello over JetStream", got.Text);
         Assert.False(string.IsNullOrEmpty(got.FromSilo));
         await handle.UnsubscribeAsync();
+    }
+
+    [Fact]
+    public async Task A_second_deployment_on_the_same_nats_account_is_refused_at_start_naming_the_stream_in_the_way()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var first = ClusterSettings.Production("first" + Guid.NewGuid().ToString("N")[..6], await servers.MigratedDatabaseAsync(), nats.Url);
+        await using var silo1 = new SiloProcess("first", ClusterSettings.AsEnvironment(first));
+        await silo1.StartAsync();
+
+        var second = ClusterSettings.Production("second" + Guid.NewGuid().ToString("N")[..6], await servers.MigratedDatabaseAsync(), nats.Url);
+        await using var silo2 = new SiloProcess("second", ClusterSettings.AsEnvironment(second));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => silo2.StartAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"JetStream stream '{first["Nats:OrleansStreamName"]}' already captures subjects", silo2.Output, StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,111 @@
+using System.Security.Cryptography;
+using System.Text;
+using NHub.Grains.Services;
+using Orleans.Streams;
+
+namespace NHub.Grains.Devices;
+
+public sealed partial class DeviceGrain
+{
+    public async Task<IssueCredentialResult> IssueCredential(PskFormat format)
+    {
+        if (!Exists)
+        {
+            return new IssueCredentialResult(IssueOutcome.UnknownDevice, null);
+        }
+        foreach (var c in state.State.Credentials)
+        {
+            if (c.Status == CredentialStatus.Active)
+            {
+                return new IssueCredentialResult(IssueOutcome.ActiveCredentialExists, null);
+            }
+        }
+
+        var id = Guid.NewGuid();
+        var identity = $"{credentialOptions.Value.IdentityPrefix}-{DeviceId}";
+        // 32 random bytes, issued as 64 lower-case hex characters (the guide's "random-32-byte-hex").
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var hex = Convert.ToHexStringLower(secret);
+        var key = format == PskFormat.Binary ? secret : Encoding.ASCII.GetBytes(hex);
+
+        // Index first: if the state write below fails, the identity resolves to no active credential (harmless).
+        if (!await GrainFactory.GetGrain<IPskIdentityGrain>(identity).Bind(DeviceId, id))
+        {
+            throw new InvalidOperationException($"PSK identity '{identity}' is bound to another device");
+        }
+        var credential = new CredentialState
+        {
+            Id = id,
+            PskIdentity = identity,
+            PskFormat = format,
+            ProtectedKey = protector.Protect(key, id),
+            Status = CredentialStatus.Active,
+            CreatedAt = time.GetUtcNow(),
+        };
+        CryptographicOperations.ZeroMemory(secret);
+        state.State.Credentials.Add(credential);
+        await state.WriteStateAsync();
+        return new IssueCredentialResult(IssueOutcome.Issued, new IssuedCredential(credential.ToSummary(), hex));
+    }
+
+    public Task<IReadOnlyList<CredentialSummary>?> ListCredentials()
+    {
+        if (!Exists)
+        {
+            return Task.FromResult<IReadOnlyList<CredentialSummary>?>(null);
+        }
+        var list = new List<CredentialSummary>(state.State.Credentials.Count);
+        foreach (var c in state.State.Credentials)
+        {
+            list.Add(c.ToSummary());
+        }
+        return Task.FromResult<IReadOnlyList<CredentialSummary>?>(list);
+    }
+
+    public async Task<bool> RevokeCredential(Guid credentialId)
+    {
+        var credential = state.State.Credentials.Find(c => c.Id == credentialId);
+        if (!Exists || credential is null)
+        {
+            return false;
+        }
+        if (credential.Status == CredentialStatus.Revoked)
+        {
+            return true;
+        }
+        var now = time.GetUtcNow();
+        credential.Status = CredentialStatus.Revoked;
+        credential.RevokedAt = now;
+        await state.WriteStateAsync();
+        await BroadcastRevocationAsync(credential, now);
+        return true;
+    }
+
+    public Task<PskLookup?> GetPsk(string pskIdentity)
+    {
+        CredentialState? revoked = null;
+        foreach (var c in state.State.Credentials)
+        {
+            if (!string.Equals(c.PskIdentity, pskIdentity, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            if (c.Status == CredentialStatus.Active)
+            {
+                return Task.FromResult<PskLookup?>(new PskLookup(DeviceId, c.Id, protector.Unprotect(c.ProtectedKey, c.Id), CredentialStatus.Active));
+            }
+            revoked = c;
+        }
+        return Task.FromResult(revoked is null ? null : new PskLookup(DeviceId, revoked.Id, [], CredentialStatus.Revoked));
+    }
+
+    /// <summary>Every gateway subscribes to the revocation stream: caches drop the identity and live sessions close.</summary>
+    private async Task BroadcastRevocationAsync(CredentialState credential, DateTimeOffset at)
+    {
+        var stream = this.GetStreamProvider(PlatformStreams.ProviderName)
+            .GetStream<CredentialRevoked>(StreamId.Create(PlatformStreams.CredentialRevocations, Guid.Empty));
+        await stream.OnNextAsync(new CredentialRevoked(DeviceId, credential.PskIdentity, at));
+        await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.CredentialRevoked, at,
+            new Dictionary<string, object?> { ["credential_id"] = credential.Id, ["psk_identity"] = credential.PskIdentity }));
+    }
+}

@@ -1,0 +1,120 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NHub.Grains.Services;
+
+namespace NHub.Grains.Devices;
+
+/// <summary>The twin of one device. Record and lifecycle here; credentials, telemetry, commands and firmware in the partial files.</summary>
+public sealed partial class DeviceGrain(
+    [PersistentState("device", GrainStorageNames.Default)] IPersistentState<DeviceState> state,
+    TimeProvider time,
+    IOptions<DeviceOptions> deviceOptions,
+    IOptions<CredentialOptions> credentialOptions,
+    CredentialProtector protector,
+    ITelemetryPublisher telemetry,
+    IDeviceEventPublisher events,
+    IDeviceRegistry registry,
+    ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
+{
+    private readonly DeviceOptions _options = deviceOptions.Value;
+
+    private string DeviceId => this.GetPrimaryKeyString();
+
+    private bool Exists => state.State.Record is not null;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Exists && state.State.Online)
+        {
+            // The activation that armed the offline timer is gone (idle collection is prevented while online, so this
+            // follows a silo failure): re-evaluate from last_seen.
+            ArmOfflineTimer(time.GetUtcNow());
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task<DeviceTwin> Provision(DeviceRecord record)
+    {
+        if (!string.Equals(record.DeviceId, DeviceId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Record is for device '{record.DeviceId}', grain is '{DeviceId}'", nameof(record));
+        }
+        if (!DeviceIds.IsValid(record.DeviceId))
+        {
+            throw new ArgumentException($"Invalid device id '{record.DeviceId}'", nameof(record));
+        }
+        var now = time.GetUtcNow();
+        if (!Exists)
+        {
+            state.State.CreatedAt = now;
+        }
+        state.State.Record = record;
+        state.State.UpdatedAt = now;
+        await state.WriteStateAsync();
+        await registry.UpsertAsync(ToSummary(), CancellationToken.None);
+        return ToTwin();
+    }
+
+    public Task<DeviceTwin?> GetTwin()
+    {
+        if (!Exists)
+        {
+            return Task.FromResult<DeviceTwin?>(null);
+        }
+        ExpireStaleCommands(time.GetUtcNow());
+        return Task.FromResult<DeviceTwin?>(ToTwin());
+    }
+
+    public async Task<bool> Delete()
+    {
+        if (!Exists)
+        {
+            return false;
+        }
+        var now = time.GetUtcNow();
+        foreach (var credential in state.State.Credentials)
+        {
+            if (credential.Status == CredentialStatus.Active)
+            {
+                credential.Status = CredentialStatus.Revoked;
+                credential.RevokedAt = now;
+                await BroadcastRevocationAsync(credential, now);
+            }
+        }
+        await state.ClearStateAsync();
+        state.State = new DeviceState();
+        _offlineTimer?.Dispose();
+        _offlineTimer = null;
+        await registry.RemoveAsync(DeviceId, CancellationToken.None);
+        await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.Deleted, now));
+        DeactivateOnIdle();
+        return true;
+    }
+
+    private DeviceTwin ToTwin()
+    {
+        var s = state.State;
+        var credentials = new List<CredentialSummary>(s.Credentials.Count);
+        foreach (var c in s.Credentials)
+        {
+            credentials.Add(c.ToSummary());
+        }
+        var pending = 0;
+        foreach (var c in s.Commands)
+        {
+            if (c.IsPending)
+            {
+                pending++;
+            }
+        }
+        return new DeviceTwin(s.Record!, s.CreatedAt, s.UpdatedAt,
+            new DeviceConnectivity(s.Online, s.LastSeen, s.LastPeerAddress, s.LastTransport),
+            credentials, pending, s.Firmware);
+    }
+
+    private DeviceSummary ToSummary()
+    {
+        var s = state.State;
+        return new DeviceSummary(DeviceId, s.Record?.Model, s.Record?.Serial, s.Record?.Imei, s.Online, s.LastSeen, s.CreatedAt);
+    }
+}

@@ -1,0 +1,30 @@
+namespace NHub.Grains.Services;
+
+/// <summary>
+/// The queryable list of devices (PostgreSQL table in production, memory in embedded mode). Device grains keep it
+/// current; the management API lists from it without activating grains.
+/// </summary>
+public interface IDeviceRegistry
+{
+    Task UpsertAsync(DeviceSummary device, CancellationToken cancellationToken);
+
+    Task SetConnectivityAsync(string deviceId, bool online, DateTimeOffset? lastSeen, CancellationToken cancellationToken);
+
+    Task RemoveAsync(string deviceId, CancellationToken cancellationToken);
+
+    Task<DevicePage> QueryAsync(DeviceQuery query, CancellationToken cancellationToken);
+}
+
+/// <summary>Durable firmware image storage (PostgreSQL bytea in production, memory in embedded mode).</summary>
+public interface IFirmwareRepository
+{
+    Task<FirmwareInfo> StoreAsync(string version, byte[] content, DateTimeOffset at, CancellationToken cancellationToken);
+
+    Task<FirmwareImage?> GetAsync(string version, CancellationToken cancellationToken);
+
+    Task<FirmwareInfo?> GetInfoAsync(string version, CancellationToken cancellationToken);
+
+    Task<bool> DeleteAsync(string version, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<FirmwareInfo>> ListAsync(CancellationToken cancellationToken);
+}

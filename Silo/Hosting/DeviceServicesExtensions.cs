@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NHub.Grains;
+using NHub.Grains.Embedded;
+using NHub.Grains.Services;
+using NHub.ServiceDefaults;
+using NHub.Silo.Infrastructure;
+using Npgsql;
+
+namespace NHub.Silo.Hosting;
+
+/// <summary>The services device grains use, chosen by mode: PostgreSQL/NATS in production, memory in embedded mode.</summary>
+public static class DeviceServicesExtensions
+{
+    public const string MasterKeyKey = "Security:MasterKey";
+
+    public static IHostApplicationBuilder AddNHubDeviceServices(this IHostApplicationBuilder builder, PlatformMode mode)
+    {
+        var services = builder.Services;
+        services.AddOptions<DeviceOptions>().BindConfiguration(DeviceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<CredentialOptions>().BindConfiguration(CredentialOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        OptionsGuard.Bind<DeviceOptions>(builder.Configuration, DeviceOptions.Section);
+        OptionsGuard.Bind<CredentialOptions>(builder.Configuration, CredentialOptions.Section);
+        services.AddSingleton(sp => CreateProtector(builder.Configuration, mode, sp.GetRequiredService<ILoggerFactory>()));
+
+        if (mode.UsesPostgres)
+        {
+            services.AddSingleton(_ => NpgsqlDataSource.Create(mode.PostgresConnectionString!));
+            services.AddSingleton<IDeviceRegistry, PostgresDeviceRegistry>();
+            services.AddSingleton<IFirmwareRepository, PostgresFirmwareRepository>();
+        }
+        else
+        {
+            services.AddSingleton<IDeviceRegistry, InMemoryDeviceRegistry>();
+            services.AddSingleton<IFirmwareRepository, InMemoryFirmwareRepository>();
+        }
+
+        if (mode.UsesNats)
+        {
+            services.AddOptions<DeviceDataOptions>().BindConfiguration(DeviceDataOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+            OptionsGuard.Bind<DeviceDataOptions>(builder.Configuration, DeviceDataOptions.Section);
+            services.AddSingleton<INatsConnection>(_ => new NatsConnection(NatsOpts.Default with { Url = mode.NatsUrl!, Name = "nhub-device-data" }));
+            services.AddSingleton<INatsJSContext>(sp => new NatsJSContext((NatsConnection)sp.GetRequiredService<INatsConnection>()));
+            services.AddSingleton<ITelemetryPublisher, JetStreamTelemetryPublisher>();
+            services.AddSingleton<IDeviceEventPublisher, NatsDeviceEventPublisher>();
+            services.AddHostedService<JetStreamSetup>();
+        }
+        else
+        {
+            services.AddSingleton<ITelemetryPublisher, InMemoryTelemetryPublisher>();
+            services.AddSingleton<IDeviceEventPublisher, LoggingDeviceEventPublisher>();
+        }
+        return builder;
+    }
+
+    /// <summary>
+    /// PSKs are encrypted at rest under <c>Security:MasterKey</c> (base64 of 32 bytes). Required whenever state is
+    /// persisted; in embedded mode (nothing persisted) a random key is generated per run.
+    /// </summary>
+    private static CredentialProtector CreateProtector(IConfiguration configuration, PlatformMode mode, ILoggerFactory loggers)
+    {
+        var configured = configuration[MasterKeyKey];
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            if (mode.UsesPostgres)
+            {
+                throw new ConfigurationValidationException($"{MasterKeyKey} must be set (base64 of 32 random bytes, e.g. `openssl rand -base64 32`) when ConnectionStrings:Postgres is set: PSKs are encrypted at rest with it.");
+            }
+            loggers.CreateLogger("NHub.Silo").LogWarning("{Key} is not set: PSKs are encrypted with a key generated for this run (embedded mode keeps nothing anyway).", MasterKeyKey);
+            return new CredentialProtector(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        }
+        byte[] key;
+        try
+        {
+            key = Convert.FromBase64String(configured);
+        }
+        catch (FormatException)
+        {
+            throw new ConfigurationValidationException($"{MasterKeyKey} must be base64 (of 32 bytes)");
+        }
+        return key.Length == 32 ? new CredentialProtector(key) : throw new ConfigurationValidationException($"{MasterKeyKey} must decode to 32 bytes, got {key.Length}");
+    }
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NHub.Grains;
+using NHub.Grains.Services;
+
+namespace NHub.Silo.Infrastructure;
+
+/// <summary>
+/// Publishes telemetry to JetStream: subject <c>{prefix}.{device_id}</c>, the raw payload as the body, headers for
+/// device, content format, receive time and transport, and <c>Nats-Msg-Id = {device_id}:{exchange}</c> so a
+/// retransmitted CON message is stored once even if it reaches another gateway (docs/telemetry-envelope.md).
+/// Accepted only after the JetStream ack; NATS down or a late ack → Unavailable (the device gets 5.03).
+/// </summary>
+public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOptions<DeviceDataOptions> options, ILogger<JetStreamTelemetryPublisher> logger) : ITelemetryPublisher
+{
+    private readonly DeviceDataOptions _options = options.Value;
+
+    public bool IsDurable => true;
+
+    public async ValueTask<TelemetryResult> PublishAsync(string deviceId, TelemetryReport report, CancellationToken cancellationToken)
+    {
+        var headers = new NatsHeaders
+        {
+            [TelemetryHeaders.DeviceId] = deviceId,
+            [TelemetryHeaders.ContentFormat] = report.ContentFormat.ToString(CultureInfo.InvariantCulture),
+            [TelemetryHeaders.ContentType] = ContentTypes.For(report.ContentFormat),
+            [TelemetryHeaders.ReceivedAt] = report.ReceivedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+            [TelemetryHeaders.Transport] = report.Transport == DeviceTransport.Coaps ? "coaps" : "coap",
+        };
+        var msgId = $"{deviceId}:{report.ExchangeId}";
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            var ack = await js.PublishAsync($"{_options.TelemetrySubjectPrefix}.{deviceId}", report.Payload,
+                opts: new NatsJSPubOpts { MsgId = msgId }, headers: headers, cancellationToken: timeout.Token);
+            if (ack.Duplicate)
+            {
+                // JetStream already holds this exchange (a CON retransmission): accepted, stored once.
+                return new TelemetryResult(TelemetryOutcome.Accepted, Duplicate: true);
+            }
+            ack.EnsureSuccess();
+            return new TelemetryResult(TelemetryOutcome.Accepted);
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
+        {
+            LogUnavailable(logger, deviceId, ex.GetType().Name, ex.Message);
+            return new TelemetryResult(TelemetryOutcome.Unavailable, _options.RetryAfterSeconds, "telemetry backend (NATS JetStream) unavailable");
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Telemetry of {DeviceId} not accepted by JetStream: {Error} {Message}")]
+    private static partial void LogUnavailable(ILogger logger, string deviceId, string error, string message);
+}
+
+/// <summary>Header names of the telemetry envelope (documented in docs/telemetry-envelope.md).</summary>
+public static class TelemetryHeaders
+{
+    public const string DeviceId = "NHub-Device-Id";
+    public const string ContentFormat = "NHub-Content-Format";
+    public const string ContentType = "Content-Type";
+    public const string ReceivedAt = "NHub-Received-At";
+    public const string Transport = "NHub-Transport";
+}
+
+/// <summary>CoAP Content-Format numbers (RFC 7252 §12.3) to media types.</summary>
+public static class ContentTypes
+{
+    public static string For(int contentFormat) => contentFormat switch
+    {
+        0 => "text/plain; charset=utf-8",
+        40 => "application/link-format",
+        41 => "application/xml",
+        42 => "application/octet-stream",
+        47 => "application/exi",
+        50 => "application/json",
+        60 => "application/cbor",
+        _ => "application/octet-stream",
+    };
+}
