@@ -1,0 +1,87 @@
+namespace NHub.Coap;
+
+/// <summary>CoAP message type (RFC 7252 §3: the 2-bit T field).</summary>
+public enum CoapMessageType : byte
+{
+    Confirmable = 0,
+    NonConfirmable = 1,
+    Acknowledgement = 2,
+    Reset = 3,
+}
+
+/// <summary>
+/// A CoAP code (RFC 7252 §3, §12.1): 3-bit class and 5-bit detail, written c.dd. 0.00 is the empty message,
+/// 0.01–0.31 requests, 2.xx–5.xx responses.
+/// </summary>
+public readonly record struct CoapCode(byte Value)
+{
+    public int Class => Value >> 5;
+    public int Detail => Value & 0x1F;
+    public bool IsEmpty => Value == 0;
+    public bool IsRequest => Class == 0 && Value != 0;
+    public bool IsResponse => Class is >= 2 and <= 5;
+    public bool IsSuccess => Class == 2;
+
+    public static CoapCode Create(int codeClass, int detail) => new((byte)((codeClass << 5) | detail));
+
+    public override string ToString() => $"{Class}.{Detail:D2}";
+
+    // RFC 7252 §12.1.1 methods
+    public static readonly CoapCode Empty = new(0);
+    public static readonly CoapCode Get = Create(0, 1);
+    public static readonly CoapCode Post = Create(0, 2);
+    public static readonly CoapCode Put = Create(0, 3);
+    public static readonly CoapCode Delete = Create(0, 4);
+    public static readonly CoapCode Fetch = Create(0, 5);
+    public static readonly CoapCode Patch = Create(0, 6);
+    public static readonly CoapCode IPatch = Create(0, 7);
+
+    // RFC 7252 §12.1.2 responses, RFC 7959 §2.9 (2.31, 4.08, 4.13)
+    public static readonly CoapCode Created = Create(2, 1);
+    public static readonly CoapCode Deleted = Create(2, 2);
+    public static readonly CoapCode Valid = Create(2, 3);
+    public static readonly CoapCode Changed = Create(2, 4);
+    public static readonly CoapCode Content = Create(2, 5);
+    public static readonly CoapCode Continue = Create(2, 31);
+    public static readonly CoapCode BadRequest = Create(4, 0);
+    public static readonly CoapCode Unauthorized = Create(4, 1);
+    public static readonly CoapCode BadOption = Create(4, 2);
+    public static readonly CoapCode Forbidden = Create(4, 3);
+    public static readonly CoapCode NotFound = Create(4, 4);
+    public static readonly CoapCode MethodNotAllowed = Create(4, 5);
+    public static readonly CoapCode NotAcceptable = Create(4, 6);
+    public static readonly CoapCode RequestEntityIncomplete = Create(4, 8);
+    public static readonly CoapCode PreconditionFailed = Create(4, 12);
+    public static readonly CoapCode RequestEntityTooLarge = Create(4, 13);
+    public static readonly CoapCode UnsupportedContentFormat = Create(4, 15);
+    public static readonly CoapCode InternalServerError = Create(5, 0);
+    public static readonly CoapCode NotImplemented = Create(5, 1);
+    public static readonly CoapCode BadGateway = Create(5, 2);
+    public static readonly CoapCode ServiceUnavailable = Create(5, 3);
+    public static readonly CoapCode GatewayTimeout = Create(5, 4);
+    public static readonly CoapCode ProxyingNotSupported = Create(5, 5);
+}
+
+/// <summary>Content-Format numbers (RFC 7252 §12.3 and the IANA registry).</summary>
+public static class ContentFormats
+{
+    public const int TextPlain = 0;
+    public const int LinkFormat = 40;
+    public const int Xml = 41;
+    public const int OctetStream = 42;
+    public const int Exi = 47;
+    public const int Json = 50;
+    public const int Cbor = 60;
+
+    public static string? MediaType(int format) => format switch
+    {
+        TextPlain => "text/plain;charset=utf-8",
+        LinkFormat => "application/link-format",
+        Xml => "application/xml",
+        OctetStream => "application/octet-stream",
+        Exi => "application/exi",
+        Json => "application/json",
+        Cbor => "application/cbor",
+        _ => null,
+    };
+}

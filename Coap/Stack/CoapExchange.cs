@@ -1,0 +1,50 @@
+namespace NHub.Coap.Stack;
+
+/// <summary>A request as a handler sees it: reassembled body, route values, the peer, and whether it registers an observation.</summary>
+public sealed class CoapRequestContext<TPeer>
+    where TPeer : notnull
+{
+    public required TPeer Peer { get; init; }
+    public required CoapMessage Request { get; init; }
+
+    /// <summary>The full request body (after Block1 reassembly).</summary>
+    public required ReadOnlyMemory<byte> Body { get; init; }
+
+    public required IReadOnlyDictionary<string, string> RouteValues { get; init; }
+
+    /// <summary>GET with Observe: 0 — answering with <see cref="CoapResponse.Observe"/> set creates the relation.</summary>
+    public bool IsObserveRegistration { get; init; }
+
+    /// <summary>An id for this exchange, stable across retransmissions: "{peer}/{message id}" style, set by the server.</summary>
+    public required string ExchangeId { get; init; }
+
+    public CancellationToken Aborted { get; init; }
+}
+
+/// <summary>What a handler answers. The server adds type, message id, token, Observe and block options.</summary>
+public sealed class CoapResponse
+{
+    public CoapResponse(CoapCode code) => Code = code;
+
+    public CoapCode Code { get; set; }
+    public ReadOnlyMemory<byte> Payload { get; set; }
+    public int? ContentFormat { get; set; }
+    public uint? MaxAge { get; set; }
+
+    /// <summary>Entity tag (RFC 7252 §5.10.6); sent with every block of a block-wise response.</summary>
+    public ReadOnlyMemory<byte> ETag { get; set; }
+
+    /// <summary>For an Observe registration: accept it (the state is kept with the relation).</summary>
+    public bool Observe { get; set; }
+
+    public object? ObserveState { get; set; }
+
+    public static CoapResponse Text(CoapCode code, string diagnostic) => new(code)
+    {
+        // RFC 7252 §5.5.2: a diagnostic payload of an error response is UTF-8 text without Content-Format.
+        Payload = System.Text.Encoding.UTF8.GetBytes(diagnostic),
+    };
+}
+
+public delegate ValueTask<CoapResponse> CoapHandler<TPeer>(CoapRequestContext<TPeer> context)
+    where TPeer : notnull;

@@ -1,0 +1,226 @@
+namespace NHub.Coap.Stack;
+
+public sealed partial class CoapServer<TPeer>
+{
+    private async Task ProcessAsync(TPeer peer, CoapMessage request)
+    {
+        var started = _time.GetTimestamp();
+        var confirmable = request.Type == CoapMessageType.Confirmable;
+        var separate = false;
+        CoapMessage response;
+        try
+        {
+            var handling = HandleAsync(peer, request);
+            if (confirmable && !handling.IsCompleted && _options.SeparateResponseAfter > TimeSpan.Zero)
+            {
+                var task = handling.AsTask();
+                var delay = Task.Delay(_options.SeparateResponseAfter, _time);
+                if (await Task.WhenAny(task, delay).ConfigureAwait(false) != task)
+                {
+                    // §5.2.2: acknowledge now so the client stops retransmitting; the response follows as a CON.
+                    var ack = EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId);
+                    _send(peer, ack);
+                    Deduplicator.Complete(peer, request.MessageId, ack);
+                    separate = true;
+                }
+                response = await task.ConfigureAwait(false);
+            }
+            else
+            {
+                response = await handling.ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            response = ToMessage(request, CoapResponse.Text(CoapCode.InternalServerError, "internal error: " + ex.GetType().Name));
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+
+        if (separate)
+        {
+            response.Type = CoapMessageType.Confirmable;
+            response.MessageId = Confirmables.NextMessageId(peer);
+            Confirmables.Send(peer, response.MessageId, CoapSerializer.ToArray(response), null);
+        }
+        else
+        {
+            response.Type = confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable;
+            response.MessageId = confirmable ? request.MessageId : Confirmables.NextMessageId(peer);
+            var bytes = CoapSerializer.ToArray(response);
+            _send(peer, bytes);
+            Deduplicator.Complete(peer, request.MessageId, bytes);
+        }
+        _observer?.Response(response.Code, _time.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>The response to a request (type and message id are set by the caller).</summary>
+    private async ValueTask<CoapMessage> HandleAsync(TPeer peer, CoapMessage request)
+    {
+        if (CoapParser.FindBadCriticalOption(request) is { } bad)
+        {
+            // §5.4.1: an unrecognized (or malformed) critical option in a request is answered 4.02 Bad Option.
+            return ToMessage(request, CoapResponse.Text(CoapCode.BadOption, $"unsupported or malformed critical option {bad}"));
+        }
+        if (request.TryGetBlock(CoapOptionNumber.Block2, out _, out var badBlock2) is false && badBlock2)
+        {
+            return ToMessage(request, CoapResponse.Text(CoapCode.BadRequest, "invalid Block2 option (RFC 7959 §2.2)"));
+        }
+
+        // Block-wise request bodies (RFC 7959 §2.5).
+        var body = request.Payload;
+        BlockOption? block1Echo = null;
+        if (request.TryGetBlock(CoapOptionNumber.Block1, out var block1, out var badBlock1))
+        {
+            var result = Blockwise.AddBlock1(peer, RequestUri(request), block1, request.Size1, request.Payload.Span);
+            switch (result.Status)
+            {
+                case Block1Status.Continue:
+                    return ToMessage(request, new CoapResponse(CoapCode.Continue), result.Echo);
+                case Block1Status.Incomplete:
+                    return ToMessage(request, CoapResponse.Text(CoapCode.RequestEntityIncomplete, "blocks out of order or transfer not started (RFC 7959 §2.5)"));
+                case Block1Status.TooLarge:
+                    var tooLarge = ToMessage(request, CoapResponse.Text(CoapCode.RequestEntityTooLarge, $"request body larger than {_options.MaxBodySize} bytes"));
+                    tooLarge.Size1 = (uint)_options.MaxBodySize;
+                    return tooLarge;
+                case Block1Status.Busy:
+                    var busy = ToMessage(request, CoapResponse.Text(CoapCode.ServiceUnavailable, "too many block-wise transfers in progress"));
+                    busy.MaxAge = 5;
+                    return busy;
+            }
+            body = result.Body;
+            block1Echo = result.Echo;
+        }
+        else if (badBlock1)
+        {
+            return ToMessage(request, CoapResponse.Text(CoapCode.BadRequest, "invalid Block1 option (RFC 7959 §2.2)"));
+        }
+        else if (request.Payload.Length > _options.MaxBodySize)
+        {
+            var tooLarge = ToMessage(request, CoapResponse.Text(CoapCode.RequestEntityTooLarge, $"request body larger than {_options.MaxBodySize} bytes"));
+            tooLarge.Size1 = (uint)_options.MaxBodySize;
+            return tooLarge;
+        }
+
+        var match = _router.Match(request);
+        if (match.Status == RouteStatus.NotFound)
+        {
+            return ToMessage(request, CoapResponse.Text(CoapCode.NotFound, "no such resource"));
+        }
+        if (match.Status == RouteStatus.MethodNotAllowed)
+        {
+            return ToMessage(request, CoapResponse.Text(CoapCode.MethodNotAllowed, $"{MethodName(request.Code)} is not allowed on {match.Template}"));
+        }
+
+        // Observe (RFC 7641 §3.1, §3.6): Observe 0 registers; a GET without Observe, or Observe 1, cancels this
+        // client's relation on the resource (the device guide: "send a GET without the Observe option").
+        var path = request.GetUriPath();
+        var observe = request.Observe;
+        var registering = request.Code == CoapCode.Get && observe == 0;
+        if (request.Code == CoapCode.Get && !registering)
+        {
+            foreach (var relation in Observers.ForResource(path))
+            {
+                if (EqualityComparer<TPeer>.Default.Equals(relation.Peer, peer))
+                {
+                    Observers.Remove(relation, RelationEndReason.Deregistered);
+                }
+            }
+        }
+
+        var context = new CoapRequestContext<TPeer>
+        {
+            Peer = peer,
+            Request = request,
+            Body = body,
+            RouteValues = match.Values,
+            IsObserveRegistration = registering,
+            ExchangeId = $"{_describePeer(peer)}/{request.MessageId}/{Convert.ToHexString(request.Token.Span)}",
+        };
+        var handled = await match.Handler!(context).ConfigureAwait(false);
+
+        uint? sequence = null;
+        if (registering && handled.Observe && handled.Code.IsSuccess)
+        {
+            var relation = Observers.Register(peer, request.Token.Span, path, request.Accept);
+            if (relation is not null)
+            {
+                relation.State = handled.ObserveState;
+                sequence = Observers.CurrentSequence(relation);
+            }
+        }
+        return ToMessage(request, handled, block1Echo, sequence);
+    }
+
+    /// <summary>Builds the response message: token, options, and the Block2 slice when the payload needs it.</summary>
+    private CoapMessage ToMessage(CoapMessage request, CoapResponse r, BlockOption? block1Echo = null, uint? observeSequence = null)
+    {
+        var m = new CoapMessage { Code = r.Code, Token = request.Token };
+        if (r.ContentFormat is { } cf)
+        {
+            m.ContentFormat = cf;
+        }
+        if (r.MaxAge is { } maxAge)
+        {
+            m.MaxAge = maxAge;
+        }
+        if (!r.ETag.IsEmpty)
+        {
+            m.AddOption(new CoapOption(CoapOptionNumber.ETag, r.ETag));
+        }
+        if (observeSequence is { } seq)
+        {
+            m.Observe = seq;
+        }
+        if (block1Echo is { } b1)
+        {
+            m.Block1 = b1;
+        }
+        var payload = r.Payload;
+        var requestedBlock2 = request.Block2;
+        if (r.Code.IsSuccess && (requestedBlock2 is not null || Blockwise.NeedsBlock2(payload.Length)))
+        {
+            if (!Blockwise.TrySliceBlock2(payload, requestedBlock2, out var block2, out var slice))
+            {
+                return ToMessage(request, CoapResponse.Text(CoapCode.BadOption, $"Block2 starts past the end of the {payload.Length}-byte representation"));
+            }
+            m.Block2 = block2;
+            // RFC 7959 §4: Size2 tells the total size, with the first block or when the client asked (Size2: 0).
+            if (block2.Number == 0 || request.HasOption(CoapOptionNumber.Size2))
+            {
+                m.Size2 = (uint)payload.Length;
+            }
+            payload = slice;
+        }
+        m.Payload = payload;
+        return m;
+    }
+
+    /// <summary>Block1 transfers are matched by endpoint and request URI (RFC 7959 §2.5): path and query.</summary>
+    private static string RequestUri(CoapMessage request)
+    {
+        var uri = request.GetUriPath();
+        foreach (var o in request.Options)
+        {
+            if (o.Number == CoapOptionNumber.UriQuery)
+            {
+                uri += "?" + o.GetString();
+            }
+        }
+        return uri;
+    }
+
+    private static string MethodName(CoapCode code) => code.Value switch
+    {
+        1 => "GET",
+        2 => "POST",
+        3 => "PUT",
+        4 => "DELETE",
+        5 => "FETCH",
+        6 => "PATCH",
+        7 => "iPATCH",
+        _ => code.ToString(),
+    };
+}

@@ -1,0 +1,167 @@
+namespace NHub.Coap.Stack;
+
+/// <summary>Counters the server reports (the gateway exports them as metrics).</summary>
+public interface ICoapServerObserver
+{
+    void Dropped(string reason);
+    void Request(CoapCode method);
+    void Response(CoapCode code, double milliseconds);
+    void DuplicateAnswered();
+}
+
+/// <summary>
+/// The CoAP message layer over any datagram transport, in Californium's order: de-duplication and matching →
+/// Observe → block-wise → reliability → router. Transport-free: it is fed datagrams (<see cref="OnDatagram"/>) and
+/// sends through a delegate, so lockstep tests drive it without sockets.
+/// </summary>
+public sealed partial class CoapServer<TPeer>
+    where TPeer : notnull
+{
+    private readonly CoapServerOptions _options;
+    private readonly CoapRouter<TPeer> _router;
+    private readonly Func<TPeer, ReadOnlyMemory<byte>, bool> _send;
+    private readonly TimeProvider _time;
+    private readonly ICoapServerObserver? _observer;
+    private readonly Func<TPeer, string> _describePeer;
+
+    public CoapServer(CoapServerOptions options, CoapRouter<TPeer> router, Func<TPeer, ReadOnlyMemory<byte>, bool> send, TimeProvider time,
+        ICoapServerObserver? observer = null, Func<TPeer, string>? describePeer = null)
+    {
+        _options = options;
+        _router = router;
+        _send = send;
+        _time = time;
+        _observer = observer;
+        _describePeer = describePeer ?? (p => p.ToString()!);
+        Deduplicator = new MessageDeduplicator<TPeer>(options, time);
+        Blockwise = new BlockwiseTransfers<TPeer>(options, time);
+        Observers = new ObserveRegistry<TPeer>(options, time);
+        Confirmables = new ConfirmableSender<TPeer>(options, time, send);
+    }
+
+    public MessageDeduplicator<TPeer> Deduplicator { get; }
+    public BlockwiseTransfers<TPeer> Blockwise { get; }
+    public ObserveRegistry<TPeer> Observers { get; }
+    public ConfirmableSender<TPeer> Confirmables { get; }
+
+    /// <summary>Requests being processed (handlers not finished).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    private int _inFlight;
+
+    /// <summary>
+    /// One datagram from <paramref name="peer"/>. Never throws and never blocks: requests continue asynchronously.
+    /// The span is copied before this returns (the transport reuses its buffer).
+    /// </summary>
+    public void OnDatagram(TPeer peer, ReadOnlySpan<byte> datagram)
+    {
+        if (!CoapParser.TryReadHeader(datagram, out var type, out var messageId))
+        {
+            _observer?.Dropped("not_coap");
+            return;
+        }
+        // Fast path for empty ACK/RST (4 bytes): matched without copying or parsing.
+        if (datagram.Length == 4 && datagram[1] == 0 && type is CoapMessageType.Acknowledgement or CoapMessageType.Reset)
+        {
+            OnEmptyAckOrReset(peer, type, messageId);
+            return;
+        }
+        var copy = datagram.ToArray();
+        var message = new CoapMessage();
+        var error = CoapParser.TryParse(copy, message);
+        if (error != CoapParseError.None)
+        {
+            // §4.2: a CON that cannot be parsed is rejected with RST; §4.3: a bad NON may be ignored; ACK/RST silently.
+            if (type == CoapMessageType.Confirmable)
+            {
+                SendEmpty(peer, CoapMessageType.Reset, messageId);
+            }
+            _observer?.Dropped("malformed_" + error.ToString().ToLowerInvariant());
+            return;
+        }
+        switch (message.Type)
+        {
+            case CoapMessageType.Acknowledgement or CoapMessageType.Reset:
+                // A piggybacked response (ACK with a code): we never send requests, so it matches nothing (§4.2: ignore).
+                if (message.Code.IsEmpty)
+                {
+                    OnEmptyAckOrReset(peer, message.Type, messageId);
+                }
+                else
+                {
+                    _observer?.Dropped("unexpected_response");
+                }
+                return;
+            case CoapMessageType.Confirmable when message.Code.IsEmpty:
+                // §4.3: an empty CON is a "CoAP ping": answer RST.
+                SendEmpty(peer, CoapMessageType.Reset, messageId);
+                return;
+            case CoapMessageType.NonConfirmable when message.Code.IsEmpty:
+                _observer?.Dropped("empty_non");
+                return;
+        }
+        if (!message.Code.IsRequest)
+        {
+            // A response in a CON/NON: we have no request outstanding it could answer (§4.2: reject a CON with RST).
+            if (message.Type == CoapMessageType.Confirmable)
+            {
+                SendEmpty(peer, CoapMessageType.Reset, messageId);
+            }
+            _observer?.Dropped("unexpected_response");
+            return;
+        }
+
+        var confirmable = message.Type == CoapMessageType.Confirmable;
+        switch (Deduplicator.Lookup(peer, messageId, confirmable, out var cached))
+        {
+            case DedupState.Completed:
+                _observer?.DuplicateAnswered();
+                if (cached is not null)
+                {
+                    _send(peer, cached);
+                }
+                return;
+            case DedupState.InProgress:
+                // Still being processed: the answer (piggybacked or the separate response's empty ACK) is coming.
+                _observer?.DuplicateAnswered();
+                return;
+        }
+        _observer?.Request(message.Code);
+        Interlocked.Increment(ref _inFlight);
+        _ = ProcessAsync(peer, message);
+    }
+
+    /// <summary>The peer's session ended: its relations, transfers and outstanding confirmables go with it.</summary>
+    public void OnPeerClosed(TPeer peer)
+    {
+        Observers.RemovePeer(peer, RelationEndReason.PeerClosed);
+        Blockwise.RemovePeer(peer);
+        Confirmables.CancelPeer(peer);
+    }
+
+    private void OnEmptyAckOrReset(TPeer peer, CoapMessageType type, ushort messageId)
+    {
+        var matched = type == CoapMessageType.Acknowledgement
+            ? Confirmables.OnAcknowledgement(peer, messageId)
+            : Confirmables.OnReset(peer, messageId);
+        if (!matched && type == CoapMessageType.Reset && Observers.FindByNonConfirmable(peer, messageId) is { } relation)
+        {
+            // RFC 7641 §3.6: an RST in reply to a (non-confirmable) notification cancels the relation.
+            Observers.Remove(relation, RelationEndReason.Reset);
+            matched = true;
+        }
+        if (!matched)
+        {
+            _observer?.Dropped(type == CoapMessageType.Acknowledgement ? "unmatched_ack" : "unmatched_rst");
+        }
+    }
+
+    private void SendEmpty(TPeer peer, CoapMessageType type, ushort messageId)
+    {
+        var bytes = new byte[] { (byte)(0x40 | ((int)type << 4)), 0, (byte)(messageId >> 8), (byte)messageId };
+        _send(peer, bytes);
+    }
+
+    private static byte[] EmptyMessage(CoapMessageType type, ushort messageId) =>
+        [(byte)(0x40 | ((int)type << 4)), 0, (byte)(messageId >> 8), (byte)messageId];
+}

@@ -1,0 +1,297 @@
+namespace NHub.Coap.Stack;
+
+/// <summary>Why an Observe relation ended (RFC 7641 §3.6, §4.2, §4.5).</summary>
+public enum RelationEndReason
+{
+    /// <summary>GET without Observe, or Observe: 1, for the same resource and token.</summary>
+    Deregistered,
+
+    /// <summary>The client answered a notification with RST.</summary>
+    Reset,
+
+    /// <summary>A confirmable notification was never acknowledged.</summary>
+    NotificationFailed,
+
+    /// <summary>The peer's session ended (DTLS close, eviction, revocation).</summary>
+    PeerClosed,
+
+    /// <summary>Replaced by a new registration of the same client for the same resource.</summary>
+    Replaced,
+
+    /// <summary>The server removed it (resource gone, shutdown).</summary>
+    Removed,
+}
+
+/// <summary>One client observing one resource (RFC 7641 §1.2): identified by the client endpoint and the token.</summary>
+public sealed class ObserveRelation<TPeer>
+    where TPeer : notnull
+{
+    internal ObserveRelation(TPeer peer, byte[] token, string resource, int? accept, long now)
+    {
+        Peer = peer;
+        Token = token;
+        Resource = resource;
+        Accept = accept;
+        LastConfirmableAt = now;
+    }
+
+    public TPeer Peer { get; }
+    public byte[] Token { get; }
+
+    /// <summary>The observed path, e.g. "/commands/869181072798893".</summary>
+    public string Resource { get; }
+
+    /// <summary>The Accept option of the registration, if any: every notification uses that format.</summary>
+    public int? Accept { get; }
+
+    /// <summary>Anything the resource wants to keep with the relation.</summary>
+    public object? State { get; set; }
+
+    internal uint Sequence { get; set; }
+    internal int SinceConfirmable { get; set; }
+    internal long LastConfirmableAt { get; set; }
+
+    /// <summary>Message id of the notification still awaiting its ACK (RFC 7641 §4.5.2: at most one in flight).</summary>
+    internal ushort? InFlight { get; set; }
+
+    /// <summary>Message id of the last non-confirmable notification: an RST with it cancels the relation (§3.6).</summary>
+    internal ushort? LastNonConfirmable { get; set; }
+
+    public bool IsActive { get; internal set; } = true;
+}
+
+/// <summary>
+/// Observe relations (RFC 7641), keyed by (peer, token) and by resource, capped globally and per peer.
+/// Sequence numbers are 24-bit and increase per notification (§3.4, §4.4).
+/// </summary>
+public sealed class ObserveRegistry<TPeer>
+    where TPeer : notnull
+{
+    private readonly Dictionary<(TPeer, TokenKey), ObserveRelation<TPeer>> _byToken = new();
+    private readonly Dictionary<string, List<ObserveRelation<TPeer>>> _byResource = new(StringComparer.Ordinal);
+    private readonly Dictionary<TPeer, List<ObserveRelation<TPeer>>> _byPeer = new();
+    private readonly CoapServerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+
+    public ObserveRegistry(CoapServerOptions options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+    }
+
+    /// <summary>Raised after a relation is removed, outside the registry's lock.</summary>
+    public event Action<ObserveRelation<TPeer>, RelationEndReason>? RelationEnded;
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _byToken.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Registers (peer, token) on <paramref name="resource"/>. A registration of the same client for the same resource
+    /// replaces the old relation (§4.1). Null when a cap is reached (the server then answers without Observe, §4.1).
+    /// </summary>
+    public ObserveRelation<TPeer>? Register(TPeer peer, ReadOnlySpan<byte> token, string resource, int? accept)
+    {
+        var ended = new List<(ObserveRelation<TPeer>, RelationEndReason)>();
+        ObserveRelation<TPeer>? relation = null;
+        lock (_gate)
+        {
+            var key = (peer, new TokenKey(token));
+            if (_byToken.TryGetValue(key, out var same))
+            {
+                RemoveLocked(same);
+                ended.Add((same, RelationEndReason.Replaced));
+            }
+            if (_byPeer.TryGetValue(peer, out var mine))
+            {
+                foreach (var r in mine.ToArray())
+                {
+                    if (string.Equals(r.Resource, resource, StringComparison.Ordinal))
+                    {
+                        RemoveLocked(r);
+                        ended.Add((r, RelationEndReason.Replaced));
+                    }
+                }
+            }
+            var peerCount = _byPeer.TryGetValue(peer, out mine) ? mine.Count : 0;
+            if (_byToken.Count < _options.MaxObserveRelations && peerCount < _options.MaxObserveRelationsPerPeer)
+            {
+                relation = new ObserveRelation<TPeer>(peer, token.ToArray(), resource, accept, _time.GetTimestamp());
+                _byToken[(peer, new TokenKey(relation.Token))] = relation;
+                Add(_byResource, resource, relation);
+                Add(_byPeer, peer, relation);
+            }
+        }
+        Raise(ended);
+        return relation;
+    }
+
+    public ObserveRelation<TPeer>? Find(TPeer peer, ReadOnlySpan<byte> token)
+    {
+        lock (_gate)
+        {
+            return _byToken.GetValueOrDefault((peer, new TokenKey(token)));
+        }
+    }
+
+    /// <summary>Relations on <paramref name="resource"/> (a snapshot).</summary>
+    public IReadOnlyList<ObserveRelation<TPeer>> ForResource(string resource)
+    {
+        lock (_gate)
+        {
+            return _byResource.TryGetValue(resource, out var list) ? list.ToArray() : [];
+        }
+    }
+
+    public bool Remove(ObserveRelation<TPeer> relation, RelationEndReason reason)
+    {
+        lock (_gate)
+        {
+            if (!relation.IsActive)
+            {
+                return false;
+            }
+            RemoveLocked(relation);
+        }
+        RelationEnded?.Invoke(relation, reason);
+        return true;
+    }
+
+    /// <summary>The relation whose last non-confirmable notification carried <paramref name="messageId"/>.</summary>
+    public ObserveRelation<TPeer>? FindByNonConfirmable(TPeer peer, ushort messageId)
+    {
+        lock (_gate)
+        {
+            if (_byPeer.TryGetValue(peer, out var mine))
+            {
+                foreach (var r in mine)
+                {
+                    if (r.LastNonConfirmable == messageId)
+                    {
+                        return r;
+                    }
+                }
+            }
+            return null;
+        }
+    }
+
+    public void RemovePeer(TPeer peer, RelationEndReason reason)
+    {
+        ObserveRelation<TPeer>[] removed;
+        lock (_gate)
+        {
+            if (!_byPeer.TryGetValue(peer, out var mine))
+            {
+                return;
+            }
+            removed = mine.ToArray();
+            foreach (var r in removed)
+            {
+                RemoveLocked(r);
+            }
+        }
+        foreach (var r in removed)
+        {
+            RelationEnded?.Invoke(r, reason);
+        }
+    }
+
+    /// <summary>
+    /// The next notification's sequence number (24-bit, §3.4) and whether it must be confirmable: forced, or one in
+    /// <see cref="CoapServerOptions.ConfirmableNotificationEvery"/>, or the last CON older than 24 h (§4.5).
+    /// Returns the message id of the superseded in-flight notification, if any (§4.5.2).
+    /// </summary>
+    public (uint Sequence, bool Confirmable) NextNotification(ObserveRelation<TPeer> relation, bool forceConfirmable)
+    {
+        lock (_gate)
+        {
+            relation.Sequence = (relation.Sequence + 1) & 0xFFFFFF;
+            var now = _time.GetTimestamp();
+            var stale = now - relation.LastConfirmableAt >= (long)(_options.ConfirmableNotificationInterval.TotalSeconds * _time.TimestampFrequency);
+            var confirmable = forceConfirmable || stale || ++relation.SinceConfirmable >= _options.ConfirmableNotificationEvery;
+            if (confirmable)
+            {
+                relation.SinceConfirmable = 0;
+                relation.LastConfirmableAt = now;
+            }
+            return (relation.Sequence, confirmable);
+        }
+    }
+
+    /// <summary>Sequence number for the registration response (the current value, §4.4).</summary>
+    public uint CurrentSequence(ObserveRelation<TPeer> relation)
+    {
+        lock (_gate)
+        {
+            return relation.Sequence;
+        }
+    }
+
+    private void RemoveLocked(ObserveRelation<TPeer> r)
+    {
+        r.IsActive = false;
+        _byToken.Remove((r.Peer, new TokenKey(r.Token)));
+        RemoveFrom(_byResource, r.Resource, r);
+        RemoveFrom(_byPeer, r.Peer, r);
+    }
+
+    private void Raise(List<(ObserveRelation<TPeer>, RelationEndReason)> ended)
+    {
+        foreach (var (r, reason) in ended)
+        {
+            RelationEnded?.Invoke(r, reason);
+        }
+    }
+
+    private static void Add<TKey>(Dictionary<TKey, List<ObserveRelation<TPeer>>> map, TKey key, ObserveRelation<TPeer> r)
+        where TKey : notnull
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            list = [];
+            map[key] = list;
+        }
+        list.Add(r);
+    }
+
+    private static void RemoveFrom<TKey>(Dictionary<TKey, List<ObserveRelation<TPeer>>> map, TKey key, ObserveRelation<TPeer> r)
+        where TKey : notnull
+    {
+        if (map.TryGetValue(key, out var list))
+        {
+            list.Remove(r);
+            if (list.Count == 0)
+            {
+                map.Remove(key);
+            }
+        }
+    }
+}
+
+/// <summary>A token (0–8 bytes) as a value-comparable key.</summary>
+internal readonly record struct TokenKey(ulong Bits, int Length)
+{
+    public TokenKey(ReadOnlySpan<byte> token)
+        : this(Pack(token), token.Length)
+    {
+    }
+
+    private static ulong Pack(ReadOnlySpan<byte> token)
+    {
+        ulong v = 0;
+        foreach (var b in token)
+        {
+            v = (v << 8) | b;
+        }
+        return v;
+    }
+}
