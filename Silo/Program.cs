@@ -1,3 +1,4 @@
+using NHub.Gateway;
 using NHub.ManagementApi;
 using NHub.ServiceDefaults;
 using NHub.Silo.Hosting;
@@ -14,6 +15,7 @@ if (args is ["migrate", ..])
 builder.AddServiceDefaults();
 builder.AddNHubSilo();
 builder.AddManagementApi();
+builder.AddCoapGateway();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();

@@ -39,6 +39,13 @@ public sealed class CoapResponse
 
     public object? ObserveState { get; set; }
 
+    /// <summary>
+    /// Set when the handler must know the response arrived (e.g. it carries commands): a CON request is then answered
+    /// with an empty ACK and this response as a separate CON (RFC 7252 §5.2.2), and the callback gets its outcome.
+    /// For a NON request the response is sent NON and the callback gets Acknowledged once sent.
+    /// </summary>
+    public Action<ConfirmableOutcome>? OnDelivery { get; set; }
+
     public static CoapResponse Text(CoapCode code, string diagnostic) => new(code)
     {
         // RFC 7252 §5.5.2: a diagnostic payload of an error response is UTF-8 text without Content-Format.

@@ -29,10 +29,17 @@ public sealed class CoapRouter<TPeer>
     private static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
     private readonly List<Route> _routes = [];
 
-    public CoapRouter()
+    /// <param name="serveWellKnownCore">Serve RFC 6690 discovery at /.well-known/core.</param>
+    public CoapRouter(bool serveWellKnownCore = true)
     {
-        Map(CoapCode.Get, WellKnownCore, ServeWellKnownCore, null);
+        if (serveWellKnownCore)
+        {
+            Map(CoapCode.Get, WellKnownCore, ServeWellKnownCore, null);
+        }
     }
+
+    /// <summary>Handles every request no route matches (instead of 4.04), e.g. a port that only says "use DTLS".</summary>
+    public CoapHandler<TPeer>? Fallback { get; set; }
 
     public CoapRouter<TPeer> Map(CoapCode method, string template, CoapHandler<TPeer> handler, ResourceDescription? description = null)
     {
@@ -74,7 +81,9 @@ public sealed class CoapRouter<TPeer>
                 ? new RouteMatch<TPeer>(RouteStatus.Found, handler, values, route.Template)
                 : new RouteMatch<TPeer>(RouteStatus.MethodNotAllowed, null, values, route.Template);
         }
-        return new RouteMatch<TPeer>(RouteStatus.NotFound, null, NoValues, "");
+        return Fallback is { } fallback
+            ? new RouteMatch<TPeer>(RouteStatus.Found, fallback, NoValues, "*")
+            : new RouteMatch<TPeer>(RouteStatus.NotFound, null, NoValues, "");
     }
 
     /// <summary>RFC 6690 §2 link-format of every described resource, filtered by an optional "attr=value" query (§4.1).</summary>

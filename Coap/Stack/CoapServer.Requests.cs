@@ -8,9 +8,10 @@ public sealed partial class CoapServer<TPeer>
         var confirmable = request.Type == CoapMessageType.Confirmable;
         var separate = false;
         CoapMessage response;
+        Action<ConfirmableOutcome>? onDelivery = null;
         try
         {
-            var handling = HandleAsync(peer, request);
+            var handling = HandleAsync(peer, request, d => onDelivery = d);
             if (confirmable && !handling.IsCompleted && _options.SeparateResponseAfter > TimeSpan.Zero)
             {
                 var task = handling.AsTask();
@@ -39,11 +40,32 @@ public sealed partial class CoapServer<TPeer>
             Interlocked.Decrement(ref _inFlight);
         }
 
+        if (confirmable && onDelivery is not null && !separate)
+        {
+            // The handler needs to know the response arrived: answer separately so the client ACKs it (§5.2.2).
+            var ack = EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId);
+            _send(peer, ack);
+            Deduplicator.Complete(peer, request.MessageId, ack);
+            separate = true;
+        }
         if (separate)
         {
             response.Type = CoapMessageType.Confirmable;
             response.MessageId = Confirmables.NextMessageId(peer);
-            Confirmables.Send(peer, response.MessageId, CoapSerializer.ToArray(response), null);
+            var relation = response.Observe is not null ? Observers.Find(peer, response.Token.Span) : null;
+            var delivery = onDelivery;
+            var sent = Confirmables.Send(peer, response.MessageId, CoapSerializer.ToArray(response), outcome =>
+            {
+                if (relation is not null && outcome is ConfirmableOutcome.Reset or ConfirmableOutcome.TimedOut)
+                {
+                    Observers.Remove(relation, outcome == ConfirmableOutcome.Reset ? RelationEndReason.Reset : RelationEndReason.NotificationFailed);
+                }
+                delivery?.Invoke(outcome);
+            });
+            if (!sent)
+            {
+                delivery?.Invoke(ConfirmableOutcome.Cancelled);
+            }
         }
         else
         {
@@ -52,12 +74,13 @@ public sealed partial class CoapServer<TPeer>
             var bytes = CoapSerializer.ToArray(response);
             _send(peer, bytes);
             Deduplicator.Complete(peer, request.MessageId, bytes);
+            onDelivery?.Invoke(ConfirmableOutcome.Acknowledged);
         }
         _observer?.Response(response.Code, _time.GetElapsedTime(started).TotalMilliseconds);
     }
 
     /// <summary>The response to a request (type and message id are set by the caller).</summary>
-    private async ValueTask<CoapMessage> HandleAsync(TPeer peer, CoapMessage request)
+    private async ValueTask<CoapMessage> HandleAsync(TPeer peer, CoapMessage request, Action<Action<ConfirmableOutcome>> setDelivery)
     {
         if (CoapParser.FindBadCriticalOption(request) is { } bad)
         {
@@ -140,6 +163,10 @@ public sealed partial class CoapServer<TPeer>
             ExchangeId = $"{_describePeer(peer)}/{request.MessageId}/{Convert.ToHexString(request.Token.Span)}",
         };
         var handled = await match.Handler!(context).ConfigureAwait(false);
+        if (handled.OnDelivery is { } delivery)
+        {
+            setDelivery(delivery);
+        }
 
         uint? sequence = null;
         if (registering && handled.Observe && handled.Code.IsSuccess)

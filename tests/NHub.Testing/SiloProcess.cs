@@ -13,6 +13,10 @@ public sealed class SiloProcess : IAsyncDisposable
     public int HttpPort { get; }
     public int SiloPort { get; }
     public int GatewayPort { get; }
+
+    /// <summary>The co-hosted CoAP gateway's plain UDP port (coap://) and DTLS port (coaps://), on 127.0.0.1.</summary>
+    public int CoapPort { get; }
+    public int CoapsPort { get; }
     public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
 
     public SiloProcess(string name, IReadOnlyDictionary<string, string?> settings)
@@ -21,6 +25,8 @@ public sealed class SiloProcess : IAsyncDisposable
         HttpPort = FreePorts.Next();
         SiloPort = FreePorts.Next();
         GatewayPort = FreePorts.Next();
+        CoapPort = FreePorts.Next();
+        CoapsPort = FreePorts.Next();
         _environment = new Dictionary<string, string?>
         {
             ["DOTNET_ENVIRONMENT"] = "Development",
@@ -28,6 +34,10 @@ public sealed class SiloProcess : IAsyncDisposable
             ["Orleans__SiloPort"] = SiloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans__GatewayPort"] = GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans__AdvertisedIPAddress"] = "127.0.0.1",
+            ["Gateway__Udp__BindAddress"] = "127.0.0.1",
+            ["Gateway__Udp__Port"] = CoapPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Gateway__Dtls__BindAddress"] = "127.0.0.1",
+            ["Gateway__Dtls__Port"] = CoapsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
         foreach (var (k, v) in settings)

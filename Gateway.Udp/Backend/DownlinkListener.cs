@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NHub.Coap;
+using NHub.Coap.Stack;
+using NHub.Gateway.Coap;
+using NHub.Gateway.Resources;
+using NHub.Grains;
+using Orleans.Streams;
+
+namespace NHub.Gateway.Backend;
+
+/// <summary>
+/// Subscribes to this gateway's downlink stream: each command pushed by a device grain is notified (confirmable) on
+/// the device's Observe relation, together with any earlier commands not yet acknowledged (RFC 7641 §4.5.2: a newer
+/// notification supersedes one in flight, so nothing it carried is lost).
+/// </summary>
+public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIdentity gateway, CoapEndpoints endpoints, CommandsResource commands, ILogger<DownlinkListener> logger) : IHostedService
+{
+    private StreamSubscriptionHandle<DownlinkCommands>? _subscription;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var stream = cluster.GetStreamProvider(PlatformStreams.ProviderName)
+            .GetStream<DownlinkCommands>(StreamId.Create(PlatformStreams.GatewayDownlink, gateway.Id));
+        _subscription = await stream.SubscribeAsync(OnCommandsAsync);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_subscription is not null)
+        {
+            await _subscription.UnsubscribeAsync();
+        }
+    }
+
+    private async Task OnCommandsAsync(DownlinkCommands downlink, StreamSequenceToken? token)
+    {
+        var resource = CommandsResource.ResourcePath(downlink.DeviceId);
+        var notified = false;
+        foreach (var endpoint in endpoints.All)
+        {
+            foreach (var relation in endpoint.Server.Observers.ForResource(resource))
+            {
+                if (relation.State is not CommandRelationState state)
+                {
+                    continue;
+                }
+                List<CommandInfo> carried;
+                lock (state.Gate)
+                {
+                    foreach (var c in downlink.Commands)
+                    {
+                        if (!state.Unacknowledged.Exists(u => u.Id == c.Id))
+                        {
+                            state.Unacknowledged.Add(c);
+                        }
+                    }
+                    carried = [.. state.Unacknowledged];
+                }
+                var ids = carried.Select(c => c.Id).ToList();
+                var notification = new CoapResponse(CoapCode.Content)
+                {
+                    ContentFormat = state.ContentFormat,
+                    Payload = CommandPayloads.Encode(carried, state.ContentFormat),
+                };
+                notified |= endpoint.Server.Notify(relation, notification, forceConfirmable: true, outcome => _ = commands.ReportAsync(state, ids, outcome));
+            }
+        }
+        if (!notified)
+        {
+            // The relation is gone (or was never here): hand the commands back, they go out at the next registration.
+            LogNoRelation(logger, downlink.DeviceId);
+            var device = cluster.GetGrain<IDeviceGrain>(downlink.DeviceId);
+            await device.CommandsNotDelivered(downlink.Commands.Select(c => c.Id).ToList());
+            await device.StopObservingCommands(gateway.Id);
+        }
+    }
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Information, Message = "Commands for {DeviceId} arrived but it no longer observes here; returned to queued")]
+    private static partial void LogNoRelation(ILogger logger, string deviceId);
+}
+
+/// <summary>The gateway's CoAP endpoints (plain and DTLS), for components that act on every one.</summary>
+public sealed class CoapEndpoints
+{
+    private readonly List<CoapEndpoint> _all = [];
+
+    public IReadOnlyList<CoapEndpoint> All => _all;
+
+    public void Add(CoapEndpoint endpoint) => _all.Add(endpoint);
+}

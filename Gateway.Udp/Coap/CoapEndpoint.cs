@@ -1,0 +1,29 @@
+using NHub.Coap.Stack;
+using NHub.Gateway.Transport;
+
+namespace NHub.Gateway.Coap;
+
+/// <summary>One transport (UDP or DTLS) and the CoAP stack on top of it. The stack never learns which transport it is.</summary>
+public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
+{
+    private readonly IDatagramTransport _transport;
+
+    public CoapEndpoint(IDatagramTransport transport, CoapServerOptions options, CoapRouter<PeerInfo> router, TimeProvider time, ICoapServerObserver? observer)
+    {
+        _transport = transport;
+        Server = new CoapServer<PeerInfo>(options, router, (peer, bytes) => _transport.TrySend(peer, bytes.Span), time, observer,
+            peer => peer.EndPoint.ToString());
+    }
+
+    public CoapServer<PeerInfo> Server { get; }
+
+    public IDatagramTransport Transport => _transport;
+
+    public void Start() => _transport.Start(this);
+
+    public void OnDatagram(PeerInfo peer, ReadOnlySpan<byte> payload) => Server.OnDatagram(peer, payload);
+
+    public void OnPeerClosed(PeerInfo peer) => Server.OnPeerClosed(peer);
+
+    public async ValueTask DisposeAsync() => await _transport.DisposeAsync();
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NHub.Coap;
+using NHub.Coap.Stack;
+using NHub.Gateway.Backend;
+using NHub.Gateway.Coap;
+using NHub.Gateway.Resources;
+using NHub.Gateway.Transport;
+using NHub.Gateway.Transport.Dtls;
+using NHub.Gateway.Transport.Udp;
+
+namespace NHub.Gateway;
+
+/// <summary>
+/// Starts the gateway's CoAP endpoints: plain UDP (policy <see cref="PlainMode"/>) and DTLS, each a transport with the
+/// CoAP stack on top, routed to the resources. The one place where CoAP requests meet grain calls is the resources.
+/// </summary>
+public sealed partial class CoapGatewayService(
+    IServiceProvider services,
+    ResolvedGatewayOptions options,
+    CoapServerOptions coapOptions,
+    CoapEndpoints endpoints,
+    TelemetryResource telemetry,
+    CommandsResource commands,
+    FirmwareResource firmware,
+    IMeterFactory meters,
+    TimeProvider time,
+    ILogger<CoapGatewayService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.PlainMode != PlainMode.Off)
+        {
+            var udp = (UdpTransport)services.GetService(typeof(UdpTransport))!;
+            var router = options.PlainMode == PlainMode.Enabled ? ServiceRouter() : RejectingRouter();
+            Start(new CoapEndpoint(udp, coapOptions, router, time, new GatewayMetrics(meters, "udp")));
+        }
+        if (options.DtlsEnabled)
+        {
+            var dtls = (DtlsTransport)services.GetService(typeof(DtlsTransport))!;
+            Start(new CoapEndpoint(dtls, coapOptions, ServiceRouter(), time, new GatewayMetrics(meters, "dtls")));
+        }
+        LogStarted(logger, options.PlainMode, options.DtlsEnabled, options.Id);
+        await Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var endpoint in endpoints.All)
+        {
+            await endpoint.Transport.StopAsync();
+        }
+    }
+
+    private void Start(CoapEndpoint endpoint)
+    {
+        endpoint.Server.Observers.RelationEnded += (relation, reason) =>
+        {
+            if (relation.State is CommandRelationState state)
+            {
+                _ = commands.RelationEndedAsync(state);
+            }
+        };
+        endpoints.Add(endpoint);
+        endpoint.Start();
+        LogListening(logger, endpoint.Transport.Kind, endpoint.Transport.LocalEndPoint);
+    }
+
+    private CoapRouter<PeerInfo> ServiceRouter() => new CoapRouter<PeerInfo>()
+        .Map(CoapCode.Post, "/telemetry", telemetry.PostAsync, TelemetryResource.Description)
+        .Map(CoapCode.Get, "/commands/{device_id}", commands.GetAsync, CommandsResource.Description)
+        .Map(CoapCode.Get, "/firmware/{version}", firmware.GetAsync, FirmwareResource.Description);
+
+    /// <summary>Production's plain port: every request is 4.01 with a diagnostic saying DTLS is required (the device guide).</summary>
+    private static CoapRouter<PeerInfo> RejectingRouter() => new(serveWellKnownCore: false)
+    {
+        Fallback = _ => ValueTask.FromResult(CoapResponse.Text(CoapCode.Unauthorized, "DTLS required: use coaps:// on port 5684 with your PSK identity and key")),
+    };
+
+    [LoggerMessage(EventId = 5000, Level = LogLevel.Information, Message = "CoAP gateway started: plain {PlainMode}, DTLS {Dtls}, gateway id {GatewayId}")]
+    private static partial void LogStarted(ILogger logger, PlainMode plainMode, bool dtls, Guid gatewayId);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "CoAP {Transport} endpoint on {EndPoint}")]
+    private static partial void LogListening(ILogger logger, TransportKind transport, System.Net.EndPoint endPoint);
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NHub.Coap.Stack;
+using NHub.Gateway.Backend;
+using NHub.Gateway.Resources;
+using NHub.Gateway.Security;
+using NHub.Gateway.Transport.Dtls;
+using NHub.Gateway.Transport.Udp;
+using NHub.ServiceDefaults;
+
+namespace NHub.Gateway;
+
+/// <summary>The gateway's settings after defaults that depend on the platform mode.</summary>
+public sealed record ResolvedGatewayOptions(PlainMode PlainMode, bool DtlsEnabled, Guid Id);
+
+public static class GatewayHostingExtensions
+{
+    /// <summary>
+    /// Adds the CoAP gateway (plain UDP and DTLS endpoints, resources, downlink and revocation listeners) to a host
+    /// that has an Orleans client or silo. Used by this project's Program.cs and by the Silo in embedded mode.
+    /// </summary>
+    public static IHostApplicationBuilder AddCoapGateway(this IHostApplicationBuilder builder)
+    {
+        var mode = PlatformMode.From(builder.Configuration);
+        var gateway = OptionsGuard.Bind<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
+        var udp = OptionsGuard.Bind<UdpTransportOptions>(builder.Configuration, UdpTransportOptions.Section);
+        var coap = OptionsGuard.Bind<CoapServerOptions>(builder.Configuration, CoapServerOptions.Section);
+        var resolved = new ResolvedGatewayOptions(
+            gateway.PlainMode ?? (mode.UsesPostgres ? PlainMode.Reject : PlainMode.Enabled),
+            gateway.DtlsEnabled,
+            gateway.Id ?? Guid.NewGuid());
+
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(gateway);
+        services.AddSingleton(resolved);
+        services.AddSingleton(new GatewayIdentity(resolved.Id));
+        services.AddSingleton(udp);
+        services.AddSingleton(coap);
+        services.AddSingleton<UdpTransport>();
+        services.AddSingleton<IPskCredentialSource, GrainPskCredentialSource>();
+        services.AddDtlsTransport();
+        services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredService<DtlsTransport>());
+        services.AddSingleton<DeviceIdentityResolver>();
+        services.AddSingleton<FirmwareCache>();
+        services.AddSingleton<TelemetryResource>();
+        services.AddSingleton<CommandsResource>();
+        services.AddSingleton<FirmwareResource>();
+        services.AddSingleton<CoapEndpoints>();
+        services.AddHostedService<CoapGatewayService>();
+        services.AddHostedService<RevocationListener>();
+        services.AddHostedService<DownlinkListener>();
+        return builder;
+    }
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics.Metrics;
+using NHub.Coap;
+using NHub.Coap.Stack;
+
+namespace NHub.Gateway;
+
+/// <summary>CoAP-layer metrics on the platform's "NHub" meter, tagged by transport.</summary>
+public sealed class GatewayMetrics : ICoapServerObserver
+{
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _responses;
+    private readonly Counter<long> _dropped;
+    private readonly Counter<long> _duplicates;
+    private readonly Histogram<double> _duration;
+    private readonly KeyValuePair<string, object?> _transport;
+
+    public GatewayMetrics(IMeterFactory meterFactory, string transport)
+    {
+        var meter = meterFactory.Create("NHub");
+        _transport = new("transport", transport);
+        _requests = meter.CreateCounter<long>("nhub.coap.requests", "{request}", "CoAP requests by method");
+        _responses = meter.CreateCounter<long>("nhub.coap.responses", "{response}", "CoAP responses by code");
+        _dropped = meter.CreateCounter<long>("nhub.coap.messages.dropped", "{message}", "CoAP messages dropped, by reason");
+        _duplicates = meter.CreateCounter<long>("nhub.coap.duplicates", "{message}", "Retransmitted requests answered from the de-duplication cache");
+        _duration = meter.CreateHistogram<double>("nhub.coap.request.duration", "ms", "Time from request to response");
+    }
+
+    public void Dropped(string reason) => _dropped.Add(1, _transport, new("reason", reason));
+
+    public void Request(CoapCode method) => _requests.Add(1, _transport, new("method", method.ToString()));
+
+    public void Response(CoapCode code, double milliseconds)
+    {
+        _responses.Add(1, _transport, new("code", code.ToString()));
+        _duration.Record(milliseconds, _transport);
+    }
+
+    public void DuplicateAnswered() => _duplicates.Add(1, _transport);
+}

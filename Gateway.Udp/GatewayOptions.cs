@@ -1,0 +1,46 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace NHub.Gateway;
+
+/// <summary>What the plain-CoAP port (5683) does.</summary>
+public enum PlainMode
+{
+    /// <summary>Serve plain CoAP (development and test; the embedded default).</summary>
+    Enabled,
+
+    /// <summary>Answer every request with 4.01 Unauthorized and a diagnostic saying DTLS is required (the production default).</summary>
+    Reject,
+
+    /// <summary>No socket on the plain port.</summary>
+    Off,
+}
+
+/// <summary>Gateway settings (section <c>Gateway</c>); transport settings live in <c>Gateway:Udp</c> and <c>Gateway:Dtls</c>.</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>Plain CoAP policy. Unset: Enabled in embedded mode, Reject when PostgreSQL is configured (production).</summary>
+    public PlainMode? PlainMode { get; set; }
+
+    /// <summary>Serve coaps:// (DTLS 1.2 PSK).</summary>
+    public bool DtlsEnabled { get; set; } = true;
+
+    /// <summary>
+    /// This gateway's identity for downlink routing (commands for devices observing here arrive on its stream).
+    /// Unset: a new id per start — relations do not survive a restart anyway (devices re-register).
+    /// </summary>
+    public Guid? Id { get; set; }
+
+    /// <summary>Firmware images kept in the gateway's memory (least recently used evicted beyond this).</summary>
+    [Range(0, 16L * 1024 * 1024 * 1024, ErrorMessage = "Gateway:FirmwareCacheBytes must be between 0 and 16 GiB")]
+    public long FirmwareCacheBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>A cached firmware image is re-validated against the grain after this long (a replaced image gets a new ETag).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Gateway:FirmwareCacheRevalidateAfter must be between 1 s and 1 day")]
+    public TimeSpan FirmwareCacheRevalidateAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Firmware progress is reported to the device's grain at most this often per download (and at the last block).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Gateway:FirmwareProgressInterval must be between 100 ms and 1 h")]
+    public TimeSpan FirmwareProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,12 @@
+using NHub.Gateway;
+using NHub.ServiceDefaults;
+
+// Standalone CoAP gateway: an Orleans client of a running cluster (the production shape).
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddNHubOrleansClient();
+builder.AddCoapGateway();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+await app.RunAsync();

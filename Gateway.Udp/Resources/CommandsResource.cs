@@ -1,0 +1,144 @@
+using Microsoft.Extensions.Logging;
+using NHub.Coap;
+using NHub.Coap.Stack;
+using NHub.Gateway.Transport;
+using NHub.Grains;
+
+namespace NHub.Gateway.Resources;
+
+/// <summary>What the gateway keeps with a device's Observe relation on its commands: notified but not yet acknowledged.</summary>
+public sealed class CommandRelationState(string deviceId, int contentFormat)
+{
+    public string DeviceId { get; } = deviceId;
+    public int ContentFormat { get; } = contentFormat;
+    public Lock Gate { get; } = new();
+
+    /// <summary>Commands sent to the device whose notification has not been acknowledged yet (re-sent with newer ones).</summary>
+    public List<CommandInfo> Unacknowledged { get; } = [];
+}
+
+/// <summary>
+/// GET /commands/{device_id} with Observe (docs/commands.md): registration returns every undelivered command (sent as
+/// a confirmable separate response when there are any, so the device's ACK marks them delivered); later commands
+/// arrive through <see cref="Backend.DownlinkListener"/> as confirmable notifications.
+/// </summary>
+public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentityResolver identities, GatewayIdentity gateway, ILogger<CommandsResource> logger)
+{
+    public static readonly ResourceDescription Description = new("Downlink commands", "nhub.commands", ContentFormat: ContentFormats.Json, Observable: true);
+
+    public static string ResourcePath(string deviceId) => "/commands/" + deviceId;
+
+    public async ValueTask<CoapResponse> GetAsync(CoapRequestContext<PeerInfo> ctx)
+    {
+        var deviceId = ctx.RouteValues["device_id"];
+        var (authenticated, authenticatedDevice) = await identities.ResolveAsync(ctx.Peer, ctx.Aborted);
+        if (authenticated && authenticatedDevice is null)
+        {
+            return CoapResponse.Text(CoapCode.Unauthorized, "the credential of this DTLS session is no longer valid");
+        }
+        if (authenticated && !string.Equals(authenticatedDevice, deviceId, StringComparison.Ordinal))
+        {
+            return CoapResponse.Text(CoapCode.Forbidden, $"this DTLS session is authenticated as device {authenticatedDevice}, not {deviceId}");
+        }
+        if (!DeviceIds.IsValid(deviceId))
+        {
+            return CoapResponse.Text(CoapCode.BadRequest, "invalid device id");
+        }
+        var format = ctx.Request.Accept ?? ContentFormats.Json;
+        if (format is not (ContentFormats.Json or ContentFormats.Cbor))
+        {
+            return CoapResponse.Text(CoapCode.NotAcceptable, "Accept must be 50 (application/json) or 60 (application/cbor)");
+        }
+        var device = grains.GetGrain<IDeviceGrain>(deviceId);
+
+        if (!ctx.IsObserveRegistration)
+        {
+            // A plain GET (which also cancelled any relation of this client): the pending commands, no delivery.
+            var all = await device.ListCommands();
+            if (all is null)
+            {
+                return CoapResponse.Text(CoapCode.NotFound, $"device {deviceId} is not provisioned");
+            }
+            var pending = all.Where(c => c.Status is CommandStatus.Queued or CommandStatus.Sent).Reverse().ToList();
+            return new CoapResponse(CoapCode.Content) { ContentFormat = format, Payload = CommandPayloads.Encode(pending, format) };
+        }
+
+        var transport = ctx.Peer.Kind == TransportKind.Dtls ? DeviceTransport.Coaps : DeviceTransport.Coap;
+        var undelivered = await device.ObserveCommands(gateway.Id, ctx.Peer.EndPoint.ToString(), transport);
+        if (undelivered is null)
+        {
+            return CoapResponse.Text(CoapCode.NotFound, $"device {deviceId} is not provisioned");
+        }
+        var state = new CommandRelationState(deviceId, format);
+        state.Unacknowledged.AddRange(undelivered);
+        var response = new CoapResponse(CoapCode.Content)
+        {
+            ContentFormat = format,
+            Payload = CommandPayloads.Encode(undelivered, format),
+            Observe = true,
+            ObserveState = state,
+        };
+        if (undelivered.Count > 0)
+        {
+            var ids = undelivered.Select(c => c.Id).ToList();
+            response.OnDelivery = outcome => _ = ReportAsync(state, ids, outcome);
+        }
+        return response;
+    }
+
+    /// <summary>Tells the grain how a notification carrying <paramref name="ids"/> ended. Superseded ones are carried by the newer notification.</summary>
+    public async Task ReportAsync(CommandRelationState state, IReadOnlyList<Guid> ids, ConfirmableOutcome outcome)
+    {
+        var device = grains.GetGrain<IDeviceGrain>(state.DeviceId);
+        try
+        {
+            switch (outcome)
+            {
+                case ConfirmableOutcome.Acknowledged:
+                    lock (state.Gate)
+                    {
+                        state.Unacknowledged.RemoveAll(c => ids.Contains(c.Id));
+                    }
+                    await device.CommandsDelivered(ids);
+                    break;
+                case ConfirmableOutcome.Reset or ConfirmableOutcome.TimedOut:
+                    await device.CommandsNotDelivered(ids);
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            LogReportFailed(logger, ex, state.DeviceId, outcome);
+        }
+    }
+
+    /// <summary>The relation ended: the grain stops routing commands here; unacknowledged ones go back to queued.</summary>
+    public async Task RelationEndedAsync(CommandRelationState state)
+    {
+        List<Guid> ids;
+        lock (state.Gate)
+        {
+            ids = state.Unacknowledged.Select(c => c.Id).ToList();
+            state.Unacknowledged.Clear();
+        }
+        var device = grains.GetGrain<IDeviceGrain>(state.DeviceId);
+        try
+        {
+            await device.StopObservingCommands(gateway.Id);
+            if (ids.Count > 0)
+            {
+                await device.CommandsNotDelivered(ids);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogReportFailed(logger, ex, state.DeviceId, ConfirmableOutcome.Cancelled);
+        }
+    }
+
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "Could not report command delivery ({Outcome}) of device {DeviceId}")]
+    private static partial void LogReportFailed(ILogger logger, Exception ex, string deviceId, ConfirmableOutcome outcome);
+}
+
+/// <summary>This gateway's identity for downlink routing (<c>Gateway:Id</c>, or new per start).</summary>
+public sealed record GatewayIdentity(Guid Id);

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using NHub.Coap;
+using NHub.Coap.Stack;
+using NHub.Gateway.Transport;
+using NHub.Grains;
+
+namespace NHub.Gateway.Resources;
+
+/// <summary>
+/// GET /firmware/{version}: the image from <see cref="FirmwareCache"/>, sliced by the stack's Block2 layer at whatever
+/// size the device asks (ETag = image hash, Size2 with the first block). Progress goes to the device's grain,
+/// throttled (<see cref="GatewayOptions.FirmwareProgressInterval"/>), and always at the last block.
+/// </summary>
+public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory grains, DeviceIdentityResolver identities, GatewayOptions gatewayOptions,
+    CoapServerOptions coapOptions, TimeProvider time, ILogger<FirmwareResource> logger)
+{
+    public static readonly ResourceDescription Description = new("Firmware images (Block2)", "nhub.firmware", ContentFormat: ContentFormats.OctetStream);
+
+    private sealed class Progress
+    {
+        public long Blocks;
+        public long Bytes;
+        public long LastReport;
+    }
+
+    private readonly ConcurrentDictionary<(string Device, string Version), Progress> _progress = new();
+
+    public async ValueTask<CoapResponse> GetAsync(CoapRequestContext<PeerInfo> ctx)
+    {
+        var version = ctx.RouteValues["version"];
+        var (authenticated, deviceId) = await identities.ResolveAsync(ctx.Peer, ctx.Aborted);
+        if (authenticated && deviceId is null)
+        {
+            return CoapResponse.Text(CoapCode.Unauthorized, "the credential of this DTLS session is no longer valid");
+        }
+        deviceId ??= ctx.Request.GetQueryParameter("id");
+
+        var image = await cache.GetAsync(version);
+        if (image is null)
+        {
+            return CoapResponse.Text(CoapCode.NotFound, $"firmware {version} does not exist");
+        }
+        if (deviceId is not null && DeviceIds.IsValid(deviceId))
+        {
+            Track(deviceId, version, image.Content.Length, ctx.Request.Block2);
+        }
+        return new CoapResponse(CoapCode.Content)
+        {
+            ContentFormat = ContentFormats.OctetStream,
+            Payload = image.Content,
+            ETag = image.ETag,
+        };
+    }
+
+    /// <summary>The block this request is served (as the stack's Block2 layer computes it), counted toward progress.</summary>
+    private void Track(string deviceId, string version, int total, BlockOption? requested)
+    {
+        var maxSzx = BlockOption.ExponentFor(coapOptions.MaxBlockSize);
+        var szx = requested is { } r ? Math.Min(r.SizeExponent, maxSzx) : Math.Min(BlockOption.ExponentFor(coapOptions.PreferredBlockSize), maxSzx);
+        var offset = requested?.Offset ?? 0;
+        if (offset >= total && total > 0)
+        {
+            return;
+        }
+        var served = (int)Math.Min(1 << (szx + 4), total - offset);
+        var last = offset + served >= total;
+        var p = _progress.GetOrAdd((deviceId, version), _ => new Progress { LastReport = time.GetTimestamp() });
+        long blocks, bytes;
+        lock (p)
+        {
+            p.Blocks++;
+            p.Bytes += served;
+            if (!last && time.GetElapsedTime(p.LastReport) < gatewayOptions.FirmwareProgressInterval)
+            {
+                return;
+            }
+            blocks = p.Blocks;
+            bytes = p.Bytes;
+            p.Blocks = 0;
+            p.Bytes = 0;
+            p.LastReport = time.GetTimestamp();
+        }
+        if (last)
+        {
+            _progress.TryRemove((deviceId, version), out _);
+        }
+        _ = ReportAsync(deviceId, new FirmwareBlockReport(version, blocks, bytes, total, last, time.GetUtcNow()));
+    }
+
+    private async Task ReportAsync(string deviceId, FirmwareBlockReport report)
+    {
+        try
+        {
+            await grains.GetGrain<IDeviceGrain>(deviceId).ReportFirmwareProgress(report);
+        }
+        catch (Exception ex)
+        {
+            LogProgressFailed(logger, ex, deviceId, report.Version);
+        }
+    }
+
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Could not report firmware progress of {DeviceId} for {Version}")]
+    private static partial void LogProgressFailed(ILogger logger, Exception ex, string deviceId, string version);
+}

@@ -1,0 +1,41 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>The DTLS transport's log events (ids 1100-1199).</summary>
+internal static partial class DtlsLog
+{
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "CoAP DTLS transport listening on {EndPoint} (suites {CipherSuites}, {HandshakeThreads} handshake threads)")]
+    public static partial void Listening(ILogger logger, EndPoint endPoint, string cipherSuites, int handshakeThreads);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} established: identity {Identity}, suite {CipherSuite}")]
+    public static partial void HandshakeCompleted(ILogger logger, long sessionId, IPEndPoint peer, string? identity, string cipherSuite);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "DTLS handshake with {Peer} failed: {Reason} (identity {Identity}): {Detail}")]
+    public static partial void HandshakeFailed(ILogger logger, IPEndPoint peer, string reason, string? identity, string detail);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} (identity {Identity}) closed: {Reason}")]
+    public static partial void SessionClosed(ILogger logger, long sessionId, IPEndPoint peer, string? identity, string reason);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Debug, Message = "DTLS handshake from {Peer} refused: {Reason}")]
+    public static partial void HandshakeRefused(ILogger logger, IPEndPoint peer, string reason);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Debug, Message = "DTLS socket receive error {Error}")]
+    public static partial void ReceiveError(ILogger logger, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Error, Message = "CoAP stack threw for a DTLS datagram from {Peer}")]
+    public static partial void HandlerError(ILogger logger, Exception ex, IPEndPoint peer);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Information, Message = "Closed {Count} DTLS session(s) of identity {Identity} (revoked)")]
+    public static partial void SessionsRevoked(ILogger logger, string identity, int count);
+
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "Unexpected error handling a DTLS datagram from {Peer}")]
+    public static partial void DatagramError(ILogger logger, Exception ex, IPEndPoint? peer);
+
+    [LoggerMessage(EventId = 1109, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} failed while receiving: {Detail}")]
+    public static partial void SessionFailed(ILogger logger, long sessionId, IPEndPoint peer, string detail);
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "CoAP DTLS transport stopped; {Count} session(s) closed")]
+    public static partial void Stopped(ILogger logger, int count);
+}

@@ -1,0 +1,37 @@
+using System.Diagnostics.Metrics;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>DTLS counters on the platform's "NHub" meter, beside the datagram counters every transport has.</summary>
+internal sealed class DtlsMetrics
+{
+    private readonly Counter<long> _handshakes;
+    private readonly UpDownCounter<long> _sessions;
+    private readonly Counter<long> _recordsDropped;
+    private readonly Counter<long> _helloVerifySent;
+
+    public DtlsMetrics(IMeterFactory meterFactory)
+    {
+        Datagrams = new TransportMetrics(meterFactory, "dtls");
+        var meter = meterFactory.Create("NHub");
+        _handshakes = meter.CreateCounter<long>("nhub.dtls.handshakes", "{handshake}", "DTLS handshakes by result (success, or why not)");
+        _sessions = meter.CreateUpDownCounter<long>("nhub.dtls.sessions", "{session}", "Established DTLS sessions");
+        _recordsDropped = meter.CreateCounter<long>("nhub.dtls.records.dropped", "{record}", "DTLS records dropped before or by the record layer, by reason");
+        _helloVerifySent = meter.CreateCounter<long>("nhub.dtls.hello_verify.sent", "{message}", "HelloVerifyRequests sent (stateless cookie exchange)");
+    }
+
+    /// <summary>nhub.transport.datagrams.* with transport=dtls (socket-level received/sent/dropped).</summary>
+    public TransportMetrics Datagrams { get; }
+
+    public void Handshake(string result) => _handshakes.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void SessionOpened() => _sessions.Add(1);
+
+    public void SessionClosed() => _sessions.Add(-1);
+
+    public void RecordDropped(string reason) => _recordsDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void HelloVerifySent() => _helloVerifySent.Add(1);
+
+    public void DatagramDropped(string reason) => Datagrams.Dropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+}

@@ -1,0 +1,113 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>CoAP over DTLS 1.2 with PSK (RFC 7252 §9.1.3.1) transport settings (section <c>Gateway:Dtls</c>).</summary>
+public sealed class DtlsOptions : IValidatableObject
+{
+    public const string Section = "Gateway:Dtls";
+
+    /// <summary>Bind address. <c>::</c> binds one dual-mode socket serving IPv4 and IPv6.</summary>
+    [Required(ErrorMessage = "Gateway:Dtls:BindAddress must be set")]
+    public string BindAddress { get; set; } = "::";
+
+    /// <summary>RFC 7252 §6.2: the default port of coaps:// is 5684.</summary>
+    [Range(0, 65535, ErrorMessage = "Gateway:Dtls:Port must be between 0 and 65535")]
+    public int Port { get; set; } = 5684;
+
+    /// <summary>
+    /// Cipher suites in the server's order of preference (the server's order wins). Empty (the default) means
+    /// <see cref="DtlsCipherSuites.DefaultOrder"/>: TLS_PSK_WITH_AES_128_CCM_8 (mandatory for PSK devices, RFC 7252
+    /// §9.1.3.1), then GCM and CBC for stacks that lack CCM. Empty rather than pre-filled because configuration
+    /// binding appends to a pre-filled list instead of replacing it.
+    /// </summary>
+    public IList<string> CipherSuites { get; set; } = [];
+
+    /// <summary><see cref="CipherSuites"/>, or the default order when none is configured.</summary>
+    public IReadOnlyList<string> EffectiveCipherSuites => CipherSuites.Count > 0 ? [.. CipherSuites] : DtlsCipherSuites.DefaultOrder;
+
+    /// <summary>
+    /// Largest datagram accepted and sent (record header and MAC included). Larger datagrams are dropped and
+    /// counted; the CoAP layer above should keep messages within RFC 7252 §4.6's 1152 bytes.
+    /// </summary>
+    [Range(256, 65507, ErrorMessage = "Gateway:Dtls:MaxDatagramSize must be between 256 and 65507")]
+    public int MaxDatagramSize { get; set; } = 1500;
+
+    /// <summary>Live sessions plus handshakes in progress; ClientHellos beyond it are dropped (counted "max_peers").</summary>
+    [Range(1, 10_000_000, ErrorMessage = "Gateway:Dtls:MaxPeers must be between 1 and 10000000")]
+    public int MaxPeers { get; set; } = 100_000;
+
+    /// <summary>
+    /// Dedicated threads running BouncyCastle's blocking handshake (one handshake each at a time). A handshake
+    /// costs ~1 ms of CPU but holds its thread for the round trips (a few hundred ms on NB-IoT), hence more threads
+    /// than cores. Established sessions hold no thread.
+    /// </summary>
+    [Range(1, 1024, ErrorMessage = "Gateway:Dtls:HandshakeThreads must be between 1 and 1024")]
+    public int HandshakeThreads { get; set; } = 32;
+
+    /// <summary>Cookie-verified handshakes waiting for a handshake thread. Overflow: dropped and counted ("handshake_queue_full"); the client retransmits.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Gateway:Dtls:HandshakeQueueCapacity must be between 1 and 1000000")]
+    public int HandshakeQueueCapacity { get; set; } = 1024;
+
+    /// <summary>A handshake not finished within this fails (BouncyCastle's default is never, which lets a wrong-key client pin a peer).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Gateway:Dtls:HandshakeTimeout must be between 1 s and 10 min")]
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Sessions idle longer than this are dropped silently (no close_notify: the device is asleep). NB-IoT devices
+    /// in PSM sleep for hours between reports, and each new handshake costs them radio time and battery (RFC 7925
+    /// §10 recommends keeping sessions across sleep); 6 h keeps a device that reports every few hours on one session
+    /// while a gateway with 100k peers still reclaims the memory of devices that went away.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00", ErrorMessage = "Gateway:Dtls:SessionIdleTimeout must be between 1 s and 30 days")]
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How often idle sessions and stuck handshakes are swept.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Gateway:Dtls:SweepInterval must be between 100 ms and 1 h")]
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// New handshakes per source IP per second (token bucket refill). Applied after the cookie exchange, so the
+    /// source address is proven and a spoofer cannot spend a victim's budget. Generous by default: carrier-grade NAT
+    /// puts many NB-IoT devices behind one address.
+    /// </summary>
+    [Range(0.01, 1_000_000, ErrorMessage = "Gateway:Dtls:HandshakesPerSecondPerIp must be between 0.01 and 1000000")]
+    public double HandshakesPerSecondPerIp { get; set; } = 20;
+
+    /// <summary>Token bucket size: handshakes one source IP may start at once (e.g. a NAT'ed fleet rebooting).</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Gateway:Dtls:HandshakeBurstPerIp must be between 1 and 1000000")]
+    public int HandshakeBurstPerIp { get; set; } = 100;
+
+    /// <summary>Source IPs tracked by the rate limiter; past it, full (idle) buckets are forgotten.</summary>
+    [Range(16, 10_000_000, ErrorMessage = "Gateway:Dtls:RateLimiterMaxAddresses must be between 16 and 10000000")]
+    public int RateLimiterMaxAddresses { get; set; } = 100_000;
+
+    /// <summary>Datagrams a peer may have waiting (handshake flights, or records between two pumps); overflow dropped and counted.</summary>
+    [Range(1, 1024, ErrorMessage = "Gateway:Dtls:PeerQueueCapacity must be between 1 and 1024")]
+    public int PeerQueueCapacity { get; set; } = 16;
+
+    /// <summary>Concurrent socket receive loops (records are decrypted on them). 0: one per core.</summary>
+    [Range(0, 64, ErrorMessage = "Gateway:Dtls:ReceiveLoops must be between 0 and 64")]
+    public int ReceiveLoops { get; set; } = 1;
+
+    /// <summary>Kernel socket buffer sizes (SO_RCVBUF/SO_SNDBUF); 0 keeps the OS default.</summary>
+    [Range(0, 256 * 1024 * 1024, ErrorMessage = "Gateway:Dtls:SocketBufferBytes must be between 0 and 268435456")]
+    public int SocketBufferBytes { get; set; } = 4 * 1024 * 1024;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var name in CipherSuites)
+        {
+            if (!DtlsCipherSuites.TryParse(name, out _))
+            {
+                yield return new ValidationResult(
+                    $"Gateway:Dtls:CipherSuites: '{name}' is not supported (use {string.Join(", ", DtlsCipherSuites.DefaultOrder)})",
+                    [nameof(CipherSuites)]);
+            }
+        }
+        if (!System.Net.IPAddress.TryParse(BindAddress, out _))
+        {
+            yield return new ValidationResult($"Gateway:Dtls:BindAddress '{BindAddress}' is not an IP address", [nameof(BindAddress)]);
+        }
+    }
+}

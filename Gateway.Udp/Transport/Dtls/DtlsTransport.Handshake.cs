@@ -1,0 +1,100 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using NHub.Gateway.Security;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
+using CredentialCache = NHub.Gateway.Security.CredentialCache;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>The handshake path, on the dedicated handshake threads.</summary>
+public sealed partial class DtlsTransport
+{
+    /// <summary>On a handshake thread: BouncyCastle's blocking server handshake for one cookie-verified peer.</summary>
+    private void RunHandshake(HandshakeWork work)
+    {
+        var peer = work.Peer;
+        if (peer.State == PeerState.Closed)
+        {
+            return;
+        }
+        if (_time.GetTimestamp() - peer.CreatedAt > _handshakeTimeout)
+        {
+            FailHandshake(peer, "queue_timeout", null, "waited longer than the handshake timeout for a handshake thread");
+            return;
+        }
+        var identities = new CachedPskIdentityManager(_credentials, _stop.Token);
+        var server = new PskDtlsServer(_crypto!, identities, _cipherSuites, (int)_options.HandshakeTimeout.TotalMilliseconds);
+        BcDtlsTransport session;
+        try
+        {
+            session = new DtlsServerProtocol().Accept(server, peer.Channel, work.Request);
+        }
+        catch (Exception ex)
+        {
+            var reason = identities.RejectReason ?? ex switch
+            {
+                TlsTimeoutException => "timeout",
+                _ when peer.Channel.IsClosed && peer.State == PeerState.Closed => "cancelled",
+                TlsFatalAlertReceived => "alert_received",
+                TlsFatalAlert => "alert_sent",
+                _ => "error",
+            };
+            var detail = server.LastAlert is { } alert ? $"{ex.Message} ({alert})" : ex.Message;
+            FailHandshake(peer, reason, identities.OfferedIdentity, detail);
+            return;
+        }
+        var identity = server.AuthenticatedIdentity;
+        var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
+        bool closed;
+        lock (peer.Gate)
+        {
+            if (peer.State == PeerState.Closed)
+            {
+                // replaced, revoked or stopped while the handshake ran
+                try
+                {
+                    session.Close();
+                }
+                catch (Exception ex) when (ex is IOException or TlsException)
+                {
+                    // nothing to close
+                }
+                _metrics.Handshake("cancelled");
+                return;
+            }
+            peer.Establish(session, identity);
+            peer.LastActivity = _time.GetTimestamp();
+            _peers.AddSession(peer);
+            _metrics.SessionOpened();
+            _metrics.Handshake("success");
+            DtlsLog.HandshakeCompleted(_logger, peer.SessionId, peer.EndPoint, identity, CipherSuiteName(server.NegotiatedCipherSuite));
+            // Records that arrived between our Finished and now (the client's first request) are waiting.
+            closed = peer.Channel.HasPending && PumpLocked(peer, plaintext);
+        }
+        if (closed)
+        {
+            FinishClose(peer, "failed");
+        }
+    }
+
+    [ThreadStatic]
+    private static byte[]? t_plaintext;
+
+    private void FailHandshake(DtlsPeer peer, string reason, string? identity, string detail)
+    {
+        lock (peer.Gate)
+        {
+            peer.Close(notify: false);
+        }
+        _peers.Remove(peer);
+        // One line per failed handshake (per peer), with why.
+        DtlsLog.HandshakeFailed(_logger, peer.EndPoint, reason, identity, detail);
+        _metrics.Handshake(reason);
+    }
+}

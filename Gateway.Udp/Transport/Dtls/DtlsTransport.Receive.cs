@@ -1,0 +1,289 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using NHub.Gateway.Security;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
+using CredentialCache = NHub.Gateway.Security.CredentialCache;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>The receive path: socket loop, cookie exchange for unknown addresses, dispatch and the record pump.</summary>
+public sealed partial class DtlsTransport
+{
+    private async Task ReceiveLoopAsync()
+    {
+        var socket = _socket!;
+        var ct = _stop.Token;
+        var address = new SocketAddress(socket.AddressFamily);
+        // One buffer per loop, pinned and reused for every datagram: records are copied into pooled buffers only
+        // when queued for a peer. One byte more than the maximum: a datagram that fills it was truncated.
+        var buffer = GC.AllocateArray<byte>(_options.MaxDatagramSize + 1, pinned: true);
+        var plaintext = new byte[_options.MaxDatagramSize];
+        var context = new ReceiveContext(address, plaintext, new HelloVerifySender(socket, _options.MaxDatagramSize));
+        while (!ct.IsCancellationRequested)
+        {
+            int received;
+            try
+            {
+                received = await socket.ReceiveFromAsync(buffer.AsMemory(), SocketFlags.None, address, ct);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                _metrics.DatagramDropped("socket_error");
+                DtlsLog.ReceiveError(_logger, ex.SocketErrorCode);
+                continue;
+            }
+            _metrics.Datagrams.Received.Add(1);
+            if (received > _options.MaxDatagramSize)
+            {
+                _metrics.DatagramDropped("oversize");
+                continue;
+            }
+            try
+            {
+                OnDatagram(context, buffer.AsSpan(0, received));
+            }
+            catch (Exception ex)
+            {
+                // Never let one datagram end the loop.
+                _metrics.RecordDropped("internal_error");
+                DtlsLog.DatagramError(_logger, ex, ToEndPoint(address));
+            }
+        }
+    }
+
+    /// <summary>Per-loop scratch state: the reused source address, plaintext buffer, cookie sender and client-id buffer.</summary>
+    private sealed class ReceiveContext(SocketAddress address, byte[] plaintext, HelloVerifySender hello)
+    {
+        public SocketAddress Address { get; } = address;
+        public byte[] Plaintext { get; } = plaintext;
+        public HelloVerifySender Hello { get; } = hello;
+        public byte[] ClientId { get; set; } = [];
+    }
+
+    private void OnDatagram(ReceiveContext context, ReadOnlySpan<byte> datagram)
+    {
+        if (!DtlsRecordHeader.TryRead(datagram, out var header, out var isClientHello))
+        {
+            _metrics.RecordDropped("malformed");
+            return;
+        }
+        if (_peers.TryGet(context.Address, out var peer))
+        {
+            if (isClientHello && peer.State == PeerState.Established)
+            {
+                // RFC 6347 §4.2.8: a new epoch-0 ClientHello on a live association means the client restarted
+                // (lost its state, sent no close_notify). Only a verified cookie may replace the session.
+                OnClientHello(context, datagram, peer);
+                return;
+            }
+            OnPeerRecord(peer, header, datagram, context.Plaintext);
+            return;
+        }
+        if (!isClientHello)
+        {
+            // No session here (evicted, or never had one): nothing to decrypt with.
+            _metrics.RecordDropped("no_session");
+            return;
+        }
+        OnClientHello(context, datagram, replacing: null);
+    }
+
+    /// <summary>A ClientHello from an address without a session (or replacing one): cookie first, state only after.</summary>
+    private void OnClientHello(ReceiveContext context, ReadOnlySpan<byte> datagram, DtlsPeer? replacing)
+    {
+        var address = context.Address;
+        if (context.ClientId.Length != address.Size)
+        {
+            context.ClientId = new byte[address.Size];
+        }
+        address.Buffer.Span[..address.Size].CopyTo(context.ClientId);
+        context.Hello.Target = address;
+        context.Hello.Sent = false;
+        DtlsRequest? request;
+        try
+        {
+            // BouncyCastle's API takes arrays; this copy is the only allocation for an unverified ClientHello.
+            var data = datagram.ToArray();
+            request = _verifier!.VerifyRequest(context.ClientId, data, 0, data.Length, context.Hello);
+        }
+        catch (Exception)
+        {
+            request = null; // a malformed ClientHello
+        }
+        if (request is null)
+        {
+            if (context.Hello.Sent)
+            {
+                _metrics.HelloVerifySent();
+            }
+            else
+            {
+                _metrics.RecordDropped("bad_client_hello");
+            }
+            return;
+        }
+        var endPoint = ToEndPoint(address);
+        var clientRandom = DtlsRecordHeader.ClientHelloRandom(datagram);
+        if (replacing is not null)
+        {
+            if (clientRandom.SequenceEqual(replacing.ClientRandom))
+            {
+                // A late retransmission of the ClientHello that built this very session: not a restart.
+                _metrics.RecordDropped("stale_client_hello");
+                return;
+            }
+            ClosePeer(replacing, "replaced", notify: false);
+        }
+        if (!_rateLimiter.TryAcquire(endPoint.Address))
+        {
+            Refuse(endPoint, "rate_limited");
+            return;
+        }
+        var channel = new PeerDatagramChannel(_socket!, PeerTable.Clone(address), _options.MaxDatagramSize, _options.PeerQueueCapacity, _metrics);
+        var peer = new DtlsPeer(PeerTable.Clone(address), endPoint, channel, Interlocked.Increment(ref _nextSessionId), clientRandom.ToArray(), _time.GetTimestamp());
+        if (!_peers.TryAdd(peer))
+        {
+            Refuse(endPoint, _peers.Count >= _options.MaxPeers ? "max_peers" : "duplicate");
+            return;
+        }
+        if (!_handshakes!.TryEnqueue(new HandshakeWork(peer, request)))
+        {
+            _peers.Remove(peer);
+            channel.Close();
+            Refuse(endPoint, "queue_full");
+        }
+    }
+
+    private void Refuse(IPEndPoint endPoint, string reason)
+    {
+        _metrics.Handshake(reason);
+        DtlsLog.HandshakeRefused(_logger, endPoint, reason);
+    }
+
+    /// <summary>A record for a known peer: fed to its handshake, or decrypted now (the pump).</summary>
+    private void OnPeerRecord(DtlsPeer peer, DtlsRecordHeader header, ReadOnlySpan<byte> datagram, byte[] plaintext)
+    {
+        var closed = false;
+        lock (peer.Gate)
+        {
+            switch (peer.State)
+            {
+                case PeerState.Handshaking:
+                    if (!peer.Channel.TryEnqueue(datagram))
+                    {
+                        _metrics.RecordDropped("peer_queue_full");
+                    }
+                    return;
+                case PeerState.Closed:
+                    _metrics.RecordDropped("closed");
+                    return;
+            }
+            // Established. Cheap checks first, so junk never costs a trip through the record layer. Epoch 1 is
+            // the only application epoch (no renegotiation); epoch 0 may still carry the client's retransmitted
+            // last flight, which BouncyCastle answers by resending its Finished.
+            if (header.Epoch > 1 || (header.Epoch == 0 && header.ContentType is not (DtlsRecordHeader.Handshake or DtlsRecordHeader.ChangeCipherSpec)))
+            {
+                _metrics.RecordDropped("epoch");
+                return;
+            }
+            if (header.Epoch == 1 && peer.Replay.IsReplay(header.SequenceNumber))
+            {
+                _metrics.RecordDropped("replay");
+                return;
+            }
+            if (!peer.Channel.TryEnqueue(datagram))
+            {
+                _metrics.RecordDropped("peer_queue_full");
+                return;
+            }
+            closed = PumpLocked(peer, plaintext);
+        }
+        if (closed)
+        {
+            FinishClose(peer, peer.Channel.IsClosed ? "close_notify" : "failed");
+        }
+    }
+
+    /// <summary>
+    /// Under the peer's lock: decrypts what the channel holds and delivers the plaintext. Returns true when the
+    /// session ended (close_notify received, fatal alert, record-layer failure); the caller then finishes the close.
+    /// </summary>
+    private bool PumpLocked(DtlsPeer peer, byte[] plaintext)
+    {
+        var session = peer.Session!;
+        try
+        {
+            while (peer.Channel.HasPending)
+            {
+                int length;
+                peer.Channel.BeginPump();
+                try
+                {
+                    length = session.Receive(plaintext, 0, plaintext.Length, PumpWaitMillis);
+                }
+                catch (PumpDrainedSignal)
+                {
+                    length = -1;
+                }
+                if (length < 0)
+                {
+                    // Not application data: an alert, a retransmitted handshake record, or a corrupt record
+                    // (bad MAC: dropped by BouncyCastle, IgnoreCorruptDtlsRecords).
+                    continue;
+                }
+                if (peer.Channel.LastServed is { Epoch: 1 } served)
+                {
+                    // Authenticated and delivered: from now on a copy of this record is a replay.
+                    peer.Replay.Mark(served.SequenceNumber);
+                }
+                peer.LastActivity = _time.GetTimestamp();
+                Deliver(peer, plaintext, length);
+                // More records in the same datagram wait inside BouncyCastle, not in our channel.
+                while ((length = session.ReceivePending(plaintext.AsSpan(), null)) >= 0)
+                {
+                    Deliver(peer, plaintext, length);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            if (!peer.Channel.IsClosed)
+            {
+                // A fatal alert from the client, or the record layer failed: the session is over.
+                DtlsLog.SessionFailed(_logger, peer.SessionId, peer.EndPoint, ex.Message);
+            }
+            peer.Close(notify: false);
+            return true;
+        }
+        if (peer.Channel.IsClosed)
+        {
+            // BouncyCastle got close_notify, answered it and closed the channel.
+            peer.Close(notify: false);
+            return true;
+        }
+        return false;
+    }
+
+    private void Deliver(DtlsPeer peer, byte[] plaintext, int length)
+    {
+        try
+        {
+            _receiver!.OnDatagram(peer.Info!, plaintext.AsSpan(0, length));
+        }
+        catch (Exception ex)
+        {
+            _metrics.RecordDropped("handler_error");
+            DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
+        }
+    }
+}

@@ -1,0 +1,301 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using NHub.Gateway.Security;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
+using CredentialCache = NHub.Gateway.Security.CredentialCache;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>
+/// CoAP over DTLS 1.2 with pre-shared keys (RFC 7252 §9.1.3.1, <c>coaps://</c>) on BouncyCastle, behind the same
+/// contract as plain UDP. One socket serves every peer.
+/// <list type="bullet">
+/// <item>Unknown addresses get only a stateless cookie exchange (RFC 6347 §4.2.1); a peer exists only after a
+/// ClientHello returned the cookie, then passes the per-source rate limit and the peer cap.</item>
+/// <item>BouncyCastle's handshake blocks, so it runs on a fixed set of handshake threads fed by a bounded queue.</item>
+/// <item>Established sessions hold no thread: the receive loop queues each record in the peer's channel and
+/// "pumps" BouncyCastle's Receive, which decrypts it at once and never waits (see <see cref="PeerDatagramChannel"/>).</item>
+/// </list>
+/// </summary>
+public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Backend.ISessionCloser
+{
+    /// <summary>BouncyCastle's Receive wait while pumping: it returns as soon as the queued record is decrypted.</summary>
+    private const int PumpWaitMillis = 1;
+
+    private readonly DtlsOptions _options;
+    private readonly CredentialCache _credentials;
+    private readonly ILogger _logger;
+    private readonly DtlsMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly int[] _cipherSuites;
+    private readonly PeerTable _peers;
+    private readonly HandshakeRateLimiter _rateLimiter;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly long _handshakeTimeout;
+    private readonly long _idleTimeout;
+    private BcTlsCrypto? _crypto;
+    private DtlsVerifier? _verifier;
+    private HandshakeWorkers<HandshakeWork>? _handshakes;
+    private Socket? _socket;
+    private IDatagramReceiver? _receiver;
+    private ITimer? _sweeper;
+    private Task[] _receiveLoops = [];
+    private long _nextSessionId;
+    private int _stopped;
+
+    private sealed record HandshakeWork(DtlsPeer Peer, DtlsRequest Request);
+
+    public DtlsTransport(DtlsOptions options, CredentialCache credentials, ILogger<DtlsTransport> logger, IMeterFactory meterFactory, TimeProvider? timeProvider = null)
+    {
+        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        _options = options;
+        _credentials = credentials;
+        _logger = logger;
+        _metrics = new DtlsMetrics(meterFactory);
+        _time = timeProvider ?? TimeProvider.System;
+        _cipherSuites = DtlsCipherSuites.Parse(options.EffectiveCipherSuites);
+        _peers = new PeerTable(options.MaxPeers);
+        _rateLimiter = new HandshakeRateLimiter(options.HandshakesPerSecondPerIp, options.HandshakeBurstPerIp, options.RateLimiterMaxAddresses, _time);
+        _handshakeTimeout = (long)(options.HandshakeTimeout.TotalSeconds * _time.TimestampFrequency);
+        _idleTimeout = (long)(options.SessionIdleTimeout.TotalSeconds * _time.TimestampFrequency);
+        // Session ids stay unique across restarts in practice (upper layers may log or persist them).
+        _nextSessionId = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
+    }
+
+    public TransportKind Kind => TransportKind.Dtls;
+
+    public EndPoint LocalEndPoint => _socket?.LocalEndPoint ?? throw new InvalidOperationException("Not started");
+
+    /// <summary>Established sessions.</summary>
+    public int SessionCount => _peers.SessionCount;
+
+    /// <summary>Peer state held: sessions plus handshakes in progress (zero for addresses that only got a cookie).</summary>
+    public int PeerCount => _peers.Count;
+
+    /// <summary>Handshakes waiting for a handshake thread.</summary>
+    public int PendingHandshakes => _handshakes?.Pending ?? 0;
+
+    public void Start(IDatagramReceiver receiver)
+    {
+        if (_socket is not null)
+        {
+            throw new InvalidOperationException("Already started");
+        }
+        _receiver = receiver;
+        _crypto = new BcTlsCrypto(new SecureRandom());
+        _verifier = new DtlsVerifier(_crypto);
+        _socket = Bind(_options);
+        _handshakes = new HandshakeWorkers<HandshakeWork>(_options.HandshakeThreads, _options.HandshakeQueueCapacity, RunHandshake);
+        var loops = _options.ReceiveLoops > 0 ? _options.ReceiveLoops : Environment.ProcessorCount;
+        _receiveLoops = new Task[loops];
+        for (var i = 0; i < loops; i++)
+        {
+            _receiveLoops[i] = Task.Run(ReceiveLoopAsync);
+        }
+        _sweeper = _time.CreateTimer(_ => Sweep(), null, _options.SweepInterval, _options.SweepInterval);
+        DtlsLog.Listening(_logger, _socket.LocalEndPoint!, string.Join(",", _options.EffectiveCipherSuites), _options.HandshakeThreads);
+    }
+
+    public bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram)
+    {
+        if (!_peers.TryGetSession(peer.SessionId, out var p))
+        {
+            _metrics.DatagramDropped("no_session");
+            return false;
+        }
+        lock (p.Gate)
+        {
+            if (p.State != PeerState.Established)
+            {
+                _metrics.DatagramDropped("no_session");
+                return false;
+            }
+            if (datagram.Length > p.SendLimit)
+            {
+                // BouncyCastle would fail the whole session on an oversized record; refuse the one datagram instead.
+                _metrics.DatagramDropped("oversize");
+                return false;
+            }
+            try
+            {
+                p.Session!.Send(datagram);
+                p.LastActivity = _time.GetTimestamp();
+                return true;
+            }
+            catch (Exception ex)
+            {
+                DtlsLog.SessionFailed(_logger, p.SessionId, p.EndPoint, ex.Message);
+                p.Close(notify: false);
+            }
+        }
+        FinishClose(p, "send_failed");
+        return false;
+    }
+
+    /// <summary>
+    /// Revocation: forgets the identity's cached credential and closes every live session authenticated with it,
+    /// sending close_notify, before returning. Returns how many sessions were closed.
+    /// </summary>
+    public int CloseSessions(string identity)
+    {
+        _credentials.Invalidate(identity);
+        var closed = 0;
+        foreach (var peer in _peers.SessionsSnapshot())
+        {
+            if (string.Equals(peer.Info?.Identity, identity, StringComparison.Ordinal) && ClosePeer(peer, "revoked", notify: true))
+            {
+                closed++;
+            }
+        }
+        if (closed > 0)
+        {
+            DtlsLog.SessionsRevoked(_logger, identity, closed);
+        }
+        return closed;
+    }
+
+    public async ValueTask StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+        await _stop.CancelAsync();
+        _sweeper?.Dispose();
+        var closed = 0;
+        foreach (var peer in _peers.Snapshot())
+        {
+            if (ClosePeer(peer, "shutdown", notify: true))
+            {
+                closed++;
+            }
+        }
+        if (_handshakes is { } handshakes)
+        {
+            // Closed channels make blocked handshakes throw at once; the join is a bound, not a wait.
+            foreach (var work in await Task.Run(() => handshakes.Stop(TimeSpan.FromSeconds(5))))
+            {
+                ClosePeer(work.Peer, "shutdown", notify: false);
+            }
+            handshakes.Dispose();
+        }
+        _socket?.Dispose();
+        try
+        {
+            await Task.WhenAll(_receiveLoops);
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+        DtlsLog.Stopped(_logger, closed);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
+    }
+
+    private static Socket Bind(DtlsOptions options)
+    {
+        var address = IPAddress.Parse(options.BindAddress);
+        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.Equals(IPAddress.IPv6Any))
+        {
+            socket.DualMode = true;
+        }
+        if (options.SocketBufferBytes > 0)
+        {
+            socket.ReceiveBufferSize = options.SocketBufferBytes;
+            socket.SendBufferSize = options.SocketBufferBytes;
+        }
+        socket.Bind(new IPEndPoint(address, options.Port));
+        return socket;
+    }
+
+    /// <summary>Closes a peer in any state; OnPeerClosed for established sessions. False when it was already closed.</summary>
+    private bool ClosePeer(DtlsPeer peer, string reason, bool notify)
+    {
+        lock (peer.Gate)
+        {
+            if (!peer.Close(notify))
+            {
+                return false;
+            }
+        }
+        FinishClose(peer, reason);
+        return true;
+    }
+
+    /// <summary>Outside the peer's lock: forget the peer and tell the CoAP layer (once; only sessions have a PeerInfo).</summary>
+    private void FinishClose(DtlsPeer peer, string reason)
+    {
+        _peers.Remove(peer);
+        if (peer.Info is not { } info || Interlocked.Exchange(ref peer.ClosedNotified, 1) == 1)
+        {
+            return;
+        }
+        _metrics.SessionClosed();
+        DtlsLog.SessionClosed(_logger, peer.SessionId, peer.EndPoint, info.Identity, reason);
+        try
+        {
+            _receiver!.OnPeerClosed(info);
+        }
+        catch (Exception ex)
+        {
+            DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
+        }
+    }
+
+    /// <summary>Timer: evicts idle sessions (silently: the device sleeps) and handshakes stuck past their timeout.</summary>
+    private void Sweep()
+    {
+        try
+        {
+            var now = _time.GetTimestamp();
+            foreach (var peer in _peers.Snapshot())
+            {
+                switch (peer.State)
+                {
+                    case PeerState.Established when now - peer.LastActivity > _idleTimeout:
+                        ClosePeer(peer, "idle", notify: false);
+                        break;
+                    case PeerState.Handshaking when now - peer.CreatedAt > 2 * _handshakeTimeout:
+                        // BouncyCastle enforces the timeout itself; this catches a handshake that never got a thread.
+                        ClosePeer(peer, "handshake_stuck", notify: false);
+                        break;
+                }
+            }
+            _rateLimiter.Sweep();
+        }
+        catch (Exception ex)
+        {
+            DtlsLog.DatagramError(_logger, ex, null);
+        }
+    }
+
+    private static readonly IPEndPoint IPv4Template = new(IPAddress.Any, 0);
+    private static readonly IPEndPoint IPv6Template = new(IPAddress.IPv6Any, 0);
+
+    private static IPEndPoint ToEndPoint(SocketAddress address)
+    {
+        var template = address.Family == AddressFamily.InterNetwork ? IPv4Template : IPv6Template;
+        var endPoint = (IPEndPoint)template.Create(address);
+        return endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+    }
+
+    private static string CipherSuiteName(int suite) => suite switch
+    {
+        CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 => DtlsCipherSuites.Ccm8,
+        CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256 => DtlsCipherSuites.Gcm,
+        CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256 => DtlsCipherSuites.Cbc,
+        _ => suite.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

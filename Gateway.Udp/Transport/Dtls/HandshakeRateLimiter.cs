@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>
+/// A token bucket per source: <c>rate</c> new handshakes per second, bursts up to <c>burst</c>. IPv4 addresses are
+/// one source each; IPv6 addresses count per /64, the smallest prefix a site or a 3GPP PDN connection gets (an
+/// attacker owns all 2^64 addresses of theirs). Consulted only after the cookie exchange proved the address.
+/// When <c>maxSources</c> are tracked and none is idle, new sources pass untracked (fail open: the peer cap and the
+/// handshake queue still bound the work).
+/// </summary>
+internal sealed class HandshakeRateLimiter(double ratePerSecond, int burst, int maxSources, TimeProvider time)
+{
+    private readonly Dictionary<UInt128, Bucket> _buckets = [];
+    private readonly Lock _gate = new();
+
+    private struct Bucket
+    {
+        public double Tokens;
+        public long Stamp;
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _buckets.Count;
+            }
+        }
+    }
+
+    public bool TryAcquire(IPAddress address)
+    {
+        var key = KeyOf(address);
+        var now = time.GetTimestamp();
+        lock (_gate)
+        {
+            if (!_buckets.TryGetValue(key, out var bucket))
+            {
+                if (_buckets.Count >= maxSources)
+                {
+                    SweepLocked(now);
+                    if (_buckets.Count >= maxSources)
+                    {
+                        return true;
+                    }
+                }
+                bucket = new Bucket { Tokens = burst, Stamp = now };
+            }
+            Refill(ref bucket, now);
+            var allowed = bucket.Tokens >= 1;
+            if (allowed)
+            {
+                bucket.Tokens -= 1;
+            }
+            _buckets[key] = bucket;
+            return allowed;
+        }
+    }
+
+    /// <summary>Forgets sources whose bucket has refilled (they behave as if never seen).</summary>
+    public void Sweep()
+    {
+        lock (_gate)
+        {
+            SweepLocked(time.GetTimestamp());
+        }
+    }
+
+    private void SweepLocked(long now)
+    {
+        List<UInt128>? full = null;
+        foreach (var (key, value) in _buckets)
+        {
+            var bucket = value;
+            Refill(ref bucket, now);
+            if (bucket.Tokens >= burst)
+            {
+                (full ??= []).Add(key);
+            }
+        }
+        if (full is not null)
+        {
+            foreach (var key in full)
+            {
+                _buckets.Remove(key);
+            }
+        }
+    }
+
+    private void Refill(ref Bucket bucket, long now)
+    {
+        var seconds = (double)(now - bucket.Stamp) / time.TimestampFrequency;
+        if (seconds > 0)
+        {
+            bucket.Tokens = Math.Min(burst, bucket.Tokens + seconds * ratePerSecond);
+            bucket.Stamp = now;
+        }
+    }
+
+    internal static UInt128 KeyOf(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            // ::ffff:a.b.c.d, so IPv4 keys never collide with the /64 keys below (their low half is zero)
+            bytes[10] = 0xFF;
+            bytes[11] = 0xFF;
+            address.TryWriteBytes(bytes[12..], out _);
+        }
+        else
+        {
+            address.TryWriteBytes(bytes, out _);
+            bytes[8..].Clear();
+        }
+        return new UInt128(
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]));
+    }
+}

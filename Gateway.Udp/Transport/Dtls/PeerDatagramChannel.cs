@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Org.BouncyCastle.Tls;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>
+/// BouncyCastle's view of one peer on the shared socket (its <see cref="DatagramTransport"/>). Inbound datagrams are
+/// queued here by the receive loop. While <see cref="Blocking"/> (the handshake, on a handshake thread) Receive waits
+/// for the queue like a socket would; once the session is established it never waits: it hands out what is queued
+/// and answers -1 ("timed out") at once when empty, so decrypting a record is a synchronous "pump" on the receive
+/// loop. Sends go straight to the shared socket.
+/// </summary>
+internal sealed class PeerDatagramChannel : DatagramTransport
+{
+    private readonly Socket _socket;
+    private readonly SocketAddress _remote;
+    private readonly int _datagramLimit;
+    private readonly int _capacity;
+    private readonly DtlsMetrics _metrics;
+    private readonly Queue<(byte[] Buffer, int Length)> _queue = new();
+    private readonly object _gate = new(); // Monitor, not Lock: the handshake waits on it
+    private bool _blocking = true;
+    private bool _closed;
+    private bool _servedThisPump;
+    private volatile bool _muted;
+
+    public PeerDatagramChannel(Socket socket, SocketAddress remote, int datagramLimit, int capacity, DtlsMetrics metrics)
+    {
+        _socket = socket;
+        _remote = remote;
+        _datagramLimit = datagramLimit;
+        _capacity = capacity;
+        _metrics = metrics;
+    }
+
+    /// <summary>True while the handshake runs: Receive blocks until a datagram arrives or the wait ends.</summary>
+    public bool Blocking
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _blocking;
+            }
+        }
+    }
+
+    /// <summary>Closed by BouncyCastle (close_notify received or sent, fatal alert) or by the gateway.</summary>
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closed;
+            }
+        }
+    }
+
+    public bool HasPending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>Copies <paramref name="datagram"/> into a pooled buffer and queues it; false when full or closed.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> datagram)
+    {
+        lock (_gate)
+        {
+            if (_closed || _queue.Count >= _capacity)
+            {
+                return false;
+            }
+            var buffer = ArrayPool<byte>.Shared.Rent(datagram.Length);
+            datagram.CopyTo(buffer);
+            _queue.Enqueue((buffer, datagram.Length));
+            if (_blocking)
+            {
+                Monitor.PulseAll(_gate);
+            }
+            return true;
+        }
+    }
+
+    /// <summary>The handshake is over: from now on Receive never waits.</summary>
+    public void StopBlocking()
+    {
+        lock (_gate)
+        {
+            _blocking = false;
+        }
+    }
+
+    /// <summary>Header of the datagram BouncyCastle took last (for the replay window once it yields data).</summary>
+    public DtlsRecordHeader? LastServed { get; private set; }
+
+    /// <summary>Before each pumped Receive: the next empty-queue answer is a plain -1 until a datagram was handed out.</summary>
+    public void BeginPump()
+    {
+        lock (_gate)
+        {
+            _servedThisPump = false;
+            LastServed = null;
+        }
+    }
+
+    /// <summary>Drops every later send, including BouncyCastle's close_notify (the peer is gone or restarted).</summary>
+    public void Mute() => _muted = true;
+
+    public int GetReceiveLimit() => _datagramLimit;
+
+    public int GetSendLimit() => _datagramLimit;
+
+    public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
+
+    /// <remarks>BouncyCastle's contract: <paramref name="waitMillis"/> 0 waits forever; -1 means nothing arrived in time.</remarks>
+    public int Receive(Span<byte> buffer, int waitMillis)
+    {
+        lock (_gate)
+        {
+            if (_queue.Count == 0)
+            {
+                if (_closed)
+                {
+                    // Ends a blocked handshake at once, and stops BouncyCastle's record loop after close_notify
+                    // without spinning until its wait expires.
+                    throw new IOException("DTLS peer channel closed");
+                }
+                if (!_blocking)
+                {
+                    if (_servedThisPump)
+                    {
+                        // BouncyCastle took this pump's record but it held no application data (an alert, a
+                        // retransmitted handshake record): its Receive would now spin until the wait expires.
+                        // End the call instead; see PumpDrainedSignal.
+                        throw new PumpDrainedSignal();
+                    }
+                    return -1;
+                }
+                if (!WaitForDatagram(waitMillis))
+                {
+                    return -1;
+                }
+            }
+            var (datagram, length) = _queue.Dequeue();
+            _servedThisPump = !_blocking;
+            LastServed = DtlsRecordHeader.TryRead(datagram.AsSpan(0, length), out var header, out _) ? header : null;
+            var copied = Math.Min(length, buffer.Length);
+            datagram.AsSpan(0, copied).CopyTo(buffer);
+            ArrayPool<byte>.Shared.Return(datagram);
+            return copied;
+        }
+    }
+
+    public void Send(byte[] buf, int off, int len) => Send(buf.AsSpan(off, len));
+
+    public void Send(ReadOnlySpan<byte> buffer)
+    {
+        if (_muted)
+        {
+            return;
+        }
+        try
+        {
+            _socket.SendTo(buffer, SocketFlags.None, _remote);
+            _metrics.Datagrams.Sent.Add(1);
+        }
+        catch (SocketException)
+        {
+            // UDP: a failed send is a lost datagram, which DTLS and CoAP already survive. Never fail the session.
+            _metrics.DatagramDropped("send_error");
+        }
+        catch (ObjectDisposedException)
+        {
+            // socket closed while stopping
+        }
+    }
+
+    /// <summary>Called by BouncyCastle when the session ends, and by the gateway. Releases queued buffers, wakes a waiting handshake.</summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+            _closed = true;
+            while (_queue.TryDequeue(out var item))
+            {
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+            }
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private bool WaitForDatagram(int waitMillis)
+    {
+        var deadline = waitMillis == 0 ? long.MaxValue : Environment.TickCount64 + waitMillis;
+        while (_queue.Count == 0)
+        {
+            if (_closed)
+            {
+                throw new IOException("DTLS peer channel closed");
+            }
+            var remaining = deadline == long.MaxValue ? System.Threading.Timeout.Infinite : deadline - Environment.TickCount64;
+            if (deadline != long.MaxValue && remaining <= 0)
+            {
+                return false;
+            }
+            Monitor.Wait(_gate, (int)Math.Min(remaining, int.MaxValue));
+        }
+        return true;
+    }
+}

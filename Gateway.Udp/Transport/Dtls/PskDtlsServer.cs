@@ -1,0 +1,72 @@
+using System.Text;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>
+/// BouncyCastle's PSK server peer for one handshake, with the defaults a device gateway needs
+/// (see shared/notes/dtls-bouncycastle.md): DTLS 1.2 only, the configured PSK suites in the server's order, no
+/// (EC)DHE, a bounded handshake, no failure when a small stack omits the renegotiation extension, and corrupt
+/// records dropped instead of killing the session.
+/// </summary>
+internal sealed class PskDtlsServer : PskTlsServer
+{
+    private readonly int[] _cipherSuites;
+    private readonly int _handshakeTimeoutMillis;
+
+    public PskDtlsServer(TlsCrypto crypto, CachedPskIdentityManager identities, int[] cipherSuites, int handshakeTimeoutMillis)
+        : base(crypto, identities)
+    {
+        _cipherSuites = cipherSuites;
+        _handshakeTimeoutMillis = handshakeTimeoutMillis;
+        Identities = identities;
+    }
+
+    public CachedPskIdentityManager Identities { get; }
+
+    /// <summary>SecurityParameters.PskIdentity, read when the handshake completed (the authenticated identity).</summary>
+    public string? AuthenticatedIdentity { get; private set; }
+
+    public int NegotiatedCipherSuite { get; private set; } = -1;
+
+    /// <summary>The last alert this side raised, or the peer sent (for the failure log).</summary>
+    public string? LastAlert { get; private set; }
+
+    protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+
+    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, _cipherSuites);
+
+    public override int GetHandshakeTimeoutMillis() => _handshakeTimeoutMillis;
+
+    public override bool IgnoreCorruptDtlsRecords => true;
+
+    /// <summary>
+    /// RFC 5746 secure renegotiation protects renegotiation, which this server never does; tinydtls and
+    /// node-dtls-client omit the extension, and BouncyCastle's default refuses them with handshake_failure.
+    /// </summary>
+    public override void NotifySecureRenegotiation(bool secureRenegotiation)
+    {
+    }
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+        var parameters = m_context.SecurityParameters;
+        var identity = parameters.PskIdentity;
+        AuthenticatedIdentity = identity is null ? null : Encoding.UTF8.GetString(identity);
+        NegotiatedCipherSuite = parameters.CipherSuite;
+    }
+
+    public override void NotifyAlertRaised(short alertLevel, short alertDescription, string message, Exception cause)
+    {
+        LastAlert = $"sent {AlertLevel.GetText(alertLevel)} {AlertDescription.GetText(alertDescription)}";
+    }
+
+    public override void NotifyAlertReceived(short alertLevel, short alertDescription)
+    {
+        LastAlert = $"received {AlertLevel.GetText(alertLevel)} {AlertDescription.GetText(alertDescription)}";
+    }
+
+    protected override bool PreferLocalCipherSuites() => true;
+}

@@ -1,0 +1,222 @@
+using System.Buffers;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace NHub.Gateway.Transport.Udp;
+
+/// <summary>
+/// Plain CoAP over UDP (RFC 7252 §6.1): one socket per port (dual-mode IPv4/IPv6 when bound to <c>::</c>), a
+/// receive loop into pooled buffers, a bounded queue (tail drop, counted) and a few workers that hand datagrams
+/// to the stack. Knows nothing of CoAP.
+/// </summary>
+public sealed partial class UdpTransport : IDatagramTransport
+{
+    private readonly UdpTransportOptions _options;
+    private readonly ILogger _logger;
+    private readonly PeerAddressTable _peers;
+    private readonly Channel<Inbound> _queue;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TransportMetrics _metrics;
+    private Socket? _socket;
+    private IDatagramReceiver? _receiver;
+    private Task[] _workers = [];
+    private Task _receiveLoop = Task.CompletedTask;
+
+    private readonly record struct Inbound(PeerInfo Peer, byte[] Buffer, int Length);
+
+    public UdpTransport(UdpTransportOptions options, ILogger<UdpTransport> logger, IMeterFactory meterFactory)
+    {
+        _options = options;
+        _logger = logger;
+        _peers = new PeerAddressTable(options.MaxPeers);
+        _metrics = new TransportMetrics(meterFactory, "udp");
+        // Wait mode + TryWrite gives a tail drop we can count (DropWrite would hide the drop from TryWrite).
+        _queue = Channel.CreateBounded<Inbound>(new BoundedChannelOptions(options.ReceiveQueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleWriter = true,
+            SingleReader = false,
+        });
+    }
+
+    public TransportKind Kind => TransportKind.Udp;
+
+    public EndPoint LocalEndPoint => _socket?.LocalEndPoint ?? throw new InvalidOperationException("Not started");
+
+    public void Start(IDatagramReceiver receiver)
+    {
+        _receiver = receiver;
+        _socket = Bind(_options);
+        var workers = _options.Workers > 0 ? _options.Workers : Environment.ProcessorCount;
+        _workers = new Task[workers];
+        for (var i = 0; i < workers; i++)
+        {
+            _workers[i] = Task.Run(WorkerAsync);
+        }
+        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        LogListening(_logger, _socket.LocalEndPoint!);
+    }
+
+    public bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram)
+    {
+        var socket = _socket;
+        if (socket is null)
+        {
+            return false;
+        }
+        try
+        {
+            if (!_peers.TryGetAddress(peer, out var address))
+            {
+                address = PeerAddressTable.ToSocketAddress(peer.EndPoint, socket.AddressFamily);
+            }
+            socket.SendTo(datagram, SocketFlags.None, address);
+            _metrics.Sent.Add(1);
+            return true;
+        }
+        catch (SocketException ex)
+        {
+            _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "send_error"));
+            LogSendFailed(_logger, peer.EndPoint, ex.SocketErrorCode);
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask StopAsync()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+        await _stop.CancelAsync();
+        _socket?.Dispose();
+        _queue.Writer.TryComplete();
+        try
+        {
+            await Task.WhenAll([_receiveLoop, .. _workers]);
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
+    }
+
+    private static Socket Bind(UdpTransportOptions options)
+    {
+        var address = IPAddress.Parse(options.BindAddress);
+        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.Equals(IPAddress.IPv6Any))
+        {
+            socket.DualMode = true;
+        }
+        if (options.SocketBufferBytes > 0)
+        {
+            socket.ReceiveBufferSize = options.SocketBufferBytes;
+            socket.SendBufferSize = options.SocketBufferBytes;
+        }
+        socket.Bind(new IPEndPoint(address, options.Port));
+        return socket;
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var socket = _socket!;
+        var address = new SocketAddress(socket.AddressFamily);
+        var ct = _stop.Token;
+        // One byte more than the maximum: a datagram that fills it was truncated by the kernel (oversize).
+        var size = _options.MaxDatagramSize + 1;
+        while (!ct.IsCancellationRequested)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(size);
+            int received;
+            try
+            {
+                received = await socket.ReceiveFromAsync(buffer.AsMemory(0, size), SocketFlags.None, address, ct);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // ICMP port unreachable from a previous send surfaces here as ConnectionReset on some stacks.
+                ArrayPool<byte>.Shared.Return(buffer);
+                _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "socket_error"));
+                LogReceiveError(_logger, ex.SocketErrorCode);
+                continue;
+            }
+            _metrics.Received.Add(1);
+            if (received > _options.MaxDatagramSize)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "oversize"));
+                continue;
+            }
+            var peer = _peers.GetOrAdd(address);
+            if (!_queue.Writer.TryWrite(new Inbound(peer, buffer, received)))
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "queue_full"));
+            }
+        }
+    }
+
+    private async Task WorkerAsync()
+    {
+        var reader = _queue.Reader;
+        var receiver = _receiver!;
+        try
+        {
+            while (await reader.WaitToReadAsync(_stop.Token))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    try
+                    {
+                        receiver.OnDatagram(item.Peer, item.Buffer.AsSpan(0, item.Length));
+                    }
+                    catch (Exception ex)
+                    {
+                        // The stack must not throw; if it does, one datagram is lost, never the worker.
+                        _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "handler_error"));
+                        LogHandlerError(_logger, ex, item.Peer.EndPoint);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(item.Buffer);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "CoAP UDP transport listening on {EndPoint}")]
+    private static partial void LogListening(ILogger logger, EndPoint endPoint);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "UDP send to {Peer} failed: {Error}")]
+    private static partial void LogSendFailed(ILogger logger, IPEndPoint peer, SocketError error);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "UDP receive error {Error}")]
+    private static partial void LogReceiveError(ILogger logger, SocketError error);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "CoAP stack threw for a datagram from {Peer}")]
+    private static partial void LogHandlerError(ILogger logger, Exception ex, IPEndPoint peer);
+}

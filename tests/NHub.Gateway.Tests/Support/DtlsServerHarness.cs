@@ -1,0 +1,46 @@
+using System.Net;
+using NHub.Gateway.Security;
+using NHub.Gateway.Transport.Dtls;
+using CredentialCache = NHub.Gateway.Security.CredentialCache;
+
+namespace NHub.Gateway.Tests.Support;
+
+/// <summary>A started <see cref="DtlsTransport"/> on 127.0.0.1 (free port) with the echo receiver and an in-memory registry.</summary>
+public sealed class DtlsServerHarness : IAsyncDisposable
+{
+    public const string Identity = "koru-869181072798893";
+    public const string Key = "secret-psk-0123456789abcdef";
+
+    public DtlsServerHarness(Action<DtlsOptions>? configure = null, TimeProvider? time = null, CredentialCacheOptions? cacheOptions = null)
+    {
+        Source.Add(Identity, Key);
+        Options = new DtlsOptions { BindAddress = "127.0.0.1", Port = 0 };
+        configure?.Invoke(Options);
+        Cache = new CredentialCache(Source, cacheOptions ?? new CredentialCacheOptions(), time);
+        Transport = new DtlsTransport(Options, Cache, Log, Meters, time);
+        Receiver.Transport = Transport;
+        Transport.Start(Receiver);
+    }
+
+    public DtlsOptions Options { get; }
+
+    public ListLogger<DtlsTransport> Log { get; } = new();
+
+    public InMemoryPskSource Source { get; } = new();
+
+    public CredentialCache Cache { get; }
+
+    public TestMeterFactory Meters { get; } = new();
+
+    public EchoCoapReceiver Receiver { get; } = new();
+
+    public DtlsTransport Transport { get; }
+
+    public IPEndPoint EndPoint => (IPEndPoint)Transport.LocalEndPoint;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Transport.DisposeAsync();
+        Meters.Dispose();
+    }
+}

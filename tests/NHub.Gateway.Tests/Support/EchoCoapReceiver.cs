@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using NHub.Gateway.Transport;
+
+namespace NHub.Gateway.Tests.Support;
+
+/// <summary>
+/// Stands in for the CoAP stack: answers every CON request with a piggybacked ACK built by hand (RFC 7252 §3:
+/// Ver=1, T=ACK, same token and Message ID, code 2.05, payload "ok:" + the request payload), and records sessions.
+/// </summary>
+public sealed class EchoCoapReceiver : IDatagramReceiver
+{
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<PeerInfo>> _closed = new();
+    private readonly ConcurrentDictionary<long, PeerInfo> _peers = new();
+
+    public IDatagramTransport? Transport { get; set; }
+
+    /// <summary>Sessions open now (seen in OnDatagram, not yet closed).</summary>
+    public IReadOnlyCollection<PeerInfo> Peers => [.. _peers.Values];
+
+    /// <summary>Every session that delivered a datagram, open or closed since.</summary>
+    public IReadOnlyCollection<PeerInfo> SeenPeers => [.. _seen.Values];
+
+    private readonly ConcurrentDictionary<long, PeerInfo> _seen = new();
+
+    public int Datagrams => Volatile.Read(ref _datagrams);
+
+    private int _datagrams;
+
+    public Task<PeerInfo> Closed(PeerInfo peer) => ClosedSignal(peer.SessionId).Task;
+
+    public void OnDatagram(PeerInfo peer, ReadOnlySpan<byte> payload)
+    {
+        Interlocked.Increment(ref _datagrams);
+        _peers[peer.SessionId] = peer;
+        _seen[peer.SessionId] = peer;
+        if (payload.Length < 4 || (payload[0] >> 6) != 1)
+        {
+            return;
+        }
+        var tokenLength = payload[0] & 0x0F;
+        if (payload.Length < 4 + tokenLength)
+        {
+            return;
+        }
+        var body = payload.IndexOf((byte)0xFF) is var marker and >= 0 ? payload[(marker + 1)..] : [];
+        Span<byte> ack = stackalloc byte[4 + tokenLength + 1 + 3 + body.Length];
+        ack[0] = (byte)(0x60 | tokenLength);   // Ver 1, Type 2 (ACK), TKL
+        ack[1] = 0x45;                          // 2.05 Content
+        ack[2] = payload[2];                    // Message ID
+        ack[3] = payload[3];
+        payload.Slice(4, tokenLength).CopyTo(ack[4..]);
+        var at = 4 + tokenLength;
+        ack[at++] = 0xFF;
+        "ok:"u8.CopyTo(ack[at..]);
+        body.CopyTo(ack[(at + 3)..]);
+        Transport?.TrySend(peer, ack);
+    }
+
+    public void OnPeerClosed(PeerInfo peer)
+    {
+        _peers.TryRemove(peer.SessionId, out _);
+        ClosedSignal(peer.SessionId).TrySetResult(peer);
+    }
+
+    private TaskCompletionSource<PeerInfo> ClosedSignal(long sessionId)
+        => _closed.GetOrAdd(sessionId, _ => new TaskCompletionSource<PeerInfo>(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>A CON GET with a 2-byte token and an optional payload.</summary>
+    public static byte[] Request(ushort messageId, ReadOnlySpan<byte> payload = default)
+    {
+        var message = new byte[4 + 2 + (payload.IsEmpty ? 0 : 1 + payload.Length)];
+        message[0] = 0x42; // Ver 1, CON, TKL 2
+        message[1] = 0x01; // GET
+        message[2] = (byte)(messageId >> 8);
+        message[3] = (byte)messageId;
+        message[4] = 0xAB;
+        message[5] = 0xCD;
+        if (!payload.IsEmpty)
+        {
+            message[6] = 0xFF;
+            payload.CopyTo(message.AsSpan(7));
+        }
+        return message;
+    }
+}
