@@ -21,6 +21,8 @@ public readonly record struct CoapCode(byte Value)
     public bool IsRequest => Class == 0 && Value != 0;
     public bool IsResponse => Class is >= 2 and <= 5;
     public bool IsSuccess => Class == 2;
+    public bool IsClientError => Class == 4;
+    public bool IsServerError => Class == 5;
 
     public static CoapCode Create(int codeClass, int detail) => new((byte)((codeClass << 5) | detail));
 
@@ -73,6 +75,12 @@ public static class ContentFormats
     public const int Json = 50;
     public const int Cbor = 60;
 
+    /// <summary>RFC 8428 §12.3: application/senml+json.</summary>
+    public const int SenmlJson = 110;
+
+    /// <summary>RFC 8428 §12.3: application/senml+cbor.</summary>
+    public const int SenmlCbor = 112;
+
     public static string? MediaType(int format) => format switch
     {
         TextPlain => "text/plain;charset=utf-8",
@@ -82,6 +90,8 @@ public static class ContentFormats
         Exi => "application/exi",
         Json => "application/json",
         Cbor => "application/cbor",
+        SenmlJson => "application/senml+json",
+        SenmlCbor => "application/senml+cbor",
         _ => null,
     };
 }

@@ -7,7 +7,7 @@ namespace NHub.Coap;
 /// token, option values and payload are slices of the datagram it was parsed from: copy what outlives that buffer.
 /// Instances are reusable (<see cref="Clear"/>), so a receive loop can parse without allocating.
 /// </summary>
-public sealed class CoapMessage
+public sealed partial class CoapMessage
 {
     private readonly List<CoapOption> _options = new(12);
 
@@ -79,7 +79,43 @@ public sealed class CoapMessage
         return false;
     }
 
-    public uint? GetUInt(int number) => TryGetOption(number, out var o) ? o.GetUInt() : null;
+    /// <summary>
+    /// The uint value (§3.2) of a non-repeatable option, or null when absent — and also when it is repeated (§5.4.5)
+    /// or its length is outside the §5.10 bounds (§5.4.3): such an option is treated as unrecognized, i.e. ignored
+    /// if elective (a critical one is rejected first by <see cref="CoapParser.FindBadCriticalOption"/>).
+    /// </summary>
+    public uint? GetUInt(int number) => TryGetSingleOption(number, out var o) ? o.GetUInt() : null;
+
+    /// <summary>The one valid occurrence of a non-repeatable option (see <see cref="GetUInt"/> for the rules).</summary>
+    public bool TryGetSingleOption(int number, out CoapOption option)
+    {
+        option = default;
+        var options = _options;
+        for (var i = 0; i < options.Count; i++)
+        {
+            var o = options[i];
+            if (o.Number < number)
+            {
+                continue;
+            }
+            if (o.Number > number)
+            {
+                return false;
+            }
+            if (i + 1 < options.Count && options[i + 1].Number == number && !CoapOptionNumber.IsRepeatable(number))
+            {
+                return false;
+            }
+            var (min, max) = CoapOptionNumber.LengthBounds(number);
+            if (o.Value.Length < min || o.Value.Length > max)
+            {
+                return false;
+            }
+            option = o;
+            return true;
+        }
+        return false;
+    }
 
     public CoapMessage SetUInt(int number, uint value) => SetOption(CoapOption.FromUInt(number, value));
 

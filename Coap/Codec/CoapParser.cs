@@ -21,6 +21,16 @@ public enum CoapParseError
     ReservedCodeClass,
 }
 
+public static class CoapParseErrorExtensions
+{
+    /// <summary>
+    /// True when type and message id could be read despite the error, i.e. everything but <see cref="CoapParseError.NotCoap"/>:
+    /// a Confirmable message with a format error is then rejected with an RST carrying its message id (§4.2), a
+    /// Non-confirmable one is silently dropped (§4.3).
+    /// </summary>
+    public static bool IsHeaderReadable(this CoapParseError error) => error != CoapParseError.NotCoap;
+}
+
 /// <summary>
 /// RFC 7252 §3 message format:
 /// <code>
@@ -52,91 +62,42 @@ public static class CoapParser
         return true;
     }
 
-    /// <summary>Parses <paramref name="datagram"/> into <paramref name="message"/> (cleared first).</summary>
+    /// <summary>
+    /// Parses <paramref name="datagram"/> into <paramref name="message"/> (cleared first). Token, option values and
+    /// payload are slices of <paramref name="datagram"/>: nothing is copied, nothing allocated once the message's
+    /// option list has grown to its working size. The grammar is read by <see cref="CoapReader"/>; this adds the
+    /// §4.1 rule that an Empty message (0.00) is exactly the 4-byte header.
+    /// </summary>
     public static CoapParseError TryParse(ReadOnlyMemory<byte> datagram, CoapMessage message)
     {
         message.Clear();
-        var span = datagram.Span;
-        if (!TryReadHeader(span, out var type, out var mid))
+        var reader = new CoapReader(datagram.Span);
+        if (reader.Error != CoapParseError.None)
         {
-            return CoapParseError.NotCoap;
+            return reader.Error;
         }
-        var tkl = span[0] & 0x0F;
-        if (tkl > 8)
+        message.Type = reader.Type;
+        message.Code = reader.Code;
+        message.MessageId = reader.MessageId;
+        message.Token = datagram.Slice(4, reader.TokenLength);
+        while (reader.TryReadOption(out var number, out var value))
         {
-            return CoapParseError.BadTokenLength;
+            message.AppendParsedOption(new CoapOption(number, datagram.Slice(reader.ValueOffset, value.Length)));
         }
-        var code = new CoapCode(span[1]);
-        if (code.Class is 1 or 6 or 7)
+        if (reader.Error != CoapParseError.None)
         {
-            return CoapParseError.ReservedCodeClass;
+            return reader.Error;
         }
-        if (span.Length < 4 + tkl)
+        if (reader.PayloadOffset < datagram.Length)
         {
-            return CoapParseError.BadOptions;
+            message.Payload = datagram[reader.PayloadOffset..];
         }
-        message.Type = type;
-        message.Code = code;
-        message.MessageId = mid;
-        message.Token = datagram.Slice(4, tkl);
-
-        var pos = 4 + tkl;
-        var number = 0;
-        while (pos < span.Length)
+        if (reader.Code.IsEmpty && datagram.Length != 4)
         {
-            var b = span[pos];
-            if (b == 0xFF)
-            {
-                pos++;
-                if (pos == span.Length)
-                {
-                    // §3: a payload marker followed by a zero-length payload is a message format error.
-                    return CoapParseError.BadOptions;
-                }
-                message.Payload = datagram[pos..];
-                break;
-            }
-            pos++;
-            if (!TryReadExtended(span, ref pos, b >> 4, out var delta) || !TryReadExtended(span, ref pos, b & 0x0F, out var length))
-            {
-                return CoapParseError.BadOptions;
-            }
-            number += delta;
-            if (number > ushort.MaxValue || length > span.Length - pos)
-            {
-                return CoapParseError.BadOptions;
-            }
-            message.AppendParsedOption(new CoapOption(number, datagram.Slice(pos, length)));
-            pos += length;
-        }
-
-        if (code.IsEmpty && (tkl != 0 || message.Options.Count != 0 || !message.Payload.IsEmpty || span.Length != 4))
-        {
+            // §4.1: an Empty message has no token, options or payload (§3: "MUST NOT be sent").
             return CoapParseError.BadEmptyMessage;
         }
         return CoapParseError.None;
-    }
-
-    /// <summary>§3.1: nibble 0–12 is the value; 13: next byte + 13; 14: next two bytes + 269; 15: reserved.</summary>
-    private static bool TryReadExtended(ReadOnlySpan<byte> span, ref int pos, int nibble, out int value)
-    {
-        switch (nibble)
-        {
-            case < 13:
-                value = nibble;
-                return true;
-            case 13 when pos < span.Length:
-                value = span[pos] + 13;
-                pos += 1;
-                return true;
-            case 14 when pos + 1 < span.Length:
-                value = ((span[pos] << 8) | span[pos + 1]) + 269;
-                pos += 2;
-                return true;
-            default:
-                value = 0;
-                return false;
-        }
     }
 
     /// <summary>
@@ -147,8 +108,11 @@ public static class CoapParser
     public static int? FindBadCriticalOption(CoapMessage message)
     {
         var previous = -1;
-        foreach (var o in message.Options)
+        var options = message.Options;
+        // Indexed: enumerating an IReadOnlyList boxes its enumerator (this runs for every request).
+        for (var i = 0; i < options.Count; i++)
         {
+            var o = options[i];
             var critical = CoapOptionNumber.IsCritical(o.Number);
             var repeated = o.Number == previous && !CoapOptionNumber.IsRepeatable(o.Number);
             previous = o.Number;

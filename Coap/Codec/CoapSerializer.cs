@@ -1,8 +1,16 @@
+using System.Buffers;
+
 namespace NHub.Coap;
 
-/// <summary>Writes RFC 7252 §3 messages. Options must be sorted by number (<see cref="CoapMessage"/> keeps them so).</summary>
+/// <summary>
+/// Writes RFC 7252 §3 messages. Options must be sorted by number (<see cref="CoapMessage"/> keeps them so); each is
+/// written as a delta from the previous number (§3.1), so repeated options have delta 0. No LINQ, no enumerator boxing.
+/// </summary>
 public static class CoapSerializer
 {
+    /// <summary>§3.1: the largest encodable option length, 14-nibble form: 65535 + 269.</summary>
+    public const int MaxOptionLength = 65535 + 269;
+
     /// <summary>Exact number of bytes <see cref="TryWrite"/> produces.</summary>
     public static int GetLength(CoapMessage message)
     {
@@ -23,7 +31,12 @@ public static class CoapSerializer
         return length;
     }
 
-    /// <summary>Serializes into <paramref name="destination"/>; false (nothing meaningful written) when it is too small.</summary>
+    /// <summary>
+    /// RFC 7252 §3: <c>Ver=1 | T | TKL | Code | Message ID | Token | Options (§3.1) | 0xFF Payload</c> (the marker only
+    /// when there is a payload). Serializes into <paramref name="destination"/>; false (nothing meaningful written)
+    /// when it is too small. Throws <see cref="InvalidOperationException"/> for a message that cannot be encoded
+    /// (token over 8 bytes, option number over 65535 or a value over 65804 bytes): a programming error, not input.
+    /// </summary>
     public static bool TryWrite(CoapMessage message, Span<byte> destination, out int written)
     {
         written = 0;
@@ -49,11 +62,15 @@ public static class CoapSerializer
         {
             var o = options[i];
             var delta = o.Number - number;
-            if (delta < 0)
+            if (delta < 0 || o.Number > ushort.MaxValue)
             {
-                throw new InvalidOperationException("Options are not sorted by number");
+                throw new InvalidOperationException($"Option {o.Number} is out of order or above 65535 (RFC 7252 §3.1)");
             }
             var value = o.Value.Span;
+            if (value.Length > MaxOptionLength)
+            {
+                throw new InvalidOperationException($"Option {o.Number} value of {value.Length} bytes exceeds {MaxOptionLength} (RFC 7252 §3.1)");
+            }
             var header = pos++;
             destination[header] = (byte)((Nibble(delta) << 4) | Nibble(value.Length));
             pos += WriteExtended(destination[pos..], delta);
@@ -72,6 +89,16 @@ public static class CoapSerializer
         return true;
     }
 
+    /// <summary>Serializes into <paramref name="writer"/> (one <c>GetSpan</c> of the exact length); returns the byte count.</summary>
+    public static int Write(CoapMessage message, IBufferWriter<byte> writer)
+    {
+        var span = writer.GetSpan(GetLength(message));
+        TryWrite(message, span, out var written);
+        writer.Advance(written);
+        return written;
+    }
+
+    /// <summary>A new array holding the message: for what must outlive the caller's buffer (retransmission, dedup cache).</summary>
     public static byte[] ToArray(CoapMessage message)
     {
         var buffer = new byte[GetLength(message)];

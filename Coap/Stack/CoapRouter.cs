@@ -3,7 +3,19 @@ using System.Text;
 namespace NHub.Coap.Stack;
 
 /// <summary>How a resource is described in /.well-known/core (RFC 6690 §3: link attributes).</summary>
-public sealed record ResourceDescription(string? Title = null, string? ResourceType = null, string? Interface = null, int? ContentFormat = null, bool Observable = false);
+public sealed record ResourceDescription(string? Title = null, string? ResourceType = null, string? Interface = null, int? ContentFormat = null, bool Observable = false, int? Size = null)
+{
+    /// <summary>This description as the RFC 6690 link of <paramref name="target"/>.</summary>
+    public WebLink ToLink(string target) => new(target)
+    {
+        Title = Title,
+        ResourceType = ResourceType,
+        Interface = Interface,
+        ContentFormat = ContentFormat,
+        Observable = Observable,
+        Size = Size,
+    };
+}
 
 public enum RouteStatus
 {
@@ -89,46 +101,15 @@ public sealed class CoapRouter<TPeer>
     /// <summary>RFC 6690 §2 link-format of every described resource, filtered by an optional "attr=value" query (§4.1).</summary>
     public string LinkFormat(string? filter = null)
     {
-        var sb = new StringBuilder();
+        var links = new List<WebLink>(_routes.Count);
         foreach (var route in _routes)
         {
-            if (route.Description is not { } d)
+            if (route.Description is { } d)
             {
-                continue;
+                links.Add(d.ToLink(route.Template));
             }
-            var link = new StringBuilder();
-            link.Append('<').Append(route.Template).Append('>');
-            if (d.ResourceType is not null)
-            {
-                link.Append(";rt=\"").Append(d.ResourceType).Append('"');
-            }
-            if (d.Interface is not null)
-            {
-                link.Append(";if=\"").Append(d.Interface).Append('"');
-            }
-            if (d.ContentFormat is { } ct)
-            {
-                link.Append(";ct=").Append(ct);
-            }
-            if (d.Observable)
-            {
-                link.Append(";obs");
-            }
-            if (d.Title is not null)
-            {
-                link.Append(";title=\"").Append(d.Title).Append('"');
-            }
-            if (filter is not null && !MatchesFilter(route.Template, d, filter))
-            {
-                continue;
-            }
-            if (sb.Length > 0)
-            {
-                sb.Append(',');
-            }
-            sb.Append(link);
         }
-        return sb.ToString();
+        return NHub.Coap.LinkFormat.Write(links, filter);
     }
 
     private ValueTask<CoapResponse> ServeWellKnownCore(CoapRequestContext<TPeer> context)
@@ -140,34 +121,6 @@ public sealed class CoapRouter<TPeer>
             ContentFormat = ContentFormats.LinkFormat,
             Payload = Encoding.UTF8.GetBytes(body),
         });
-    }
-
-    /// <summary>RFC 6690 §4.1: "name=value", value may end in '*' for a prefix match; "href" filters the path.</summary>
-    private static bool MatchesFilter(string template, ResourceDescription d, string filter)
-    {
-        var eq = filter.IndexOf('=', StringComparison.Ordinal);
-        if (eq < 0)
-        {
-            return true;
-        }
-        var name = filter[..eq];
-        var value = filter[(eq + 1)..];
-        var actual = name switch
-        {
-            "href" => template,
-            "rt" => d.ResourceType,
-            "if" => d.Interface,
-            "ct" => d.ContentFormat?.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "title" => d.Title,
-            _ => null,
-        };
-        if (actual is null)
-        {
-            return false;
-        }
-        return value.EndsWith('*')
-            ? actual.StartsWith(value[..^1], StringComparison.Ordinal)
-            : actual.Split(' ').Contains(value, StringComparer.Ordinal);
     }
 
     private static bool TryBind(string[] template, List<string> path, out IReadOnlyDictionary<string, string> values)

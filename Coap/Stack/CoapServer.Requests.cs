@@ -67,6 +67,18 @@ public sealed partial class CoapServer<TPeer>
                 delivery?.Invoke(ConfirmableOutcome.Cancelled);
             }
         }
+        else if (request.SuppressesResponse(response.Code))
+        {
+            // RFC 7967 §2.1: the client asked not to get this class of response. A CON is still acknowledged (empty
+            // ACK, §4.2); for a NON nothing is sent. Either way a duplicate is answered the same from the cache.
+            var ack = confirmable ? EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId) : null;
+            if (ack is not null)
+            {
+                _send(peer, ack);
+            }
+            Deduplicator.Complete(peer, request.MessageId, ack);
+            onDelivery?.Invoke(ConfirmableOutcome.Cancelled);
+        }
         else
         {
             response.Type = confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable;

@@ -14,7 +14,7 @@ public interface ICoapServerObserver
 /// Observe → block-wise → reliability → router. Transport-free: it is fed datagrams (<see cref="OnDatagram"/>) and
 /// sends through a delegate, so lockstep tests drive it without sockets.
 /// </summary>
-public sealed partial class CoapServer<TPeer>
+public sealed partial class CoapServer<TPeer> : IDisposable
     where TPeer : notnull
 {
     private readonly CoapServerOptions _options;
@@ -37,6 +37,7 @@ public sealed partial class CoapServer<TPeer>
         Blockwise = new BlockwiseTransfers<TPeer>(options, time);
         Observers = new ObserveRegistry<TPeer>(options, time);
         Confirmables = new ConfirmableSender<TPeer>(options, time, send);
+        Observers.RelationEnded += OnRelationEnded;
     }
 
     public MessageDeduplicator<TPeer> Deduplicator { get; }
@@ -131,6 +132,9 @@ public sealed partial class CoapServer<TPeer>
         _ = ProcessAsync(peer, message);
     }
 
+    /// <summary>Stops the retransmission timer (outstanding confirmables are abandoned without callbacks).</summary>
+    public void Dispose() => Confirmables.Dispose();
+
     /// <summary>The peer's session ended: its relations, transfers and outstanding confirmables go with it.</summary>
     public void OnPeerClosed(TPeer peer)
     {
@@ -153,6 +157,18 @@ public sealed partial class CoapServer<TPeer>
         if (!matched)
         {
             _observer?.Dropped(type == CoapMessageType.Acknowledgement ? "unmatched_ack" : "unmatched_rst");
+        }
+    }
+
+    /// <summary>
+    /// An ended relation gets no further notifications (RFC 7641 §3.6): one still waiting for NSTART or being
+    /// retransmitted is cancelled (its callback sees <see cref="ConfirmableOutcome.Cancelled"/>).
+    /// </summary>
+    private void OnRelationEnded(ObserveRelation<TPeer> relation, RelationEndReason reason)
+    {
+        if (relation.InFlight is { } messageId)
+        {
+            Confirmables.Cancel(relation.Peer, messageId);
         }
     }
 

@@ -19,6 +19,14 @@ public sealed class CoapServerOptions
     [Range(0, 20, ErrorMessage = "Gateway:Coap:MaxRetransmit must be between 0 and 20")]
     public int MaxRetransmit { get; set; } = 4;
 
+    /// <summary>NSTART (§4.7): 1 — confirmable messages this server has outstanding to one peer; more wait their turn.</summary>
+    [Range(1, 16, ErrorMessage = "Gateway:Coap:NStart must be between 1 and 16")]
+    public int NStart { get; set; } = 1;
+
+    /// <summary>Confirmable messages waiting for NSTART per peer; beyond it sending is refused (the caller sees Cancelled).</summary>
+    [Range(0, 1000, ErrorMessage = "Gateway:Coap:MaxQueuedConfirmablesPerPeer must be between 0 and 1000")]
+    public int MaxQueuedConfirmablesPerPeer { get; set; } = 16;
+
     /// <summary>EXCHANGE_LIFETIME (§4.8.2): 247 s — how long a CON's response is kept for duplicates.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:Coap:ExchangeLifetime must be between 1 s and 1 h")]
     public TimeSpan ExchangeLifetime { get; set; } = TimeSpan.FromSeconds(247);

@@ -6,7 +6,10 @@ public enum DedupState
     /// <summary>First time seen: process it.</summary>
     New,
 
-    /// <summary>A duplicate of a request still being processed: do not process again (§4.5).</summary>
+    /// <summary>
+    /// A duplicate of a request still being processed: do not process it again (§4.5). The answer (piggybacked
+    /// response, or the empty ACK of a separate response) is on its way; the caller drops the duplicate.
+    /// </summary>
     InProgress,
 
     /// <summary>A duplicate of a finished request: send <see cref="MessageDeduplicator{TPeer}.Lookup"/>'s cached response again.</summary>
@@ -14,32 +17,67 @@ public enum DedupState
 }
 
 /// <summary>
-/// RFC 7252 §4.5 de-duplication: a CON (or NON) message id from a peer is remembered for EXCHANGE_LIFETIME
-/// (NON_LIFETIME) with the response sent for it, so a retransmission is answered from the cache and never processed
-/// twice. Every entry lives the same time per type, so entries expire in insertion order: a FIFO per lifetime gives
-/// O(1) expiry with no timers. Bounded globally and per peer; beyond a bound the oldest entry is forgotten first.
+/// RFC 7252 §4.5 de-duplication: a CON (NON) message id from a peer is remembered for EXCHANGE_LIFETIME
+/// (NON_LIFETIME, §4.8.2) with the response sent for it, so a retransmission is answered from the cache and never
+/// processed twice.
+/// <para>
+/// Expiry: every entry of one type lives the same time, so entries expire in insertion order. Entries sit in two
+/// intrusive FIFO lists (CON, NON); expiry pops from their heads on every <see cref="Lookup"/> and on
+/// <see cref="Sweep"/> — O(1) per entry, no timers, no tasks.
+/// </para>
+/// <para>
+/// Bounds and eviction: at most <see cref="CoapServerOptions.MaxDedupEntriesPerPeer"/> per peer and
+/// <see cref="CoapServerOptions.MaxDedupEntries"/> in total; beyond either the peer's (or the globally) oldest entry
+/// is forgotten first. Every entry is also linked in its peer's list, so eviction is O(1) and the memory held is
+/// exactly the entries counted. A retransmission of a forgotten message id would be processed again: size the caps
+/// for the expected request rate × lifetime.
+/// </para>
+/// Entry objects are recycled through a small free list, so steady traffic allocates no per-message objects here.
 /// </summary>
 public sealed class MessageDeduplicator<TPeer>
     where TPeer : notnull
 {
-    private sealed class Entry(TPeer peer, ushort messageId, long insertedAt, long expiresAt)
+    private const int MaxPooledEntries = 1024;
+
+    private sealed class Entry
     {
-        public readonly TPeer Peer = peer;
-        public readonly ushort MessageId = messageId;
-        public readonly long InsertedAt = insertedAt;
-        public readonly long ExpiresAt = expiresAt;
-        public byte[]? Response;
+        public TPeer Peer = default!;
+        public ushort MessageId;
+        public long InsertedAt;
+        public long ExpiresAt;
+        public bool Confirmable;
         public bool Completed;
-        public bool Evicted;
+        public byte[]? Response;
+        public PeerEntries? Owner;
+
+        // Links in the lifetime list (CON or NON) and in the peer's list; head = oldest.
+        public Entry? PreviousByAge;
+        public Entry? NextByAge;
+        public Entry? PreviousOfPeer;
+        public Entry? NextOfPeer;
+    }
+
+    private sealed class PeerEntries
+    {
+        public Entry? Oldest;
+        public Entry? Newest;
+        public int Count;
+    }
+
+    private struct EntryList
+    {
+        public Entry? Oldest;
+        public Entry? Newest;
     }
 
     private readonly Dictionary<(TPeer, ushort), Entry> _entries = new();
-    private readonly Dictionary<TPeer, Queue<Entry>> _perPeer = new();
-    private readonly Queue<Entry> _conFifo = new();
-    private readonly Queue<Entry> _nonFifo = new();
+    private readonly Dictionary<TPeer, PeerEntries> _peers = new();
+    private readonly Stack<Entry> _free = new();
     private readonly CoapServerOptions _options;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
+    private EntryList _confirmable;
+    private EntryList _nonConfirmable;
 
     public MessageDeduplicator(CoapServerOptions options, TimeProvider time)
     {
@@ -47,6 +85,7 @@ public sealed class MessageDeduplicator<TPeer>
         _time = time;
     }
 
+    /// <summary>Remembered (peer, message id) pairs.</summary>
     public int Count
     {
         get
@@ -58,6 +97,18 @@ public sealed class MessageDeduplicator<TPeer>
         }
     }
 
+    /// <summary>Peers with at least one remembered message id.</summary>
+    public int PeerCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _peers.Count;
+            }
+        }
+    }
+
     /// <summary>Records a new message id, or says it is a duplicate (and returns the cached response if finished).</summary>
     public DedupState Lookup(TPeer peer, ushort messageId, bool confirmable, out byte[]? cachedResponse)
     {
@@ -65,29 +116,41 @@ public sealed class MessageDeduplicator<TPeer>
         var now = _time.GetTimestamp();
         lock (_gate)
         {
-            Expire(now);
+            ExpireLocked(now);
             if (_entries.TryGetValue((peer, messageId), out var existing))
             {
                 cachedResponse = existing.Response;
                 return existing.Completed ? DedupState.Completed : DedupState.InProgress;
             }
             var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
-            var entry = new Entry(peer, messageId, now, now + (long)(lifetime.TotalSeconds * _time.TimestampFrequency));
-            _entries[(peer, messageId)] = entry;
-            (confirmable ? _conFifo : _nonFifo).Enqueue(entry);
-            if (!_perPeer.TryGetValue(peer, out var mine))
+            var entry = _free.Count > 0 ? _free.Pop() : new Entry();
+            entry.Peer = peer;
+            entry.MessageId = messageId;
+            entry.InsertedAt = now;
+            entry.ExpiresAt = now + ToTimestamp(lifetime);
+            entry.Confirmable = confirmable;
+            _entries.Add((peer, messageId), entry);
+            if (confirmable)
             {
-                mine = new Queue<Entry>();
-                _perPeer[peer] = mine;
+                AppendByAge(ref _confirmable, entry);
             }
-            mine.Enqueue(entry);
+            else
+            {
+                AppendByAge(ref _nonConfirmable, entry);
+            }
+            if (!_peers.TryGetValue(peer, out var mine))
+            {
+                mine = new PeerEntries();
+                _peers.Add(peer, mine);
+            }
+            AppendToPeer(mine, entry);
             while (mine.Count > _options.MaxDedupEntriesPerPeer)
             {
-                Evict(mine.Dequeue());
+                RemoveLocked(mine.Oldest!);
             }
-            while (_entries.Count > _options.MaxDedupEntries && TryOldest(out var oldest))
+            while (_entries.Count > _options.MaxDedupEntries && GloballyOldest() is { } oldest)
             {
-                Evict(oldest);
+                RemoveLocked(oldest);
             }
             return DedupState.New;
         }
@@ -111,65 +174,148 @@ public sealed class MessageDeduplicator<TPeer>
     {
         lock (_gate)
         {
-            if (_entries.Remove((peer, messageId), out var entry))
+            if (_entries.TryGetValue((peer, messageId), out var entry))
             {
-                entry.Evicted = true;
+                RemoveLocked(entry);
             }
         }
     }
 
-    private void Expire(long now)
+    /// <summary>
+    /// Forgets expired entries now. <see cref="Lookup"/> does this lazily; a host may also call it from a periodic
+    /// timer so an idle server releases its memory. Returns the number of entries removed.
+    /// </summary>
+    public int Sweep()
     {
-        Expire(_conFifo, now);
-        Expire(_nonFifo, now);
+        var now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            var before = _entries.Count;
+            ExpireLocked(now);
+            return before - _entries.Count;
+        }
     }
 
-    private void Expire(Queue<Entry> fifo, long now)
+    private void ExpireLocked(long now)
     {
-        while (fifo.Count > 0 && (fifo.Peek().ExpiresAt <= now || fifo.Peek().Evicted))
+        while (_confirmable.Oldest is { } c && c.ExpiresAt <= now)
         {
-            Evict(fifo.Dequeue());
+            RemoveLocked(c);
+        }
+        while (_nonConfirmable.Oldest is { } n && n.ExpiresAt <= now)
+        {
+            RemoveLocked(n);
         }
     }
 
-    private bool TryOldest(out Entry oldest)
+    private Entry? GloballyOldest()
     {
-        while (_conFifo.Count > 0 && _conFifo.Peek().Evicted)
-        {
-            _conFifo.Dequeue();
-        }
-        while (_nonFifo.Count > 0 && _nonFifo.Peek().Evicted)
-        {
-            _nonFifo.Dequeue();
-        }
-        if (_conFifo.Count == 0 && _nonFifo.Count == 0)
-        {
-            oldest = null!;
-            return false;
-        }
-        oldest = _nonFifo.Count == 0 || (_conFifo.Count > 0 && _conFifo.Peek().InsertedAt <= _nonFifo.Peek().InsertedAt)
-            ? _conFifo.Dequeue()
-            : _nonFifo.Dequeue();
-        return true;
+        var c = _confirmable.Oldest;
+        var n = _nonConfirmable.Oldest;
+        return c is null ? n : n is null ? c : c.InsertedAt <= n.InsertedAt ? c : n;
     }
 
-    private void Evict(Entry entry)
+    private void RemoveLocked(Entry entry)
     {
-        if (!entry.Evicted && _entries.TryGetValue((entry.Peer, entry.MessageId), out var current) && ReferenceEquals(current, entry))
+        _entries.Remove((entry.Peer, entry.MessageId));
+        if (entry.Confirmable)
         {
-            _entries.Remove((entry.Peer, entry.MessageId));
+            UnlinkByAge(ref _confirmable, entry);
         }
-        entry.Evicted = true;
-        if (_perPeer.TryGetValue(entry.Peer, out var mine))
+        else
         {
-            while (mine.Count > 0 && mine.Peek().Evicted)
-            {
-                mine.Dequeue();
-            }
-            if (mine.Count == 0)
-            {
-                _perPeer.Remove(entry.Peer);
-            }
+            UnlinkByAge(ref _nonConfirmable, entry);
+        }
+        var owner = entry.Owner!;
+        UnlinkFromPeer(owner, entry);
+        if (owner.Count == 0)
+        {
+            _peers.Remove(entry.Peer);
+        }
+        entry.Peer = default!;
+        entry.Response = null;
+        entry.Completed = false;
+        entry.Owner = null;
+        if (_free.Count < MaxPooledEntries)
+        {
+            _free.Push(entry);
         }
     }
+
+    private static void AppendByAge(ref EntryList list, Entry entry)
+    {
+        entry.PreviousByAge = list.Newest;
+        entry.NextByAge = null;
+        if (list.Newest is { } newest)
+        {
+            newest.NextByAge = entry;
+        }
+        else
+        {
+            list.Oldest = entry;
+        }
+        list.Newest = entry;
+    }
+
+    private static void UnlinkByAge(ref EntryList list, Entry entry)
+    {
+        if (entry.PreviousByAge is { } previous)
+        {
+            previous.NextByAge = entry.NextByAge;
+        }
+        else
+        {
+            list.Oldest = entry.NextByAge;
+        }
+        if (entry.NextByAge is { } next)
+        {
+            next.PreviousByAge = entry.PreviousByAge;
+        }
+        else
+        {
+            list.Newest = entry.PreviousByAge;
+        }
+        entry.PreviousByAge = entry.NextByAge = null;
+    }
+
+    private static void AppendToPeer(PeerEntries peer, Entry entry)
+    {
+        entry.Owner = peer;
+        entry.PreviousOfPeer = peer.Newest;
+        entry.NextOfPeer = null;
+        if (peer.Newest is { } newest)
+        {
+            newest.NextOfPeer = entry;
+        }
+        else
+        {
+            peer.Oldest = entry;
+        }
+        peer.Newest = entry;
+        peer.Count++;
+    }
+
+    private static void UnlinkFromPeer(PeerEntries peer, Entry entry)
+    {
+        if (entry.PreviousOfPeer is { } previous)
+        {
+            previous.NextOfPeer = entry.NextOfPeer;
+        }
+        else
+        {
+            peer.Oldest = entry.NextOfPeer;
+        }
+        if (entry.NextOfPeer is { } next)
+        {
+            next.PreviousOfPeer = entry.PreviousOfPeer;
+        }
+        else
+        {
+            peer.Newest = entry.PreviousOfPeer;
+        }
+        entry.PreviousOfPeer = entry.NextOfPeer = null;
+        peer.Count--;
+    }
+
+    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 }

@@ -12,6 +12,8 @@ internal sealed class PeerAddressTable(int maxPeers)
 {
     private readonly ConcurrentDictionary<SocketAddress, PeerInfo> _byAddress = new();
     private readonly ConcurrentDictionary<PeerInfo, SocketAddress> _addressOf = new(ReferenceEqualityComparer.Instance);
+    private static readonly IPEndPoint IPv4Template = new(IPAddress.Any, 0);
+    private static readonly IPEndPoint IPv6Template = new(IPAddress.IPv6Any, 0);
     private long _nextSessionId;
 
     public int Count => _byAddress.Count;
@@ -30,7 +32,9 @@ internal sealed class PeerAddressTable(int maxPeers)
         }
         var copy = new SocketAddress(received.Family, received.Size);
         received.Buffer.Span.CopyTo(copy.Buffer.Span);
-        var endPoint = (IPEndPoint)new IPEndPoint(IPAddress.IPv6Any, 0).Create(copy);
+        // IPEndPoint.Create rejects a socket address of another family than the template's.
+        var template = copy.Family == AddressFamily.InterNetwork ? IPv4Template : IPv6Template;
+        var endPoint = (IPEndPoint)template.Create(copy);
         if (endPoint.Address.IsIPv4MappedToIPv6)
         {
             endPoint = new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port);

@@ -166,7 +166,19 @@ public sealed partial class UdpTransport : IDatagramTransport
                 _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "oversize"));
                 continue;
             }
-            var peer = _peers.GetOrAdd(address);
+            PeerInfo peer;
+            try
+            {
+                peer = _peers.GetOrAdd(address);
+            }
+            catch (Exception ex) when (ex is ArgumentException or SocketException)
+            {
+                // Never let one datagram end the receive loop.
+                ArrayPool<byte>.Shared.Return(buffer);
+                _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "bad_address"));
+                LogHandlerError(_logger, ex, null);
+                continue;
+            }
             if (!_queue.Writer.TryWrite(new Inbound(peer, buffer, received)))
             {
                 ArrayPool<byte>.Shared.Return(buffer);
@@ -218,5 +230,5 @@ public sealed partial class UdpTransport : IDatagramTransport
     private static partial void LogReceiveError(ILogger logger, SocketError error);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "CoAP stack threw for a datagram from {Peer}")]
-    private static partial void LogHandlerError(ILogger logger, Exception ex, IPEndPoint peer);
+    private static partial void LogHandlerError(ILogger logger, Exception ex, IPEndPoint? peer);
 }

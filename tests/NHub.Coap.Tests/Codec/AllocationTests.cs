@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace NHub.Coap.Tests.Codec;
@@ -33,6 +34,7 @@ public sealed class AllocationTests
         for (var i = 0; i < Iterations; i++)
         {
             CoapParser.TryParse(datagram, parsed);
+            total += CoapParser.FindBadCriticalOption(parsed) ?? 1;
             total += parsed.ContentFormat ?? 0;
             CoapSerializer.TryWrite(parsed, output, out var written);
             total += written;
@@ -40,6 +42,46 @@ public sealed class AllocationTests
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.True(total > 0);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Reading_a_datagram_with_the_span_reader_and_writing_to_a_buffer_writer_allocate_nothing()
+    {
+        var request = new CoapMessage { Type = CoapMessageType.Confirmable, Code = CoapCode.Post, MessageId = 1, Token = new byte[] { 1, 2, 3, 4 } }
+            .SetUriPath("/telemetry");
+        request.AddQuery("id=869181072798893");
+        request.ContentFormat = ContentFormats.Json;
+        request.Payload = Encoding.UTF8.GetBytes("{\"temperature\":23.5}");
+        var datagram = CoapSerializer.ToArray(request);
+        var response = new CoapMessage { Type = CoapMessageType.Acknowledgement, Code = CoapCode.Created, MessageId = 1, Token = request.Token };
+        var writer = new ArrayBufferWriter<byte>(1500);
+
+        long checksum = 0;
+        void Once()
+        {
+            var reader = new CoapReader(datagram);
+            while (reader.TryReadOption(out var number, out var value))
+            {
+                checksum += number + value.Length;
+            }
+            checksum += reader.Payload.Length + (request.UriPathEquals("/telemetry") ? 1 : 0);
+            writer.ResetWrittenCount();
+            checksum += CoapSerializer.Write(response, writer);
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            Once();
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            Once();
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(checksum > 0);
         Assert.Equal(0, allocated);
     }
 }

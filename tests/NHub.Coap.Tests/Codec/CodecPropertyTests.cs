@@ -22,6 +22,31 @@ public sealed class CodecPropertyTests
     }
 
     [Fact]
+    public void The_span_reader_and_the_parser_agree_on_any_input()
+    {
+        Gen.Select(Gen.Byte[0x40, 0x7F], Gen.Byte.Array[0, 120]).Sample((first, rest) =>
+        {
+            byte[] bytes = [first, .. rest];
+            var message = new CoapMessage();
+            var parsed = CoapParser.TryParse(bytes, message);
+            var reader = new CoapReader(bytes);
+            var options = 0;
+            while (reader.TryReadOption(out _, out _))
+            {
+                options++;
+            }
+            if (reader.Error != CoapParseError.None)
+            {
+                Assert.Equal(reader.Error, parsed);
+                return;
+            }
+            Assert.True(parsed is CoapParseError.None or CoapParseError.BadEmptyMessage);
+            Assert.Equal(message.Options.Count, options);
+            Assert.Equal(message.Payload.Length, reader.Payload.Length);
+        }, iter: 100_000);
+    }
+
+    [Fact]
     public void Bytes_that_start_like_coap_never_escape_the_parser_either()
     {
         Gen.Select(Gen.Byte[0x40, 0x7F], Gen.Byte, Gen.Byte.Array[2, 200]).Sample((first, code, rest) =>

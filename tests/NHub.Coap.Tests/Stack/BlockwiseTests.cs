@@ -1,4 +1,3 @@
-using System.Text;
 using NHub.Coap.Stack;
 
 namespace NHub.Coap.Tests.Stack;
@@ -17,9 +16,9 @@ public sealed class BlockwiseTests
     private static byte[] Bytes(int count, byte seed) => Enumerable.Range(0, count).Select(i => (byte)(seed + i)).ToArray();
 
     [Fact]
-    public async Task Figure_3_block1_atomic_upload_continues_then_completes_with_the_whole_body()
+    public async Task Figure_7_block1_atomic_upload_continues_then_completes_with_the_whole_body()
     {
-        // RFC 7959 Figure 3 (simple atomic block-wise PUT), with 128-byte blocks:
+        // RFC 7959 Figure 7 (simple atomic block-wise PUT), with 128-byte blocks:
         //   CON [MID=1234], PUT, /options, 1:0/1/128  -->  <-- ACK [MID=1234], 2.31 Continue, 1:0/1/128
         //   CON [MID=1235], PUT, /options, 1:1/1/128  -->  <-- ACK [MID=1235], 2.31 Continue, 1:1/1/128
         //   CON [MID=1236], PUT, /options, 1:2/0/128  -->  <-- ACK [MID=1236], 2.04 Changed, 1:2/0/128
@@ -51,9 +50,9 @@ public sealed class BlockwiseTests
     }
 
     [Fact]
-    public async Task Figure_4_early_negotiation_lowers_the_block1_size_to_the_servers_maximum()
+    public async Task Block1_negotiation_lowers_the_size_to_the_servers_maximum()
     {
-        // Figure 4: the server answers 2.31 with a smaller SZX; the client continues at NUM scaled to the new size.
+        // §2.3: the server answers 2.31 with a smaller SZX; the client continues at NUM scaled to the new size.
         var h = new StackHarness(o => o.MaxBlockSize = 64);
         h.Router.Map(CoapCode.Post, "/options", _ => ValueTask.FromResult(new CoapResponse(CoapCode.Changed)));
         h.Receive("client", Block1Put(1, 0, true, 4 /* 256 */, Bytes(256, 0)));
@@ -128,9 +127,9 @@ public sealed class BlockwiseTests
     }
 
     [Fact]
-    public async Task Figure_2_block2_get_is_served_at_the_size_the_client_asks_with_size2_and_etag()
+    public async Task Block2_get_is_served_at_the_size_the_client_asks_with_size2_on_the_first_block_and_etag_on_all()
     {
-        // Figure 2 (simple block-wise GET), client asks for 64-byte blocks (SZX 2): 2:0/1/64, 2:1/1/64, …, 2:n/0/64.
+        // The client asks for 64-byte blocks (SZX 2) throughout: 2:0/1/64, 2:1/1/64, …, 2:n/0/64.
         var h = new StackHarness();
         var representation = Bytes(300, 3);
         h.Router.Map(CoapCode.Get, "/status", _ => ValueTask.FromResult(new CoapResponse(CoapCode.Content) { Payload = representation, ETag = new byte[] { 0xE7 } }));
@@ -191,6 +190,5 @@ public sealed class BlockwiseTests
         var r = await h.NextAsync();
         Assert.Equal(new BlockOption(4, true, 4), r.Block2); // offset 1024 at 256-byte blocks
         Assert.Equal(Bytes(2000, 0)[1024..1280], r.Payload.ToArray());
-        _ = Encoding.UTF8;
     }
 }

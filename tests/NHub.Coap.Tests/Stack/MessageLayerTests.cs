@@ -196,4 +196,33 @@ public sealed class MessageLayerTests
         }
         Assert.Equal(4, h.Server.Deduplicator.Count);
     }
+
+    [Fact]
+    public async Task No_response_suppresses_the_named_classes_but_a_con_is_still_acknowledged()
+    {
+        // RFC 7967: No-Response 2 = "not interested in 2.xx". A NON telemetry POST then gets nothing; a CON an empty ACK.
+        var h = new StackHarness();
+        var calls = 0;
+        h.Router.Map(CoapCode.Post, "/telemetry", _ =>
+        {
+            Interlocked.Increment(ref calls);
+            return ValueTask.FromResult(new CoapResponse(CoapCode.Created));
+        });
+        var non = new CoapMessage { Type = CoapMessageType.NonConfirmable, Code = CoapCode.Post, MessageId = 1, NoResponse = 2 }.SetUriPath("/telemetry");
+        h.Receive("client", non);
+        var con = StackHarness.Con(CoapCode.Post, "/telemetry", 2);
+        con.NoResponse = 2;
+        h.Receive("client", con);
+        var ack = await h.NextAsync();
+        Assert.Equal(CoapMessageType.Acknowledgement, ack.Type);
+        Assert.True(ack.Code.IsEmpty);
+        Assert.Equal(2, ack.MessageId);
+        Assert.True(h.NothingSent);
+        Assert.Equal(2, calls);
+
+        var errors = StackHarness.Con(CoapCode.Post, "/nope", 3);
+        errors.NoResponse = 2; // 4.04 is not suppressed
+        h.Receive("client", errors);
+        Assert.Equal(CoapCode.NotFound, (await h.NextAsync()).Code);
+    }
 }

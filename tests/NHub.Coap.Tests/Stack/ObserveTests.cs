@@ -163,4 +163,54 @@ public sealed class ObserveTests
         h.Server.OnPeerClosed("client");
         Assert.Equal(RelationEndReason.PeerClosed, Assert.Single(ended).Reason);
     }
+
+    [Fact]
+    public async Task Confirmable_notifications_to_one_client_go_one_at_a_time()
+    {
+        // RFC 7641 §4.5.1 / RFC 7252 §4.7 (NSTART 1): the second relation's CON notification waits for the first's ACK.
+        var (h, _) = Setup();
+        h.Router.Map(CoapCode.Get, "/humidity", ctx => ValueTask.FromResult(new CoapResponse(CoapCode.Content) { Observe = ctx.IsObserveRegistration }));
+        h.Receive("client", Register(1, [1]));
+        await h.NextAsync();
+        var humidity = StackHarness.Con(CoapCode.Get, "/humidity", 2, [2]);
+        humidity.Observe = 0;
+        h.Receive("client", humidity);
+        await h.NextAsync();
+        var temperature = Assert.Single(h.Server.Observers.ForResource("/temperature"));
+        var other = Assert.Single(h.Server.Observers.ForResource("/humidity"));
+
+        Assert.True(h.Server.Notify(temperature, new CoapResponse(CoapCode.Content), forceConfirmable: true));
+        Assert.True(h.Server.Notify(other, new CoapResponse(CoapCode.Content), forceConfirmable: true));
+        var first = await h.NextAsync();
+        Assert.Equal(new byte[] { 1 }, first.Token.ToArray());
+        Assert.True(h.NothingSent);
+        Assert.Equal(1, h.Server.Confirmables.Queued);
+
+        h.Receive("client", StackHarness.Empty(CoapMessageType.Acknowledgement, first.MessageId));
+        var second = await h.NextAsync();
+        Assert.Equal(new byte[] { 2 }, second.Token.ToArray());
+        Assert.Equal(CoapMessageType.Confirmable, second.Type);
+    }
+
+    [Fact]
+    public async Task A_deregistered_relation_sends_no_more_notifications()
+    {
+        // The relation's notification waits behind another CON (NSTART 1); deregistering cancels it before it goes out.
+        var (h, _) = Setup();
+        h.Receive("client", Register(1, [1]));
+        await h.NextAsync();
+        var relation = Assert.Single(h.Server.Observers.ForResource("/temperature"));
+        h.Server.Confirmables.Send("client", 999, CoapSerializer.ToArray(StackHarness.Empty(CoapMessageType.Confirmable, 999)), null);
+        await h.NextAsync();
+        var outcomes = new List<ConfirmableOutcome>();
+        Assert.True(h.Server.Notify(relation, new CoapResponse(CoapCode.Content), forceConfirmable: true, outcomes.Add));
+        Assert.True(h.NothingSent);
+
+        h.Receive("client", StackHarness.Con(CoapCode.Get, "/temperature", 2, [1])); // GET without Observe
+        Assert.Null((await h.NextAsync()).Observe);
+        Assert.Equal([ConfirmableOutcome.Cancelled], outcomes);
+        h.Receive("client", StackHarness.Empty(CoapMessageType.Acknowledgement, 999));
+        Assert.True(h.NothingSent);
+        Assert.Equal(0, h.Server.Confirmables.Count);
+    }
 }

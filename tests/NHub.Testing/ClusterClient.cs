@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using NHub.ServiceDefaults;
 
-namespace NHub.Integration.Tests;
+namespace NHub.Testing;
 
 /// <summary>An Orleans client in the test process, configured the way the gateway and API hosts configure theirs.</summary>
 public sealed class ClusterClient : IAsyncDisposable

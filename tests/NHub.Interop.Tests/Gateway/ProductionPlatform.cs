@@ -1,0 +1,58 @@
+using NHub.Grains;
+using NHub.Testing;
+
+namespace NHub.Interop.Tests.Gateway;
+
+/// <summary>A production-mode silo (real PostgreSQL and nats-server JetStream, both started here) co-hosting the gateway.</summary>
+public sealed class ProductionPlatform : IAsyncLifetime
+{
+    public PostgresServer Postgres { get; private set; } = null!;
+    public NatsServer Nats { get; private set; } = null!;
+    public SiloProcess Silo { get; private set; } = null!;
+    public ClusterClient Client { get; private set; } = null!;
+    public Dictionary<string, string?> Settings { get; private set; } = null!;
+    public IClusterClient Grains => Client.Client;
+    public string CoapsBase => $"coaps://127.0.0.1:{Silo.CoapsPort}";
+
+    public async Task InitializeAsync()
+    {
+        Postgres = await PostgresServer.StartAsync();
+        Nats = await NatsServer.StartAsync();
+        var cs = await Postgres.CreateDatabaseAsync("nhub_interop");
+        await SiloProcess.MigrateAsync(cs);
+        Settings = ClusterSettings.Production("interop" + Guid.NewGuid().ToString("N")[..6], cs, Nats.Url);
+        Silo = new SiloProcess("silo", ClusterSettings.AsEnvironment(Settings));
+        await Silo.StartAsync();
+        await Silo.WaitForLineAsync("JetStream streams .* ready");
+        Client = await ClusterClient.ConnectAsync(Settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Client is not null)
+        {
+            await Client.DisposeAsync();
+        }
+        if (Silo is not null)
+        {
+            await Silo.DisposeAsync();
+        }
+        if (Nats is not null)
+        {
+            await Nats.DisposeAsync();
+        }
+        if (Postgres is not null)
+        {
+            await Postgres.DisposeAsync();
+        }
+    }
+
+    /// <summary>Provisions a device and issues its PSK credential, as the portal would.</summary>
+    public async Task<(IDeviceGrain Device, IssuedCredential Credential)> ProvisionWithCredentialAsync(string deviceId, PskFormat format = PskFormat.Ascii)
+    {
+        var device = Grains.GetGrain<IDeviceGrain>(deviceId);
+        await device.Provision(new DeviceRecord(deviceId, "KM-3", "SN-" + deviceId, deviceId, null));
+        var issued = await device.IssueCredential(format);
+        return (device, issued.Credential!);
+    }
+}
