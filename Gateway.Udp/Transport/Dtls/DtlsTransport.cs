@@ -203,22 +203,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         _stop.Dispose();
     }
 
-    private static Socket Bind(DtlsOptions options)
-    {
-        var address = IPAddress.Parse(options.BindAddress);
-        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.Equals(IPAddress.IPv6Any))
-        {
-            socket.DualMode = true;
-        }
-        if (options.SocketBufferBytes > 0)
-        {
-            socket.ReceiveBufferSize = options.SocketBufferBytes;
-            socket.SendBufferSize = options.SocketBufferBytes;
-        }
-        socket.Bind(new IPEndPoint(address, options.Port));
-        return socket;
-    }
+    private static Socket Bind(DtlsOptions options) => DatagramSocket.Bind(options.BindAddress, options.Port, options.SocketBufferBytes);
 
     /// <summary>Closes a peer in any state; OnPeerClosed for established sessions. False when it was already closed.</summary>
     private bool ClosePeer(DtlsPeer peer, string reason, bool notify)

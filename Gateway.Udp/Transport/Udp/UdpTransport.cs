@@ -114,22 +114,7 @@ public sealed partial class UdpTransport : IDatagramTransport
         _stop.Dispose();
     }
 
-    private static Socket Bind(UdpTransportOptions options)
-    {
-        var address = IPAddress.Parse(options.BindAddress);
-        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.Equals(IPAddress.IPv6Any))
-        {
-            socket.DualMode = true;
-        }
-        if (options.SocketBufferBytes > 0)
-        {
-            socket.ReceiveBufferSize = options.SocketBufferBytes;
-            socket.SendBufferSize = options.SocketBufferBytes;
-        }
-        socket.Bind(new IPEndPoint(address, options.Port));
-        return socket;
-    }
+    private static Socket Bind(UdpTransportOptions options) => DatagramSocket.Bind(options.BindAddress, options.Port, options.SocketBufferBytes);
 
     private async Task ReceiveLoopAsync()
     {
