@@ -40,6 +40,7 @@ public sealed class CoapRouter<TPeer>
 
     private static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
     private readonly List<Route> _routes = [];
+    private byte[]? _wellKnownCore;
 
     /// <param name="serveWellKnownCore">Serve RFC 6690 discovery at /.well-known/core.</param>
     public CoapRouter(bool serveWellKnownCore = true)
@@ -55,6 +56,7 @@ public sealed class CoapRouter<TPeer>
 
     public CoapRouter<TPeer> Map(CoapCode method, string template, CoapHandler<TPeer> handler, ResourceDescription? description = null)
     {
+        _wellKnownCore = null;
         var route = _routes.Find(r => string.Equals(r.Template, template, StringComparison.Ordinal));
         if (route is null)
         {
@@ -115,11 +117,14 @@ public sealed class CoapRouter<TPeer>
     private ValueTask<CoapResponse> ServeWellKnownCore(CoapRequestContext<TPeer> context)
     {
         var query = context.Request.Options.FirstOrDefault(o => o.Number == CoapOptionNumber.UriQuery);
-        var body = LinkFormat(query.Value.IsEmpty ? null : query.GetString());
+        // The unfiltered document only changes when a route is mapped: build it once per change.
+        var payload = query.Value.IsEmpty
+            ? _wellKnownCore ??= Encoding.UTF8.GetBytes(LinkFormat())
+            : Encoding.UTF8.GetBytes(LinkFormat(query.GetString()));
         return ValueTask.FromResult(new CoapResponse(CoapCode.Content)
         {
             ContentFormat = ContentFormats.LinkFormat,
-            Payload = Encoding.UTF8.GetBytes(body),
+            Payload = payload,
         });
     }
 
