@@ -20,11 +20,11 @@ echo "== libcoap coap-server-notls $(dpkg-query -W -f='${Version}' libcoap3-bin 
 sim "coap://127.0.0.1:$port/.well-known/core" "$work/libcoap.json"
 kill $libcoap; wait $libcoap 2>/dev/null || true
 
-port=$(free_port)
-env Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$port" Gateway__Dtls__Port="$(free_port)" Gateway__PlainMode=Enabled \
-    Orleans__SiloPort="$(free_port)" Orleans__GatewayPort="$(free_port)" Logging__LogLevel__Default=Warning \
+port=$(free_port); dtls=$(free_port); silo_port=$(free_port); gateway_port=$(free_port); http=$(free_port)
+env Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$port" Gateway__Dtls__Port="$dtls" Gateway__PlainMode=Enabled \
+    Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" Logging__LogLevel__Default=Warning \
     "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
-    dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "http://127.0.0.1:$(free_port)" >"$work/silo.log" 2>&1 &
+    dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "http://127.0.0.1:$http" >"$work/silo.log" 2>&1 &
 silo=$!
 for _ in $(seq 1 120); do grep -q "Application started" "$work/silo.log" && break; sleep 0.5; done
 echo "== NHub gateway (embedded silo, Release)"
