@@ -24,7 +24,13 @@ public sealed class ExternalProcess : IAsyncDisposable
         _process = new Process { StartInfo = info, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        _process.Exited += (_, _) => _exited.TrySetResult(SafeExitCode());
+        _process.Exited += (_, _) =>
+        {
+            // Exited can fire before the asynchronous readers delivered the last lines; the parameterless
+            // WaitForExit waits for both streams to reach end of file, so Output is complete when Exited completes.
+            _process.WaitForExit();
+            _exited.TrySetResult(SafeExitCode());
+        };
     }
 
     public int Id => _process.Id;
