@@ -49,7 +49,12 @@ public static class ClusterSettings
         ["Nats:DeviceData:EventsStream"] = "E_" + clusterId,
         ["Nats:DeviceData:EventsSubjectPrefix"] = "e." + clusterId,
         ["Security:MasterKey"] = TestMasterKey,
+        // Production mode refuses to start without a management API key.
+        ["ManagementApi:ApiKeys:0"] = TestApiKey,
     };
+
+    /// <summary>The management API bearer key of test silos (<c>Authorization: Bearer ...</c>).</summary>
+    public const string TestApiKey = "nhub-test-management-api-key-0123456789";
 
     /// <summary>A fixed test master key (base64 of 32 bytes).</summary>
     public const string TestMasterKey = "bmh1Yi10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE=";

@@ -1,0 +1,65 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http.HttpResults;
+using NHub.Grains;
+
+namespace NHub.ManagementApi.Http;
+
+/// <summary>Collects validation errors keyed by snake_case field name, for a 400 problem with <c>errors</c>.</summary>
+internal sealed class FieldErrors
+{
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+    public bool Any => _errors.Count > 0;
+
+    public void Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var list))
+        {
+            _errors[field] = list = [];
+        }
+        list.Add(message);
+    }
+
+    /// <summary>Free text (model, serial, ...): at most <paramref name="max"/> characters, no control characters.</summary>
+    public void Text(string field, string? value, int max)
+    {
+        if (value is null)
+        {
+            return;
+        }
+        if (value.Length > max)
+        {
+            Add(field, $"must be at most {max} characters");
+        }
+        if (value.AsSpan().ContainsAny(ControlCharacters))
+        {
+            Add(field, "must not contain control characters");
+        }
+    }
+
+    public ProblemHttpResult ToProblem() => Problems.Validation(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
+
+    private static readonly SearchValues<char> ControlCharacters = SearchValues.Create(
+        Enumerable.Range(0, 0x20).Select(i => (char)i).Append('\u007f').ToArray());
+}
+
+/// <summary>Identifier rules shared by routes and bodies.</summary>
+internal static class Identifiers
+{
+    public const string DeviceIdRule = "must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'";
+    public const string FirmwareVersionRule = "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-' (not '.' or '..')";
+    public const string CommandNameRule = "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'";
+
+    private static readonly SearchValues<char> VersionCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+
+    /// <summary>A device id from the route: 400 with <c>errors.device_id</c> when it cannot be one.</summary>
+    public static ProblemHttpResult? CheckDeviceId(string deviceId) =>
+        DeviceIds.IsValid(deviceId) ? null : Problems.Field("device_id", DeviceIdRule);
+
+    public static bool IsValidFirmwareVersion(string? version) =>
+        !string.IsNullOrEmpty(version) && version.Length <= 64 && !version.AsSpan().ContainsAnyExcept(VersionCharacters) && version is not ("." or "..");
+
+    public static bool IsValidCommandName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 64 && !name.AsSpan().ContainsAnyExcept(VersionCharacters);
+}

@@ -1,0 +1,44 @@
+namespace NHub.ManagementApi;
+
+/// <summary>The management API's log events (ids 7000–7099). Keys never appear in them, except the generated API key.</summary>
+internal static partial class ManagementApiLog
+{
+    [LoggerMessage(7000, LogLevel.Warning, "Management API key (generated, embedded mode): {ApiKey} — send it as 'Authorization: Bearer <key>'; set ManagementApi:ApiKeys to choose your own.")]
+    public static partial void ApiKeyGenerated(ILogger logger, string apiKey);
+
+    [LoggerMessage(7001, LogLevel.Information, "Management API rejected an API key for {Method} {Path}")]
+    public static partial void ApiKeyRejected(ILogger logger, string method, string? path);
+
+    [LoggerMessage(7010, LogLevel.Information, "Device {DeviceId} created")]
+    public static partial void DeviceCreated(ILogger logger, string deviceId);
+
+    [LoggerMessage(7011, LogLevel.Information, "Device {DeviceId} updated")]
+    public static partial void DeviceUpdated(ILogger logger, string deviceId);
+
+    [LoggerMessage(7012, LogLevel.Information, "Device {DeviceId} deleted")]
+    public static partial void DeviceDeleted(ILogger logger, string deviceId);
+
+    [LoggerMessage(7020, LogLevel.Information, "Credential {CredentialId} ({PskIdentity}) issued for device {DeviceId}")]
+    public static partial void CredentialIssued(ILogger logger, string deviceId, Guid credentialId, string pskIdentity);
+
+    [LoggerMessage(7021, LogLevel.Information, "Credential {CredentialId} of device {DeviceId} revoked")]
+    public static partial void CredentialRevoked(ILogger logger, string deviceId, Guid credentialId);
+
+    [LoggerMessage(7030, LogLevel.Information, "Command {CommandId} '{CommandName}' queued for device {DeviceId}")]
+    public static partial void CommandQueued(ILogger logger, string deviceId, Guid commandId, string commandName);
+
+    [LoggerMessage(7031, LogLevel.Information, "Command {CommandId} of device {DeviceId} cancelled")]
+    public static partial void CommandCancelled(ILogger logger, string deviceId, Guid commandId);
+
+    [LoggerMessage(7040, LogLevel.Information, "Firmware {Version} stored ({Size} bytes, sha256 {Sha256})")]
+    public static partial void FirmwareStored(ILogger logger, string version, long size, string sha256);
+
+    [LoggerMessage(7041, LogLevel.Information, "Firmware {Version} deleted")]
+    public static partial void FirmwareDeleted(ILogger logger, string version);
+
+    [LoggerMessage(7090, LogLevel.Warning, "Management API request {Method} {Path} failed: the cluster did not answer")]
+    public static partial void ClusterUnavailable(ILogger logger, Exception exception, string method, string? path);
+
+    [LoggerMessage(7091, LogLevel.Error, "Management API request {Method} {Path} failed")]
+    public static partial void Unhandled(ILogger logger, Exception exception, string method, string? path);
+}
