@@ -23,18 +23,15 @@ public sealed partial class CoapServer<TPeer>
         var request = new CoapMessage { Code = CoapCode.Get, Token = relation.Token };
         var message = ToMessage(request, notification, observeSequence: sequence);
         message.MessageId = Confirmables.NextMessageId(relation.Peer);
+        message.Type = confirmable ? CoapMessageType.Confirmable : CoapMessageType.NonConfirmable;
         var bytes = CoapSerializer.ToArray(message);
         if (!confirmable)
         {
-            message.Type = CoapMessageType.NonConfirmable;
-            bytes = CoapSerializer.ToArray(message);
             relation.LastNonConfirmable = message.MessageId;
             _send(relation.Peer, bytes);
             onOutcome?.Invoke(ConfirmableOutcome.Acknowledged);
             return true;
         }
-        message.Type = CoapMessageType.Confirmable;
-        bytes = CoapSerializer.ToArray(message);
         var messageId = message.MessageId;
         relation.InFlight = messageId;
         var sent = Confirmables.Send(relation.Peer, messageId, bytes, outcome =>
