@@ -14,6 +14,14 @@ public sealed class ProductionPlatform : IAsyncLifetime
     public IClusterClient Grains => Client.Client;
     public string CoapsBase => $"coaps://127.0.0.1:{Silo.CoapsPort}";
 
+    /// <summary>An HTTP client of the management REST API (the portal's view), with the cluster's API key.</summary>
+    public HttpClient Api()
+    {
+        var http = new HttpClient { BaseAddress = new Uri(Silo.BaseAddress, "/api/v4/manage/") };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ClusterSettings.TestApiKey);
+        return http;
+    }
+
     public async Task InitializeAsync()
     {
         Postgres = await PostgresServer.StartAsync();

@@ -1,0 +1,139 @@
+using System.Formats.Cbor;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using NHub.Testing;
+
+namespace NHub.Interop.Tests.Gateway;
+
+/// <summary>
+/// The device flows of the guide over coaps:// on a production platform (PostgreSQL, nats-server JetStream), driven as
+/// the portal drives them (the REST API) and as devices run them (libcoap's coap-client-openssl with the issued PSK).
+/// </summary>
+public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFixture<ProductionPlatform>
+{
+    private const string Client = "coap-client-openssl";
+
+    [Fact]
+    public async Task Commands_posted_through_the_api_reach_an_observing_device_in_cbor_and_pending_ones_come_at_registration()
+    {
+        const string id = "dtls-cmd-cbor";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
+        using var api = platform.Api();
+        var events = new DeviceEventStream(platform);
+
+        var first = await PostCommandAsync(api, id, "reboot", new { delay = 1 });
+        Assert.Equal("queued", first.GetProperty("status").GetString());
+
+        // Accept: 60 (application/cbor): the registration's 2.05 and every notification are CBOR.
+        var observing = LibCoap.RunAsync(Client, ["-B", "30", "-s", "15", "-A", "60", "-m", "get",
+            "-u", credential.Summary.PskIdentity, "-k", credential.PskKey, $"{platform.CoapsBase}/commands/{id}"]);
+        await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == CommandId(first));
+
+        var second = await PostCommandAsync(api, id, "set_interval", new { seconds = 60 });
+        Assert.Equal("sent", second.GetProperty("status").GetString()); // the device observes: handed to its gateway at once
+        await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == CommandId(second));
+
+        var r = await observing;
+        Assert.Contains("Content-Format:application/cbor", r.Output, StringComparison.Ordinal);
+        var payloads = CborPayloads(r.Output);
+        Assert.Contains(payloads, p => p.Contains("reboot", StringComparison.Ordinal));
+        Assert.Contains(payloads, p => p.Contains("set_interval", StringComparison.Ordinal));
+
+        var listed = await api.GetFromJsonAsync<JsonElement>($"devices/{id}/commands/");
+        Assert.All(listed.GetProperty("items").EnumerateArray(), c => Assert.Equal("delivered", c.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task A_300_kib_firmware_uploaded_through_the_api_downloads_over_dtls_in_512_byte_blocks_byte_identical_and_completes()
+    {
+        const string id = "dtls-fw";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
+        using var api = platform.Api();
+        var image = RandomNumberGenerator.GetBytes(300 * 1024);
+        using var body = new ByteArrayContent(image);
+        body.Headers.ContentType = new("application/octet-stream");
+        var uploaded = await api.PutAsync("firmware/3.1.0", body);
+        Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
+
+        var output = Path.GetTempFileName();
+        try
+        {
+            var r = await LibCoap.RunAsync(Client, ["-B", "120", "-b", "512", "-m", "get", "-o", output,
+                "-u", credential.Summary.PskIdentity, "-k", credential.PskKey, $"{platform.CoapsBase}/firmware/3.1.0"], timeoutSeconds: 180);
+            Assert.Equal("2.05", r.LastCode);
+            Assert.Equal(Convert.ToHexString(SHA256.HashData(image)), Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(output))));
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+
+        // The last block's progress report marks the download complete in the twin (reported when it is served).
+        await new DeviceEventStream(platform).WaitForAsync(id, "firmware_completed");
+        var download = (await api.GetFromJsonAsync<JsonElement>($"devices/{id}/firmware")).GetProperty("download");
+        Assert.Equal("3.1.0", download.GetProperty("version").GetString());
+        Assert.True(download.GetProperty("completed").GetBoolean());
+        Assert.Equal(image.Length, download.GetProperty("total_bytes").GetInt64());
+        Assert.Equal(image.Length, download.GetProperty("bytes_served").GetInt64());
+    }
+
+    internal static async Task<JsonElement> PostCommandAsync(HttpClient api, string deviceId, string name, object parameters)
+    {
+        var response = await api.PostAsJsonAsync($"devices/{deviceId}/commands/", new { name, @params = parameters, ttl_seconds = 3600 });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    internal static Guid CommandId(JsonElement command) => command.GetProperty("id").GetGuid();
+
+    /// <summary>
+    /// The CBOR payloads of the PDUs libcoap logged (at -v 6 it prints a binary payload as hex), each decoded to
+    /// diagnostic-like text so the test can look for command names.
+    /// </summary>
+    private static List<string> CborPayloads(string output)
+    {
+        var list = new List<string>();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(output, @"<<([0-9a-fA-F]+)>>"))
+        {
+            var reader = new CborReader(Convert.FromHexString(m.Groups[1].Value));
+            list.Add(Describe(reader));
+        }
+        return list;
+    }
+
+    private static string Describe(CborReader reader)
+    {
+        var sb = new System.Text.StringBuilder();
+        void Item()
+        {
+            switch (reader.PeekState())
+            {
+                case CborReaderState.StartArray:
+                    var n = reader.ReadStartArray();
+                    sb.Append('[');
+                    while (reader.PeekState() != CborReaderState.EndArray) { Item(); sb.Append(','); }
+                    reader.ReadEndArray();
+                    sb.Append(']');
+                    break;
+                case CborReaderState.StartMap:
+                    reader.ReadStartMap();
+                    sb.Append('{');
+                    while (reader.PeekState() != CborReaderState.EndMap) { Item(); sb.Append(':'); Item(); sb.Append(','); }
+                    reader.ReadEndMap();
+                    sb.Append('}');
+                    break;
+                case CborReaderState.TextString:
+                    sb.Append('"').Append(reader.ReadTextString()).Append('"');
+                    break;
+                default:
+                    reader.SkipValue();
+                    sb.Append('_');
+                    break;
+            }
+        }
+        Item();
+        return sb.ToString();
+    }
+}
