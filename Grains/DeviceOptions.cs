@@ -12,6 +12,15 @@ public sealed class DeviceOptions
     public TimeSpan OfflineAfter { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
+    /// While a device is online a durable reminder re-checks it at this period (in addition to the in-memory timer
+    /// that fires exactly at <see cref="OfflineAfter"/>). When the silo holding the twin stops or fails, the reminder
+    /// reactivates the twin elsewhere, so the device still goes offline, at most this much late. Raised to the silo's
+    /// <c>Orleans:MinimumReminderPeriod</c> when shorter.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Devices:OfflineCheckPeriod must be between 1 s and 1 day")]
+    public TimeSpan OfflineCheckPeriod { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// last_seen is written to storage at most this often while a device stays online (every message would not
     /// scale: see the notes on PostgreSQL write rates); online/offline transitions are always written.
     /// </summary>

@@ -22,6 +22,10 @@ public sealed class OrleansClusterOptions
 
     /// <summary>The address other silos and clients use to reach this silo. Empty: Orleans picks one.</summary>
     public string? AdvertisedIPAddress { get; set; }
+
+    /// <summary>The shortest period a durable reminder may have (Orleans' own default is 1 minute).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Orleans:MinimumReminderPeriod must be between 1 s and 1 h")]
+    public TimeSpan MinimumReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>NATS connection used for Orleans streams and device data, bound from the <c>Nats</c> section.</summary>

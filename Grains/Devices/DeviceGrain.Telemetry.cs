@@ -60,6 +60,7 @@ public sealed partial class DeviceGrain
             await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.Online, seen,
                 new Dictionary<string, object?> { ["peer"] = peerAddress, ["transport"] = transport.ToString().ToLowerInvariant() }));
             ArmOfflineTimer(now);
+            await StartOfflineWatchAsync();
         }
         else if (now - _lastSeenPersisted >= _options.LastSeenPersistInterval)
         {
@@ -119,6 +120,7 @@ public sealed partial class DeviceGrain
         _offlineTimer?.Dispose();
         _offlineTimer = null;
         await PersistConnectivityAsync(now);
+        await StopOfflineWatchAsync();
         await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.Offline, now,
             new Dictionary<string, object?> { ["last_seen"] = lastSeen }));
     }

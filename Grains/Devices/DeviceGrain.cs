@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using NHub.Grains.Services;
 
 namespace NHub.Grains.Devices;
@@ -10,11 +11,12 @@ public sealed partial class DeviceGrain(
     TimeProvider time,
     IOptions<DeviceOptions> deviceOptions,
     IOptions<CredentialOptions> credentialOptions,
+    IOptions<ReminderOptions> reminderOptions,
     CredentialProtector protector,
     ITelemetryPublisher telemetry,
     IDeviceEventPublisher events,
     IDeviceRegistry registry,
-    ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
+    ILogger<DeviceGrain> logger) : Grain, IDeviceGrain, IRemindable
 {
     private readonly DeviceOptions _options = deviceOptions.Value;
 
@@ -85,6 +87,7 @@ public sealed partial class DeviceGrain(
         state.State = new DeviceState();
         _offlineTimer?.Dispose();
         _offlineTimer = null;
+        await StopOfflineWatchAsync();
         await registry.RemoveAsync(DeviceId, CancellationToken.None);
         await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.Deleted, now));
         DeactivateOnIdle();
