@@ -79,6 +79,40 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
         Assert.Equal(image.Length, download.GetProperty("bytes_served").GetInt64());
     }
 
+    [Fact]
+    public async Task A_retransmitted_confirmable_telemetry_message_gets_the_same_answer_and_is_published_once()
+    {
+        const string id = "dtls-retransmit";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
+        using var client = NHub.Gateway.Tests.Support.BcDtlsClient.Connect(new IPEndPoint(IPAddress.Loopback, platform.Silo.CoapsPort),
+            credential.Summary.PskIdentity, credential.PskKey);
+
+        // RFC 7252 §4.5: a CON whose ACK was lost is sent again with the same Message ID; the server must answer it
+        // again without processing it twice (and JetStream must store the telemetry once).
+        var request = new NHub.Coap.CoapMessage { Type = NHub.Coap.CoapMessageType.Confirmable, Code = NHub.Coap.CoapCode.Post, MessageId = 0x4d2, Token = new byte[] { 1, 2, 3, 4 } };
+        request.SetUriPath("/telemetry");
+        request.ContentFormat = 50;
+        request.Payload = "{\"t\":7}"u8.ToArray();
+        var datagram = NHub.Coap.CoapSerializer.ToArray(request);
+        var first = client.Exchange(datagram, waitMillis: 10_000);
+        var second = client.Exchange(datagram, waitMillis: 10_000);
+        Assert.NotNull(first);
+        Assert.Equal(first, second);
+        var response = new NHub.Coap.CoapMessage();
+        Assert.Equal(NHub.Coap.CoapParseError.None, NHub.Coap.CoapParser.TryParse(first, response));
+        Assert.Equal(NHub.Coap.CoapCode.Created, response.Code);
+
+        var stored = new List<byte[]>();
+        await using var nats = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = platform.Nats.Url });
+        var consumer = await new NATS.Client.JetStream.NatsJSContext(nats).CreateOrderedConsumerAsync(platform.Settings["Nats:DeviceData:TelemetryStream"]!,
+            new NATS.Client.JetStream.NatsJSOrderedConsumerOpts { FilterSubjects = [$"{platform.Settings["Nats:DeviceData:TelemetrySubjectPrefix"]}.{id}"] });
+        await foreach (var m in consumer.FetchNoWaitAsync<byte[]>(new NATS.Client.JetStream.NatsJSFetchOpts { MaxMsgs = 10 }))
+        {
+            stored.Add(m.Data!);
+        }
+        Assert.Equal("{\"t\":7}"u8.ToArray(), Assert.Single(stored));
+    }
+
     internal static async Task<JsonElement> PostCommandAsync(HttpClient api, string deviceId, string name, object parameters)
     {
         var response = await api.PostAsJsonAsync($"devices/{deviceId}/commands/", new { name, @params = parameters, ttl_seconds = 3600 });
