@@ -16,6 +16,43 @@ public sealed record DeviceRecord(
     [property: Id(3)] string? Imei,
     [property: Id(4)] SimDetails? Sim);
 
+/// <summary>
+/// A partial change of a device record (PATCH): for each field null keeps the current value, "" clears it, anything
+/// else replaces it. <see cref="Sim"/> null keeps the SIM details; its fields follow the same rule.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("nhub.DeviceRecordPatch")]
+public sealed record DeviceRecordPatch(
+    [property: Id(0)] string? Model,
+    [property: Id(1)] string? Serial,
+    [property: Id(2)] string? Imei,
+    [property: Id(3)] SimDetails? Sim)
+{
+    /// <summary>The record with this patch applied.</summary>
+    public DeviceRecord ApplyTo(DeviceRecord current)
+    {
+        var sim = current.Sim;
+        if (Sim is { } patch)
+        {
+            var merged = new SimDetails(Merge(sim?.Iccid, patch.Iccid), Merge(sim?.Msisdn, patch.Msisdn), Merge(sim?.Operator, patch.Operator));
+            sim = merged is { Iccid: null, Msisdn: null, Operator: null } ? null : merged;
+        }
+        return current with
+        {
+            Model = Merge(current.Model, Model),
+            Serial = Merge(current.Serial, Serial),
+            Imei = Merge(current.Imei, Imei),
+            Sim = sim,
+        };
+    }
+
+    private static string? Merge(string? current, string? patch) => patch switch
+    {
+        null => current,
+        "" => null,
+        _ => patch,
+    };
+}
+
 /// <summary>How a device reached the platform.</summary>
 public enum DeviceTransport
 {

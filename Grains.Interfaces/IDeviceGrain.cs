@@ -12,6 +12,14 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("Provision")]
     Task<DeviceTwin> Provision(DeviceRecord record);
 
+    /// <summary>Creates the device if it does not exist (atomically: of two racing creates one wins); null when it already exists.</summary>
+    [Alias("Create")]
+    Task<DeviceTwin?> Create(DeviceRecord record);
+
+    /// <summary>Applies a partial change to the record atomically (two concurrent patches of different fields both land); null when the device does not exist.</summary>
+    [Alias("Update")]
+    Task<DeviceTwin?> Update(DeviceRecordPatch patch);
+
     /// <summary>The twin, or null when the device does not exist.</summary>
     [Alias("GetTwin")]
     Task<DeviceTwin?> GetTwin();

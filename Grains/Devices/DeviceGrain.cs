@@ -57,6 +57,10 @@ public sealed partial class DeviceGrain(
         return ToTwin();
     }
 
+    public async Task<DeviceTwin?> Create(DeviceRecord record) => Exists ? null : await Provision(record);
+
+    public async Task<DeviceTwin?> Update(DeviceRecordPatch patch) => Exists ? await Provision(patch.ApplyTo(state.State.Record!)) : null;
+
     public Task<DeviceTwin?> GetTwin()
     {
         if (!Exists)

@@ -86,13 +86,13 @@ public static class DevicesApi
 
         var deviceId = request.DeviceId!;
         var device = services.Grains.GetGrain<IDeviceGrain>(deviceId);
-        // The contract has no create-if-absent; two racing creates of one id both succeed, the later record wins.
-        if (await device.GetTwin() is not null)
+        var sim = request.Sim is null ? null : new SimDetails(Blank(request.Sim.Iccid), Blank(request.Sim.Msisdn), Blank(request.Sim.Operator));
+        // Create-if-absent runs inside the grain, so of two racing creates of one id exactly one gets 201.
+        var twin = await device.Create(new DeviceRecord(deviceId, Blank(request.Model), Blank(request.Serial), Blank(request.Imei), sim));
+        if (twin is null)
         {
             return Problems.Conflict($"Device '{deviceId}' already exists; PATCH it to change its record.");
         }
-        var sim = request.Sim is null ? null : new SimDetails(Blank(request.Sim.Iccid), Blank(request.Sim.Msisdn), Blank(request.Sim.Operator));
-        var twin = await device.Provision(new DeviceRecord(deviceId, Blank(request.Model), Blank(request.Serial), Blank(request.Imei), sim));
         ManagementApiLog.DeviceCreated(services.Logger, deviceId);
         return TypedResults.Created(Links.Device(deviceId), DeviceResponse.From(twin));
     }
@@ -169,28 +169,13 @@ public static class DevicesApi
             return errors.ToProblem();
         }
 
-        var device = services.Grains.GetGrain<IDeviceGrain>(deviceId);
-        var twin = await device.GetTwin();
-        if (twin is null)
+        // The merge runs inside the grain: concurrent PATCHes of different fields both land.
+        var sim = request.Sim is null ? null : new SimDetails(request.Sim.Iccid, request.Sim.Msisdn, request.Sim.Operator);
+        var updated = await services.Grains.GetGrain<IDeviceGrain>(deviceId).Update(new DeviceRecordPatch(request.Model, request.Serial, request.Imei, sim));
+        if (updated is null)
         {
             return Problems.DeviceNotFound(deviceId);
         }
-        var current = twin.Record;
-        var sim = current.Sim;
-        if (request.Sim is { } patch)
-        {
-            var merged = new SimDetails(Merge(sim?.Iccid, patch.Iccid), Merge(sim?.Msisdn, patch.Msisdn), Merge(sim?.Operator, patch.Operator));
-            sim = merged is { Iccid: null, Msisdn: null, Operator: null } ? null : merged;
-        }
-        var record = current with
-        {
-            Model = Merge(current.Model, request.Model),
-            Serial = Merge(current.Serial, request.Serial),
-            Imei = Merge(current.Imei, request.Imei),
-            Sim = sim,
-        };
-        // Read-merge-write is not atomic: two concurrent PATCHes of different fields can lose one (last writer wins).
-        var updated = await device.Provision(record);
         ManagementApiLog.DeviceUpdated(services.Logger, deviceId);
         return TypedResults.Ok(DeviceResponse.From(updated));
     }
@@ -224,12 +209,5 @@ public static class DevicesApi
     }
 
     /// <summary>PATCH rule: null keeps the current value, "" clears it, anything else replaces it.</summary>
-    private static string? Merge(string? current, string? patch) => patch switch
-    {
-        null => current,
-        "" => null,
-        _ => patch,
-    };
-
     private static string? Blank(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

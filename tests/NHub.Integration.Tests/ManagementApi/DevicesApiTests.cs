@@ -80,6 +80,32 @@ public sealed class DevicesApiTests(ManagementApiFixture api)
     }
 
     [Fact]
+    public async Task Racing_creates_of_one_id_give_exactly_one_201_and_concurrent_patches_of_different_fields_all_land()
+    {
+        using var http = api.Http();
+        var id = NewDeviceId("race");
+        var creates = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            http.Post("/devices/", $$$"""{"device_id":"{{{id}}}","model":"M-{{{i}}}"}""")));
+        Assert.Equal(1, creates.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.Equal(7, creates.Count(r => r.StatusCode == HttpStatusCode.Conflict));
+        var winner = await Expect(creates.Single(r => r.StatusCode == HttpStatusCode.Created), HttpStatusCode.Created);
+        var stored = await Expect(await http.Get($"/devices/{id}"), HttpStatusCode.OK);
+        Assert.Equal(winner["model"]!.GetValue<string>(), stored["model"]!.GetValue<string>()); // the 201's record is the one kept
+
+        var patches = await Task.WhenAll(
+            http.Patch($"/devices/{id}", """{"serial":"SN-RACE"}"""),
+            http.Patch($"/devices/{id}", """{"imei":"869181072798899"}"""),
+            http.Patch($"/devices/{id}", """{"sim":{"iccid":"8961000000000000009"}}"""),
+            http.Patch($"/devices/{id}", """{"sim":{"operator":"Optus"}}"""));
+        Assert.All(patches, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var merged = await Expect(await http.Get($"/devices/{id}"), HttpStatusCode.OK);
+        Assert.Equal("SN-RACE", merged["serial"]!.GetValue<string>());
+        Assert.Equal("869181072798899", merged["imei"]!.GetValue<string>());
+        Assert.Equal("8961000000000000009", merged["sim"]!["iccid"]!.GetValue<string>());
+        Assert.Equal("Optus", merged["sim"]!["operator"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_64_character_device_id_of_every_allowed_character_is_accepted()
     {
         using var http = api.Http();
