@@ -1,0 +1,62 @@
+# Shared by the bench scripts (sourced, not run): free ports, the embedded or production silo, the simulator.
+# Every server gets fresh free loopback ports and a temp dir; the caller's EXIT trap runs bench_cleanup.
+
+BENCH_API_KEY="${BENCH_API_KEY:-nhub-bench-management-api-key-0123456789}"
+BENCH_MASTER_KEY="bmh1Yi1iZW5jaC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
+BENCH_PIDS=()
+
+free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_tcp_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+bench_workdir() { BENCH_WORK="$(mktemp -d /tmp/nhub-bench.XXXXXX)"; }
+
+bench_cleanup() {
+  local pid
+  for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${BENCH_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [[ -n "${BENCH_PG_DATA:-}" ]] && pg_ctl_bin stop -D "$BENCH_PG_DATA" -m fast >/dev/null 2>&1 || true
+  [[ -n "${BENCH_WORK:-}" && -d "$BENCH_WORK" ]] && rm -rf "$BENCH_WORK"
+  return 0
+}
+
+bench_build() {
+  dotnet build Silo -c Release -nologo -v q -clp:ErrorsOnly
+  dotnet build tools/DeviceSimulator -c Release -nologo -v q -clp:ErrorsOnly
+}
+
+SIM_DLL=tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll
+sim() { dotnet "$SIM_DLL" "$@"; }
+
+# start_silo NAME [ENV=VALUE ...]: an NHub silo (gateway + API co-hosted) on free ports. Sets SILO_PID, COAP_PORT,
+# COAPS_PORT, HTTP_PORT, API_URL. Embedded (in memory) unless the extra settings configure PostgreSQL/NATS.
+start_silo() {
+  local name="$1"; shift
+  COAP_PORT=$(free_udp_port); COAPS_PORT=$(free_udp_port); HTTP_PORT=$(free_tcp_port)
+  local silo_port gateway_port; silo_port=$(free_tcp_port); gateway_port=$(free_tcp_port)
+  API_URL="http://127.0.0.1:$HTTP_PORT"
+  env DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production \
+      Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" Orleans__AdvertisedIPAddress=127.0.0.1 \
+      Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$COAP_PORT" \
+      Gateway__Dtls__BindAddress=127.0.0.1 Gateway__Dtls__Port="$COAPS_PORT" \
+      Gateway__Dtls__HandshakesPerSecondPerIp=1000000 Gateway__Dtls__HandshakeBurstPerIp=1000000 \
+      ManagementApi__ApiKeys__0="$BENCH_API_KEY" \
+      Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
+      "$@" \
+      dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "$API_URL" >"$BENCH_WORK/$name.log" 2>&1 &
+  SILO_PID=$!
+  BENCH_PIDS+=("$SILO_PID")
+  local _
+  for _ in $(seq 1 240); do
+    grep -q "Application started" "$BENCH_WORK/$name.log" && return 0
+    kill -0 "$SILO_PID" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "silo $name did not start:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
+}
+
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# json FILE EXPR: a value from a simulator JSON result (python expression over `r`).
+json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+machine_line() { echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) $(nproc) cores; load:$(uptime | sed 's/.*load average://')"; }
