@@ -14,12 +14,14 @@ bench_cleanup() {
   local pid
   for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${BENCH_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [[ -n "${BENCH_PG_DATA:-}" ]] && pg_ctl_bin stop -D "$BENCH_PG_DATA" -m fast >/dev/null 2>&1 || true
+  [[ -n "${BENCH_PG_ROOT:-}" ]] && pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -m fast -w stop >/dev/null 2>&1 || true
+  [[ -n "${BENCH_PG_ROOT:-}" && -d "$BENCH_PG_ROOT" ]] && rm -rf "$BENCH_PG_ROOT"
   [[ -n "${BENCH_WORK:-}" && -d "$BENCH_WORK" ]] && rm -rf "$BENCH_WORK"
   return 0
 }
 
 bench_build() {
+  [[ -n "${BENCH_SKIP_BUILD:-}" ]] && return 0   # built beforehand (so an exclusive lock is not held through a build)
   dotnet build Silo -c Release -nologo -v q -clp:ErrorsOnly
   dotnet build tools/DeviceSimulator -c Release -nologo -v q -clp:ErrorsOnly
 }
@@ -60,3 +62,34 @@ stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
 machine_line() { echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) $(nproc) cores; load:$(uptime | sed 's/.*load average://')"; }
+
+# PostgreSQL as the tests start it (tests/NHub.Testing/PostgresServer.cs): initdb in a temp dir, trust auth, a free
+# port, run as the postgres user when we are root. fsync stays ON here (a benchmark of the production path).
+pg_run() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$(command -v "$1")" "${@:2}"; else "$@"; fi; }
+start_postgres() {
+  BENCH_PG_ROOT="$(mktemp -d /tmp/nhub-bench-pg.XXXXXX)"; PG_PORT=$(free_tcp_port)
+  [[ $(id -u) == 0 ]] && chown postgres:postgres "$BENCH_PG_ROOT"
+  pg_run initdb -D "$BENCH_PG_ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
+  pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -l "$BENCH_PG_ROOT/server.log" -w -t 60 \
+      -o "-p $PG_PORT -k $BENCH_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc 'CREATE DATABASE nhub_bench' >/dev/null
+  PG_CS="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=nhub_bench;Pooling=true"
+}
+
+# nats-server >= 2.10 with JetStream (from .tools/bin, as scripts/install-deps.sh installs it) and its monitoring port.
+start_nats() {
+  NATS_PORT=$(free_tcp_port); NATS_MONITOR=$(free_tcp_port)
+  local bin=.tools/bin/nats-server; [[ -x $bin ]] || bin=$(command -v nats-server)
+  "$bin" -js -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR" -sd "$BENCH_WORK/nats" -n nhub-bench >"$BENCH_WORK/nats.log" 2>&1 &
+  BENCH_PIDS+=("$!")
+  local _; for _ in $(seq 1 60); do grep -q "Server is ready" "$BENCH_WORK/nats.log" && return 0; sleep 0.5; done
+  echo "nats-server did not start" >&2; cat "$BENCH_WORK/nats.log" >&2; return 1
+}
+
+# stream_messages NAME: messages stored in a JetStream stream (monitoring endpoint /jsz).
+stream_messages() {
+  curl -s "http://127.0.0.1:$NATS_MONITOR/jsz?streams=true" | python3 -c '
+import json, sys
+name = sys.argv[1]; doc = json.load(sys.stdin)
+print(sum(s["state"]["messages"] for a in doc.get("account_details", []) for s in a.get("stream_detail", []) if s["name"] == name))' "$1"
+}

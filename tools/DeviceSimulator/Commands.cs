@@ -40,6 +40,10 @@ internal static class Commands
         {
             await Task.Delay(options.Settle, ct);
         }
+        if (options.ReadyFile is { } ready)
+        {
+            await File.WriteAllTextAsync(ready, "ready\n", ct);
+        }
         var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         probe?.MarkStart();
@@ -55,7 +59,14 @@ internal static class Commands
             progress.Show($"{Stopwatch.GetElapsedTime(started).TotalSeconds,6:F1} s {now - last,8} {scenario.Unit}/s  total {now,10}{server2}");
             last = now;
         }
-        await run;
+        try
+        {
+            await run;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // stopped early (Ctrl+C, SIGTERM): report what was measured
+        }
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         probe?.MarkEnd();
         probe?.Sample();
@@ -70,7 +81,7 @@ internal static class Commands
         }
         if (options.JsonOutput is { } path)
         {
-            await File.WriteAllTextAsync(path, report.Json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), ct);
+            await File.WriteAllTextAsync(path, report.Json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), CancellationToken.None);
         }
         return report.Succeeded ? 0 : 1;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using NHub.DeviceSimulator;
 
 if (args is [] or ["--help"] or ["-h"] or ["help"])
@@ -17,20 +18,34 @@ catch (Exception ex) when (ex is ArgumentException or FormatException or UriForm
     return 2;
 }
 using var cts = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cts.Cancel();
-};
+// Ctrl+C and SIGTERM end the measured window early; the report is still written.
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 try
 {
     return options.Command == "provision"
         ? await Commands.ProvisionAsync(options, cts.Token)
         : await Commands.RunAsync(options, cts.Token);
 }
+catch (OperationCanceledException) when (cts.IsCancellationRequested)
+{
+    Console.Error.WriteLine("stopped during setup");
+    return 130;
+}
+catch (OperationCanceledException) when (cts.IsCancellationRequested)
+{
+    Console.Error.WriteLine("stopped during setup");
+    return 130;
+}
 catch (Exception ex) when (ex is ArgumentException or FormatException or HttpRequestException or IOException)
 {
     Console.Error.WriteLine();
     Console.Error.WriteLine("error: " + ex.Message);
     return 2;
+}
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    cts.Cancel();
 }

@@ -12,7 +12,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "scenario", "target", "transport", "devices", "device-offset", "device-prefix", "rate", "duration", "timeout", "payload", "json",
         "credentials", "provision", "api", "api-key", "psk-identity", "psk-key", "psk-format", "provision-concurrency", "out",
         "handshake-threads", "handshake-timeout", "cipher-suites", "bind-addresses", "firmware-version", "block-size", "sha256",
-        "command-rate", "command-concurrency", "server-pid", "settle",
+        "command-rate", "command-concurrency", "server-pid", "settle", "ready-file",
     ];
 
     public static SimulatorOptions Parse(string[] args)
@@ -102,6 +102,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public int CommandConcurrency => Int("command-concurrency", 32);
     public int? ServerPid => Find("server-pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : null;
     public TimeSpan Settle => TimeSpan.FromSeconds(Double("settle", 0));
+    public string? ReadyFile => Find("ready-file");
 
     public const string Usage = """
         NHub device simulator: N virtual CoAP devices (plain or DTLS 1.2 PSK), each with its own UDP port and one
@@ -148,5 +149,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --command-rate R (commands/s, default 100), --command-concurrency C (parallel POSTs, default 32)
           --server-pid PID            sample the server process (RSS, threads, CPU) during the run
           --settle S                  wait S seconds after setup before measuring (sessions: lets the server settle)
+          --ready-file FILE           create FILE when setup is done (scripts running several simulators wait for all)
+        Ctrl+C or SIGTERM ends the run early; the summary and JSON still cover what was measured.
         """;
 }
