@@ -23,14 +23,31 @@ for _ in $(seq 1 60); do [[ $(stream_messages $stream) =~ ^[0-9]+$ ]] && curl -s
 echo "== production silo (PostgreSQL $(psql --version | awk '{print $3}'), $(.tools/bin/nats-server --version 2>/dev/null || nats-server --version))"
 sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix e2e --out "$BENCH_WORK/creds.csv"
 before=$(stream_messages $stream)
+pg_pids() { pgrep -f "$BENCH_PG_ROOT" | tr '\n' ' '; }
+cpu0="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"
+trace_during "$SILO_PID" 5 10 e2e
 sim --scenario telemetry --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
     --duration "$seconds" --server-pid "$SILO_PID" --json "$BENCH_WORK/e2e.json"
+cpu1="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"
+python3 - "$cpu0" "$cpu1" "$BENCH_WORK/e2e.json" <<'PY'
+import json, sys
+a, b = (list(map(float, x.split())) for x in sys.argv[1:3]); r = json.load(open(sys.argv[3])); d = r["duration_s"]
+names = ["silo (gateway+grains+API)", "nats-server", "postgres (all)"]
+print("CPU during the run: " + ", ".join(f"{n} {y - x:.1f} s ({(y - x) / d:.2f} cores)" for n, x, y in zip(names, a, b))
+      + f", simulator {r['client_cpu_s']} s ({r['client_cpu_s'] / d:.2f} cores)")
+PY
 sleep 1
 after=$(stream_messages $stream)
 created=$(json "$BENCH_WORK/e2e.json" 'r["codes"].get("2.01", 0)')
 stored=$((after - before))
 echo "JetStream $stream: $stored messages stored during the run; simulator saw $created x 2.01"
-if (( stored >= created )); then echo "every 2.01 is in the stream (stored - 2.01 = $((stored - created)): answers lost or late after the publish)"; else echo "MISSING: $((created - stored)) acknowledged messages are not in the stream"; exit 1; fi
+if (( stored >= created )); then echo "every 2.01 is in the stream (stored - 2.01 = $((stored - created)): stored, but the answer came after the simulator's timeout)"; else echo "MISSING: $((created - stored)) acknowledged messages are not in the stream"; exit 1; fi
+trace_report e2e
+# The same devices at a fixed rate below saturation: latency without the queueing of 2,000 requests in flight.
+steady=$(json "$BENCH_WORK/e2e.json" 'int(r["codes"].get("2.01", 0) / r["duration_s"] * 0.6)')
+echo "== fixed rate $steady/s (60 % of the flat-out rate), 10 s"
+sim --scenario telemetry --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
+    --duration 10 --rate "$steady" --json "$BENCH_WORK/e2e-rate.json" | grep -E "requests|latency|codes"
 python3 - "$BENCH_WORK/e2e.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -15,10 +15,12 @@ head -c $((kib * 1024)) /dev/urandom >"$BENCH_WORK/fw.bin"
 curl -sf -X PUT -H "Authorization: Bearer $BENCH_API_KEY" -H 'Content-Type: application/octet-stream' \
      --data-binary @"$BENCH_WORK/fw.bin" "$API_URL/api/v4/manage/firmware/bench-1.0" >/dev/null
 sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix fw --out "$BENCH_WORK/creds.csv"
+trace_during "$SILO_PID" 5 8 firmware
 echo "== NHub gateway (embedded silo, Release): $devices devices, ${kib} KiB image, Block2 $block B"
 sim --scenario firmware --target "coaps://127.0.0.1:$COAPS_PORT" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
     --duration "$seconds" --firmware-version bench-1.0 --block-size "$block" --api "$API_URL" --api-key "$BENCH_API_KEY" \
     --server-pid "$SILO_PID" --json "$BENCH_WORK/fw.json"
+trace_report firmware
 python3 - "$BENCH_WORK/fw.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -81,7 +81,7 @@ start_nats() {
   NATS_PORT=$(free_tcp_port); NATS_MONITOR=$(free_tcp_port)
   local bin=.tools/bin/nats-server; [[ -x $bin ]] || bin=$(command -v nats-server)
   "$bin" -js -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR" -sd "$BENCH_WORK/nats" -n nhub-bench >"$BENCH_WORK/nats.log" 2>&1 &
-  BENCH_PIDS+=("$!")
+  NATS_PID=$!; BENCH_PIDS+=("$NATS_PID")
   local _; for _ in $(seq 1 60); do grep -q "Server is ready" "$BENCH_WORK/nats.log" && return 0; sleep 0.5; done
   echo "nats-server did not start" >&2; cat "$BENCH_WORK/nats.log" >&2; return 1
 }
@@ -92,4 +92,32 @@ stream_messages() {
 import json, sys
 name = sys.argv[1]; doc = json.load(sys.stdin)
 print(sum(s["state"]["messages"] for a in doc.get("account_details", []) for s in a.get("stream_detail", []) if s["name"] == name))' "$1"
+}
+
+# cpu_seconds PID...: user+system CPU seconds used so far by the processes (from /proc/PID/stat, USER_HZ = 100).
+cpu_seconds() {
+  local total=0 pid
+  for pid in "$@"; do
+    [[ -r /proc/$pid/stat ]] || continue
+    total=$(awk -v t="$total" '{ sub(/.*\) /, ""); split($0, f, " "); printf "%.2f", t + (f[12] + f[13]) / 100 }' /proc/$pid/stat)
+  done
+  echo "$total"
+}
+
+# trace_during PID DELAY SECONDS NAME: with BENCH_TRACE=1, a dotnet-trace CPU sample of PID for SECONDS starting after
+# DELAY (in the background), reported with `dotnet-trace report ... topN` at the end (trace_report NAME).
+trace_during() {
+  [[ -n "${BENCH_TRACE:-}" ]] || return 0
+  local tool; tool=$(command -v dotnet-trace || echo /tmp/dntools/dotnet-trace); [[ -x $tool ]] || { echo "dotnet-trace not installed" >&2; return 0; }
+  ( sleep "$2"; "$tool" collect -p "$1" --profile dotnet-sampled-thread-time --duration "00:00:$(printf %02d "$3")" -o "$BENCH_WORK/$4.nettrace" >/dev/null 2>&1 ) &
+  BENCH_TRACE_PID=$!
+}
+trace_report() {
+  [[ -n "${BENCH_TRACE:-}" && -n "${BENCH_TRACE_PID:-}" ]] || return 0
+  wait "$BENCH_TRACE_PID" || true
+  local tool; tool=$(command -v dotnet-trace || echo /tmp/dntools/dotnet-trace)
+  echo "== dotnet-trace: top methods by exclusive CPU samples ($1)"
+  "$tool" report "$BENCH_WORK/$1.nettrace" topN -n "${BENCH_TRACE_TOP:-25}" 2>&1 | head -40
+  echo "== inclusive"
+  "$tool" report "$BENCH_WORK/$1.nettrace" topN -n "${BENCH_TRACE_TOP:-25}" --inclusive 2>&1 | head -40
 }
