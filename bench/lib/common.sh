@@ -109,15 +109,15 @@ cpu_seconds() {
 trace_during() {
   [[ -n "${BENCH_TRACE:-}" ]] || return 0
   local tool; tool=$(command -v dotnet-trace || echo /tmp/dntools/dotnet-trace); [[ -x $tool ]] || { echo "dotnet-trace not installed" >&2; return 0; }
-  ( sleep "$2"; "$tool" collect -p "$1" --profile dotnet-sampled-thread-time --duration "00:00:$(printf %02d "$3")" -o "$BENCH_WORK/$4.nettrace" >/dev/null 2>&1 ) &
+  ( sleep "$2"; "$tool" collect -p "$1" --profile dotnet-sampled-thread-time --format Speedscope --duration "00:00:$(printf %02d "$3")" \
+      -o "$BENCH_WORK/$4.nettrace" >/dev/null 2>&1 ) &
   BENCH_TRACE_PID=$!
 }
 trace_report() {
   [[ -n "${BENCH_TRACE:-}" && -n "${BENCH_TRACE_PID:-}" ]] || return 0
   wait "$BENCH_TRACE_PID" || true
   local tool; tool=$(command -v dotnet-trace || echo /tmp/dntools/dotnet-trace)
-  echo "== dotnet-trace: top methods by exclusive CPU samples ($1)"
-  "$tool" report "$BENCH_WORK/$1.nettrace" topN -n "${BENCH_TRACE_TOP:-25}" 2>&1 | head -40
-  echo "== inclusive"
-  "$tool" report "$BENCH_WORK/$1.nettrace" topN -n "${BENCH_TRACE_TOP:-25}" --inclusive 2>&1 | head -40
+  echo "== dotnet-trace thread-time sample of the server ($1), waits removed (bench/lib/profile.py)"
+  python3 bench/lib/profile.py "$BENCH_WORK/$1.speedscope.json" "${BENCH_TRACE_TOP:-30}"
+  [[ -n "${BENCH_TRACE_KEEP:-}" ]] && cp "$BENCH_WORK/$1".* "$BENCH_TRACE_KEEP/" 2>/dev/null || true
 }
