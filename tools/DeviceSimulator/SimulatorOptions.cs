@@ -2,62 +2,154 @@ using System.Globalization;
 
 namespace NHub.DeviceSimulator;
 
-/// <summary>Command line: <c>--scenario telemetry|get --target coap://host:port/path --devices N --rate R --duration S [--json out.json]</c>.</summary>
-public sealed record SimulatorOptions(
-    string Scenario,
-    Uri Target,
-    int Devices,
-    double RatePerSecond,
-    TimeSpan Duration,
-    TimeSpan Timeout,
-    string DeviceIdPrefix,
-    string? JsonOutput,
-    string Payload)
+/// <summary>The command line (see <see cref="Usage"/>): <c>--name value</c> pairs after an optional subcommand.</summary>
+public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values, string Command)
 {
+    public static readonly string[] Scenarios = ["telemetry", "get", "handshakes", "observe-commands", "firmware", "sessions"];
+
+    private static readonly HashSet<string> Known =
+    [
+        "scenario", "target", "transport", "devices", "device-offset", "device-prefix", "rate", "duration", "timeout", "payload", "json",
+        "credentials", "provision", "api", "api-key", "psk-identity", "psk-key", "psk-format", "provision-concurrency", "out",
+        "handshake-threads", "handshake-timeout", "cipher-suites", "bind-addresses", "firmware-version", "block-size", "sha256",
+        "command-rate", "command-concurrency", "server-pid", "settle", "ready-file",
+    ];
+
     public static SimulatorOptions Parse(string[] args)
     {
+        var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "run";
+        if (command is not ("run" or "provision"))
+        {
+            throw new ArgumentException($"Unknown command '{command}' (run, provision)");
+        }
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < args.Length; i += 2)
+        for (var i = command == "run" && (args.Length == 0 || args[0] != "run") ? 0 : 1; i < args.Length; i += 2)
         {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
             {
-                throw new ArgumentException($"Unexpected argument '{args[i]}'");
+                throw new ArgumentException($"Expected --name value, got '{args[i]}'");
             }
-            map[args[i][2..]] = args[i + 1];
+            var name = args[i][2..];
+            if (!Known.Contains(name))
+            {
+                throw new ArgumentException($"Unknown option --{name}");
+            }
+            map[name] = args[i + 1];
         }
-        string Get(string key, string fallback) => map.TryGetValue(key, out var v) ? v : fallback;
-        var scenario = Get("scenario", "telemetry");
-        if (scenario is not ("telemetry" or "get"))
+        var options = new SimulatorOptions(map, command);
+        if (command == "run" && !Scenarios.Contains(options.Scenario))
         {
-            throw new ArgumentException("--scenario must be telemetry or get");
+            throw new ArgumentException($"--scenario must be one of {string.Join(", ", Scenarios)}");
         }
-        var target = new Uri(Get("target", scenario == "get" ? "coap://127.0.0.1:5683/.well-known/core" : "coap://127.0.0.1:5683/telemetry"));
-        if (target.Scheme != "coap")
+        if (options.Target.Scheme is not ("coap" or "coaps"))
         {
-            throw new ArgumentException("--target must be a coap:// URI (coaps:// is not in this version of the simulator)");
+            throw new ArgumentException("--target must be a coap:// or coaps:// URI");
         }
-        return new SimulatorOptions(
-            scenario,
-            target,
-            int.Parse(Get("devices", "100"), CultureInfo.InvariantCulture),
-            double.Parse(Get("rate", "0"), CultureInfo.InvariantCulture),
-            TimeSpan.FromSeconds(double.Parse(Get("duration", "10"), CultureInfo.InvariantCulture)),
-            TimeSpan.FromSeconds(double.Parse(Get("timeout", "5"), CultureInfo.InvariantCulture)),
-            Get("device-prefix", "sim"),
-            map.GetValueOrDefault("json"),
-            Get("payload", "{\"temperature\":23.5,\"humidity\":45.2}"));
+        if (options.Transport is not ("plain" or "dtls"))
+        {
+            throw new ArgumentException("--transport must be plain or dtls");
+        }
+        return options;
     }
 
+    private string Get(string key, string fallback) => Values.TryGetValue(key, out var v) ? v : fallback;
+
+    private string? Find(string key) => Values.GetValueOrDefault(key);
+
+    private int Int(string key, int fallback) => int.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    private double Double(string key, double fallback) => double.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    public string Scenario => Get("scenario", "telemetry");
+
+    /// <summary>Server and (for telemetry/get) path; coaps:// implies --transport dtls.</summary>
+    public Uri Target => new(Get("target", Scenario switch
+    {
+        "get" => "coap://127.0.0.1:5683/.well-known/core",
+        "telemetry" => "coap://127.0.0.1:5683/telemetry",
+        _ => Find("transport") == "dtls" ? "coaps://127.0.0.1:5684" : "coap://127.0.0.1:5683",
+    }));
+
+    public string Transport => Get("transport", Target.Scheme == "coaps" ? "dtls" : "plain");
+
+    public bool Dtls => Transport == "dtls";
+
+    public int Devices => Int("devices", 100);
+    public int DeviceOffset => Int("device-offset", 0);
+    public string DevicePrefix => Get("device-prefix", "sim");
+    public double Rate => Double("rate", 0);
+    public TimeSpan Duration => TimeSpan.FromSeconds(Double("duration", 10));
+    public TimeSpan Timeout => TimeSpan.FromSeconds(Double("timeout", 5));
+    public string Payload => Get("payload", "{\"temperature\":23.5,\"humidity\":45.2}");
+    public string? JsonOutput => Find("json");
+    public string? CredentialsFile => Find("credentials");
+    public string? Provision => Find("provision");
+    public Uri? Api => Find("api") is { } a ? new Uri(a) : null;
+    public string? ApiKey => Find("api-key") ?? Environment.GetEnvironmentVariable("NHUB_API_KEY");
+    public string? PskIdentity => Find("psk-identity");
+    public string? PskKey => Find("psk-key");
+    public string PskFormat => Get("psk-format", "ascii");
+    public int ProvisionConcurrency => Int("provision-concurrency", 32);
+    public string? Out => Find("out");
+    public int HandshakeThreads => Int("handshake-threads", 32);
+    public TimeSpan HandshakeTimeout => TimeSpan.FromSeconds(Double("handshake-timeout", 10));
+    public string CipherSuites => Get("cipher-suites", "ccm8");
+    public int BindAddresses => Int("bind-addresses", 1);
+    public string? FirmwareVersion => Find("firmware-version");
+    public int BlockSize => Int("block-size", 512);
+    public string? Sha256 => Find("sha256");
+    public double CommandRate => Double("command-rate", 100);
+    public int CommandConcurrency => Int("command-concurrency", 32);
+    public int? ServerPid => Find("server-pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : null;
+    public TimeSpan Settle => TimeSpan.FromSeconds(Double("settle", 0));
+    public string? ReadyFile => Find("ready-file");
+
     public const string Usage = """
-        NHub device simulator: N virtual CoAP devices, each with its own UDP port, one confirmable request in flight
-        (NSTART = 1), against any CoAP server.
-          --scenario telemetry|get   POST JSON to the target (?id=<prefix><n> added) or GET the target
-          --target URI               coap://host:port/path
-          --devices N                virtual devices (default 100)
-          --rate R                   requests/s in total; 0 = as fast as responses come back (default 0)
-          --duration S               seconds to run (default 10)
-          --timeout S                a request unanswered this long counts as a timeout (default 5)
-          --device-prefix P          device ids are P0..P(N-1) (default sim)
-          --json FILE                also write the result as JSON
+        NHub device simulator: N virtual CoAP devices (plain or DTLS 1.2 PSK), each with its own UDP port and one
+        confirmable request in flight (NSTART = 1), against our gateway or any CoAP server.
+
+          NHub.DeviceSimulator [run] --scenario S [options]
+          NHub.DeviceSimulator provision --api URL --api-key K --devices N --out creds.csv [--device-prefix P] [--device-offset K] [--psk-format ascii|binary]
+
+        Scenarios (--scenario):
+          telemetry          POST JSON to the target path (?id=<device> added); --rate R in total, 0 = flat out
+          get                GET the target path (e.g. /.well-known/core), --rate as above
+          handshakes         handshake storm: full DTLS PSK handshakes (new socket, handshake, close_notify) on
+                             --handshake-threads threads for --duration; handshakes/s, failures by alert
+          observe-commands   every device observes /commands/<id>; commands are posted through the REST API at
+                             --command-rate/s; latency = POST sent -> notification received; notifications ACKed
+          firmware           every device downloads --firmware-version with Block2 at --block-size again and again,
+                             verifying the SHA-256 (from the API, or --sha256); blocks/s
+          sessions           open --devices DTLS sessions, each with an Observe relation, hold them for --duration;
+                             with --server-pid reports the server's RSS and thread count (from /proc)
+
+        Target and transport:
+          --target URI                coap://host:port/path or coaps://host:port/path (defaults per scenario)
+          --transport plain|dtls      default from the scheme
+          --devices N                 virtual devices (default 100); ids are <prefix><offset>..<prefix><offset+N-1>
+          --device-prefix P, --device-offset K     (default sim, 0)
+          --bind-addresses N          spread device sockets over 127.0.0.1..127.0.0.N (more than ~28k ports; loopback only)
+          --duration S, --timeout S   run time (10) and per-request timeout (5); no retransmission, a loss is a timeout
+          --rate R                    requests/s in total (telemetry, get); 0 = each device as fast as answers come
+          --payload JSON              telemetry body
+          --json FILE                 also write the result as JSON
+
+        DTLS credentials (one of):
+          --credentials FILE          CSV device_id,psk_identity,psk_key[,psk_format]
+          --provision api             create the devices and issue PSK credentials through the REST API
+          --psk-identity I --psk-key K   one credential for every device (for servers like libcoap's)
+          --api URL --api-key K       management API (http://host:port); the key may also come from NHUB_API_KEY
+          --psk-format ascii|binary   key format to request when provisioning (default ascii)
+          --provision-concurrency C   parallel API calls (default 32)
+          --handshake-threads T       concurrent handshakes (default 32); --handshake-timeout S (default 10)
+          --cipher-suites LIST        ccm8,ccm,gcm,cbc (default ccm8, RFC 7252's mandatory suite)
+
+        Scenario settings:
+          --firmware-version V, --block-size B (16..1024, default 512), --sha256 HEX
+          --command-rate R (commands/s, default 100), --command-concurrency C (parallel POSTs, default 32)
+          --server-pid PID            sample the server process (RSS, threads, CPU) during the run
+          --settle S                  wait S seconds after setup before measuring (sessions: lets the server settle)
+          --ready-file FILE           create FILE when setup is done (scripts running several simulators wait for all)
+        Ctrl+C or SIGTERM ends the run early; the summary and JSON still cover what was measured.
         """;
 }

@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using NHub.Testing;
 
 namespace NHub.Interop.Tests.Gateway;
 
-/// <summary>A short run of tools/DeviceSimulator against the platform: the benchmark tool itself keeps working.</summary>
+/// <summary>Short runs of tools/DeviceSimulator against the platform: the benchmark tool itself keeps working.</summary>
 public sealed class SimulatorSmokeTests(EmbeddedPlatform platform) : IClassFixture<EmbeddedPlatform>
 {
     [Fact]
@@ -13,18 +15,50 @@ public sealed class SimulatorSmokeTests(EmbeddedPlatform platform) : IClassFixtu
         {
             await platform.ProvisionAsync("smoke" + i);
         }
-        var json = Path.GetTempFileName();
-        var (code, output) = await ExternalProcess.RunAsync("dotnet",
-            [RepoPaths.HostDll(Path.Combine("tools", "DeviceSimulator"), "NHub.DeviceSimulator"), "--scenario", "telemetry", "--devices", "10",
-             "--duration", "2", "--device-prefix", "smoke", "--target", $"{platform.CoapBase}/telemetry", "--json", json],
-            TimeSpan.FromSeconds(60));
+        var (code, output, result) = await RunSimulatorAsync(
+            ["--scenario", "telemetry", "--devices", "10", "--duration", "2", "--device-prefix", "smoke", "--target", $"{platform.CoapBase}/telemetry"]);
         Assert.True(code == 0, output);
-        using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json));
-        File.Delete(json);
         var codes = result.RootElement.GetProperty("codes");
         Assert.True(codes.GetProperty("2.01").GetInt64() > 10, output);
         Assert.False(codes.TryGetProperty("timeout", out _), output);
         Assert.True(result.RootElement.GetProperty("latency_ms").GetProperty("p99").GetDouble() > 0);
         Assert.Contains("req/s", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Three_devices_provisioned_through_the_api_post_dtls_telemetry_and_every_answer_is_2_01()
+    {
+        // Embedded mode logs its generated management API key once; the simulator provisions with it like a portal.
+        var key = Assert.Single(Regex.Matches(platform.Silo.Output, @"Management API key \(generated, embedded mode\): (\S+)")).Groups[1].Value;
+        var coaps = $"coaps://127.0.0.1:{platform.Silo.CoapsPort.ToString(CultureInfo.InvariantCulture)}/telemetry";
+        var (code, output, result) = await RunSimulatorAsync(
+            ["--scenario", "telemetry", "--target", coaps, "--devices", "3", "--device-prefix", "dsmoke", "--duration", "2",
+             "--provision", "api", "--api", platform.Silo.BaseAddress.ToString(), "--api-key", key]);
+        Assert.True(code == 0, output);
+        var root = result.RootElement;
+        Assert.Equal("dtls", root.GetProperty("transport").GetString());
+        var handshakes = root.GetProperty("handshakes");
+        Assert.Equal(3, handshakes.GetProperty("completed").GetInt64());
+        Assert.Equal(0, handshakes.GetProperty("failed").GetInt64());
+        var created = root.GetProperty("codes").GetProperty("2.01").GetInt64();
+        Assert.True(created > 3, output);
+        Assert.Equal(root.GetProperty("requests").GetInt64(), created); // nothing but 2.01: no 4.xx, no timeouts
+    }
+
+    private static async Task<(int Code, string Output, JsonDocument Result)> RunSimulatorAsync(string[] args)
+    {
+        var json = Path.GetTempFileName();
+        try
+        {
+            var (code, output) = await ExternalProcess.RunAsync("dotnet",
+                [RepoPaths.HostDll(Path.Combine("tools", "DeviceSimulator"), "NHub.DeviceSimulator"), .. args, "--json", json], TimeSpan.FromSeconds(90));
+            var text = await File.ReadAllTextAsync(json);
+            Assert.True(text.Length > 0, output);
+            return (code, output, JsonDocument.Parse(text));
+        }
+        finally
+        {
+            File.Delete(json);
+        }
     }
 }

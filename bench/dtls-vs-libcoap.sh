@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# DTLS 1.2 PSK throughput: NHub's gateway vs libcoap's coap-server-openssl, same machine, same load generator
+# (tools/DeviceSimulator, BouncyCastle DTLS client, TLS_PSK_WITH_AES_128_CCM_8), same request (GET /.well-known/core:
+# libcoap has no /telemetry), one server after the other. Prints both and the ratio.
+#   bench/dtls-vs-libcoap.sh [devices=50] [seconds=15]
+# NHub: embedded silo (Release), devices provisioned through the REST API. libcoap: one PSK (-k) for every identity.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib/common.sh
+devices="${1:-50}"; seconds="${2:-15}"
+command -v coap-server-openssl >/dev/null || bash scripts/install-deps.sh
+bench_build
+bench_workdir; trap bench_cleanup EXIT
+machine_line
+
+key="nhub-bench-libcoap-psk-0123456789abcdef"
+port=$(free_udp_port)   # libcoap listens for DTLS on -p + 1
+while ! python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', $port + 1))" 2>/dev/null; do port=$(free_udp_port); done
+coap-server-openssl -A 127.0.0.1 -p "$port" -k "$key" -v 0 >"$BENCH_WORK/libcoap.log" 2>&1 &
+libcoap=$!; BENCH_PIDS+=("$libcoap")
+sleep 1
+echo "== libcoap coap-server-openssl $(dpkg-query -W -f='${Version}' libcoap3-bin 2>/dev/null) (DTLS on $((port + 1)))"
+sim --scenario get --target "coaps://127.0.0.1:$((port + 1))/.well-known/core" --devices "$devices" --duration "$seconds" \
+    --psk-identity bench --psk-key "$key" --server-pid "$libcoap" --json "$BENCH_WORK/libcoap.json"
+stop_pid "$libcoap"
+
+start_silo silo
+echo "== NHub gateway (embedded silo, Release)"
+sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix dtlsbench --out "$BENCH_WORK/creds.csv"
+sim --scenario get --target "coaps://127.0.0.1:$COAPS_PORT/.well-known/core" --devices "$devices" --duration "$seconds" \
+    --credentials "$BENCH_WORK/creds.csv" --server-pid "$SILO_PID" --json "$BENCH_WORK/nhub.json"
+stop_pid "$SILO_PID"
+
+python3 - "$BENCH_WORK/libcoap.json" "$BENCH_WORK/nhub.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"ratio NHub/libcoap (DTLS GET): {b['throughput_rps'] / max(a['throughput_rps'], 1e-9):.2f}x  "
+      f"({b['throughput_rps']} vs {a['throughput_rps']} req/s; p99 {b['latency_ms']['p99']} vs {a['latency_ms']['p99']} ms; "
+      f"server CPU {b.get('server', {}).get('cpu_s')} vs {a.get('server', {}).get('cpu_s')} s)")
+PY

@@ -1,0 +1,123 @@
+# Shared by the bench scripts (sourced, not run): free ports, the embedded or production silo, the simulator.
+# Every server gets fresh free loopback ports and a temp dir; the caller's EXIT trap runs bench_cleanup.
+
+BENCH_API_KEY="${BENCH_API_KEY:-nhub-bench-management-api-key-0123456789}"
+BENCH_MASTER_KEY="bmh1Yi1iZW5jaC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
+BENCH_PIDS=()
+
+free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_tcp_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+bench_workdir() { BENCH_WORK="$(mktemp -d /tmp/nhub-bench.XXXXXX)"; }
+
+bench_cleanup() {
+  local pid
+  for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${BENCH_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [[ -n "${BENCH_PG_ROOT:-}" ]] && pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -m fast -w stop >/dev/null 2>&1 || true
+  [[ -n "${BENCH_PG_ROOT:-}" && -d "$BENCH_PG_ROOT" ]] && rm -rf "$BENCH_PG_ROOT"
+  [[ -n "${BENCH_WORK:-}" && -d "$BENCH_WORK" ]] && rm -rf "$BENCH_WORK"
+  return 0
+}
+
+bench_build() {
+  [[ -n "${BENCH_SKIP_BUILD:-}" ]] && return 0   # built beforehand (so an exclusive lock is not held through a build)
+  dotnet build Silo -c Release -nologo -v q -clp:ErrorsOnly
+  dotnet build tools/DeviceSimulator -c Release -nologo -v q -clp:ErrorsOnly
+}
+
+SIM_DLL=tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll
+sim() { dotnet "$SIM_DLL" "$@"; }
+
+# start_silo NAME [ENV=VALUE ...]: an NHub silo (gateway + API co-hosted) on free ports. Sets SILO_PID, COAP_PORT,
+# COAPS_PORT, HTTP_PORT, API_URL. Embedded (in memory) unless the extra settings configure PostgreSQL/NATS.
+start_silo() {
+  local name="$1"; shift
+  COAP_PORT=$(free_udp_port); COAPS_PORT=$(free_udp_port); HTTP_PORT=$(free_tcp_port)
+  local silo_port gateway_port; silo_port=$(free_tcp_port); gateway_port=$(free_tcp_port)
+  API_URL="http://127.0.0.1:$HTTP_PORT"
+  env DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production \
+      Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" Orleans__AdvertisedIPAddress=127.0.0.1 \
+      Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$COAP_PORT" \
+      Gateway__Dtls__BindAddress=127.0.0.1 Gateway__Dtls__Port="$COAPS_PORT" \
+      Gateway__Dtls__HandshakesPerSecondPerIp=1000000 Gateway__Dtls__HandshakeBurstPerIp=1000000 \
+      ManagementApi__ApiKeys__0="$BENCH_API_KEY" \
+      Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
+      "$@" \
+      dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "$API_URL" >"$BENCH_WORK/$name.log" 2>&1 &
+  SILO_PID=$!
+  BENCH_PIDS+=("$SILO_PID")
+  local _
+  for _ in $(seq 1 240); do
+    grep -q "Application started" "$BENCH_WORK/$name.log" && return 0
+    kill -0 "$SILO_PID" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "silo $name did not start:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
+}
+
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# json FILE EXPR: a value from a simulator JSON result (python expression over `r`).
+json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+machine_line() { echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) $(nproc) cores; load:$(uptime | sed 's/.*load average://')"; }
+
+# PostgreSQL as the tests start it (tests/NHub.Testing/PostgresServer.cs): initdb in a temp dir, trust auth, a free
+# port, run as the postgres user when we are root. fsync stays ON here (a benchmark of the production path).
+pg_run() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$(command -v "$1")" "${@:2}"; else "$@"; fi; }
+start_postgres() {
+  BENCH_PG_ROOT="$(mktemp -d /tmp/nhub-bench-pg.XXXXXX)"; PG_PORT=$(free_tcp_port)
+  [[ $(id -u) == 0 ]] && chown postgres:postgres "$BENCH_PG_ROOT"
+  pg_run initdb -D "$BENCH_PG_ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
+  pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -l "$BENCH_PG_ROOT/server.log" -w -t 60 \
+      -o "-p $PG_PORT -k $BENCH_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc 'CREATE DATABASE nhub_bench' >/dev/null
+  PG_CS="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=nhub_bench;Pooling=true"
+}
+
+# nats-server >= 2.10 with JetStream (from .tools/bin, as scripts/install-deps.sh installs it) and its monitoring port.
+start_nats() {
+  NATS_PORT=$(free_tcp_port); NATS_MONITOR=$(free_tcp_port)
+  local bin=.tools/bin/nats-server; [[ -x $bin ]] || bin=$(command -v nats-server)
+  "$bin" -js -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR" -sd "$BENCH_WORK/nats" -n nhub-bench >"$BENCH_WORK/nats.log" 2>&1 &
+  NATS_PID=$!; BENCH_PIDS+=("$NATS_PID")
+  local _; for _ in $(seq 1 60); do grep -q "Server is ready" "$BENCH_WORK/nats.log" && return 0; sleep 0.5; done
+  echo "nats-server did not start" >&2; cat "$BENCH_WORK/nats.log" >&2; return 1
+}
+
+# stream_messages NAME: messages stored in a JetStream stream (monitoring endpoint /jsz).
+stream_messages() {
+  curl -s "http://127.0.0.1:$NATS_MONITOR/jsz?streams=true" | python3 -c '
+import json, sys
+name = sys.argv[1]; doc = json.load(sys.stdin)
+print(sum(s["state"]["messages"] for a in doc.get("account_details", []) for s in a.get("stream_detail", []) if s["name"] == name))' "$1"
+}
+
+# cpu_seconds PID...: user+system CPU seconds used so far by the processes (from /proc/PID/stat, USER_HZ = 100).
+cpu_seconds() {
+  local total=0 pid
+  for pid in "$@"; do
+    [[ -r /proc/$pid/stat ]] || continue
+    total=$(awk -v t="$total" '{ sub(/.*\) /, ""); split($0, f, " "); printf "%.2f", t + (f[12] + f[13]) / 100 }' /proc/$pid/stat)
+  done
+  echo "$total"
+}
+
+# trace_during PID DELAY SECONDS NAME: with BENCH_TRACE=1, a dotnet-trace CPU sample of PID for SECONDS starting after
+# DELAY (in the background), reported with `dotnet-trace report ... topN` at the end (trace_report NAME).
+trace_during() {
+  [[ -n "${BENCH_TRACE:-}" ]] || return 0
+  local tool; tool=$(command -v dotnet-trace || echo /tmp/dntools/dotnet-trace); [[ -x $tool ]] || { echo "dotnet-trace not installed" >&2; return 0; }
+  ( sleep "$2"; "$tool" collect -p "$1" --profile dotnet-sampled-thread-time --format Speedscope --duration "00:00:$(printf %02d "$3")" \
+      -o "$BENCH_WORK/$4.nettrace" >/dev/null 2>&1 ) &
+  BENCH_TRACE_PID=$!
+}
+trace_report() {
+  [[ -n "${BENCH_TRACE:-}" && -n "${BENCH_TRACE_PID:-}" ]] || return 0
+  wait "$BENCH_TRACE_PID" || true
+  local tool; tool=$(command -v dotnet-trace || echo /tmp/dntools/dotnet-trace)
+  echo "== dotnet-trace thread-time sample of the server ($1), waits removed (bench/lib/profile.py)"
+  python3 bench/lib/profile.py "$BENCH_WORK/$1.speedscope.json" "${BENCH_TRACE_TOP:-30}"
+  [[ -n "${BENCH_TRACE_KEEP:-}" ]] && cp "$BENCH_WORK/$1".* "$BENCH_TRACE_KEEP/" 2>/dev/null || true
+}

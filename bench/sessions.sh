@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Session capacity: N concurrent DTLS PSK sessions, each with an Observe relation on /commands/<id>, held on one
+# gateway (embedded silo: gateway + grains + API in one process, so its RSS is an upper bound for the gateway alone).
+# Target: 100,000 sessions in <= 1.5 GiB RSS with a flat thread count.
+# A process here may open at most ~20,000 sockets (ulimit -n is capped at 20000), so the sessions come from several
+# simulator processes, spread over 127.0.0.1..127.0.0.8 (each address has ~28k ephemeral ports).
+#   bench/sessions.sh [sessions=100000] [hold-seconds=20] [per-process=17000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib/common.sh
+total="${1:-100000}"; hold="${2:-20}"; per="${3:-17000}"
+bench_build
+bench_workdir; trap bench_cleanup EXIT
+machine_line
+
+start_silo silo Gateway__Dtls__MaxPeers=$((total + 10000)) Gateway__Dtls__HandshakeQueueCapacity=100000
+sleep 2
+idle_rss=$(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status); idle_threads=$(awk '/Threads/ {print $2}' /proc/$SILO_PID/status)
+echo "server idle: RSS $((idle_rss / 1024)) MiB, $idle_threads threads"
+sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$total" --device-prefix ses --provision-concurrency 64 \
+    --out "$BENCH_WORK/creds.csv" | tail -1
+after_provision=$(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status)
+echo "server after provisioning $total devices (grains active): RSS $((after_provision / 1024)) MiB"
+
+procs=$(( (total + per - 1) / per ))
+sims=()
+# All simulators connect at once; each creates its ready file when its sessions and relations are up. The hold
+# starts when every one is ready; SIGTERM then ends them (each still writes its JSON).
+for ((p = 0; p < procs; p++)); do
+  offset=$((p * per)); n=$(( total - offset < per ? total - offset : per ))
+  dotnet "$SIM_DLL" --scenario sessions --target "coaps://127.0.0.1:$COAPS_PORT" --credentials "$BENCH_WORK/creds.csv" --device-offset "$offset" \
+      --devices "$n" --bind-addresses 8 --duration 100000 --handshake-threads 8 --timeout 30 --ready-file "$BENCH_WORK/ready$p" \
+      --server-pid "$SILO_PID" --json "$BENCH_WORK/s$p.json" >"$BENCH_WORK/s$p.out" 2>&1 &
+  BENCH_PIDS+=("$!"); sims+=("$!")
+done
+sample() { echo "$(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status) $(awk '/Threads/ {print $2}' /proc/$SILO_PID/status)"; }
+start=$(date +%s)
+while (( $(ls "$BENCH_WORK"/ready* 2>/dev/null | wc -l) < procs )); do
+  alive=0; for pid in "${sims[@]}"; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
+  (( alive == procs )) || { echo "a simulator exited during setup:"; tail -n 5 "$BENCH_WORK"/s*.out; exit 1; }
+  read -r rss threads < <(sample)
+  echo "setup $(( $(date +%s) - start ))s: server RSS $((rss / 1024)) MiB, $threads threads"
+  sleep 10
+done
+echo "all $procs simulators ready after $(( $(date +%s) - start )) s; holding $hold s"
+max_rss=0; min_t=100000; max_t=0
+for ((i = 0; i < hold; i++)); do
+  read -r rss threads < <(sample)
+  (( rss > max_rss )) && max_rss=$rss; (( threads < min_t )) && min_t=$threads; (( threads > max_t )) && max_t=$threads
+  sleep 1
+done
+echo "hold: server RSS max $((max_rss / 1024)) MiB, threads $min_t..$max_t"
+for pid in "${sims[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${sims[@]}"; do wait "$pid" || true; done
+cat "$BENCH_WORK"/s*.out | grep -E "sessions:|handshakes:|server pid" || true
+python3 - "$BENCH_WORK" "$procs" "$total" "$max_rss" "$min_t" "$max_t" "$idle_threads" <<'PY'
+import json, sys, glob
+work, procs, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+hold_rss, hold_tmin, hold_tmax, idle_threads = int(sys.argv[4]) / 1024, int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+rs = [json.load(open(f)) for f in sorted(glob.glob(work + "/s[0-9]*.json"))]
+est = sum(r["sessions_established"] for r in rs); obs = sum(r["observing"] for r in rs); open_ = sum(r["sessions_open_at_end"] for r in rs)
+hs = sum(r["handshakes"]["completed"] for r in rs); failed = sum(r["handshakes"]["failed"] for r in rs)
+print(f"sessions: {est}/{total} established ({failed} handshakes failed), {obs} observing, {open_} open at the end")
+print(f"server during the hold: RSS max {hold_rss:.0f} MiB ({hold_rss / 1024:.2f} GiB), threads {hold_tmin}..{hold_tmax} (idle {idle_threads}); "
+      f"target 1.5 GiB with {total} sessions: {'met' if hold_rss <= 1536 and open_ >= total and obs >= total else 'NOT met'}")
+PY

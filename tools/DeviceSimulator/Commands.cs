@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Net;
+using NHub.DeviceSimulator.Api;
+using NHub.DeviceSimulator.Metrics;
+using NHub.DeviceSimulator.Scenarios;
+
+namespace NHub.DeviceSimulator;
+
+/// <summary>The two commands: <c>provision</c> (devices + credentials to a CSV) and <c>run</c> (a scenario).</summary>
+internal static class Commands
+{
+    public static async Task<int> ProvisionAsync(SimulatorOptions options, CancellationToken ct)
+    {
+        var output = options.Out ?? throw new ArgumentException("provision needs --out FILE");
+        using var api = RequireApi(options);
+        var progress = new ProgressLine();
+        var clock = Stopwatch.StartNew();
+        var credentials = await Provisioner.ProvisionAsync(api, options.DevicePrefix, options.DeviceOffset, options.Devices, options.PskFormat,
+            options.ProvisionConcurrency, n => progress.Show($"provisioned {n}/{options.Devices}"), ct);
+        CredentialsCsv.Write(output, credentials);
+        progress.Done();
+        Console.WriteLine($"provisioned {credentials.Count} devices in {clock.Elapsed.TotalSeconds:F1} s -> {output}");
+        return 0;
+    }
+
+    public static async Task<int> RunAsync(SimulatorOptions options, CancellationToken ct)
+    {
+        var scenario = ScenarioFactory.Create(options.Scenario);
+        var addresses = await Dns.GetHostAddressesAsync(options.Target.Host, ct);
+        var server = new IPEndPoint(addresses[0], options.Target.Port > 0 ? options.Target.Port : options.Dtls ? 5684 : 5683);
+        using var api = options.Api is not null ? RequireApi(options) : null;
+        var progress = new ProgressLine();
+        var credentials = await LoadCredentialsAsync(options, api, progress, ct);
+        var probe = options.ServerPid is { } pid ? new ProcessProbe(pid) : null;
+        probe?.Sample();
+        using var context = new RunContext(options, credentials, server, api, probe);
+
+        await scenario.SetupAsync(context, progress.Show, ct);
+        if (options.Settle > TimeSpan.Zero)
+        {
+            await Task.Delay(options.Settle, ct);
+        }
+        if (options.ReadyFile is { } ready)
+        {
+            await File.WriteAllTextAsync(ready, "ready\n", ct);
+        }
+        var self = Process.GetCurrentProcess();
+        var cpuBefore = self.TotalProcessorTime;
+        probe?.MarkStart();
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency);
+        var run = scenario.RunAsync(context, deadline, ct);
+        long last = 0;
+        while (await Task.WhenAny(run, Task.Delay(1000, CancellationToken.None)) != run)
+        {
+            var now = scenario.Count(context);
+            probe?.Sample();
+            var server2 = probe?.Last is { } s ? $"  server {s.RssBytes / 1048576.0:F0} MiB {s.Threads} thr" : "";
+            progress.Show($"{Stopwatch.GetElapsedTime(started).TotalSeconds,6:F1} s {now - last,8} {scenario.Unit}/s  total {now,10}{server2}");
+            last = now;
+        }
+        try
+        {
+            await run;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // stopped early (Ctrl+C, SIGTERM): report what was measured
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        probe?.MarkEnd();
+        probe?.Sample();
+        self.Refresh();
+        var clientCpu = (self.TotalProcessorTime - cpuBefore).TotalSeconds;
+        progress.Done();
+
+        var report = RunReport.Build(context, scenario, elapsed, clientCpu);
+        foreach (var line in report.Summary)
+        {
+            Console.WriteLine(line);
+        }
+        if (options.JsonOutput is { } path)
+        {
+            await File.WriteAllTextAsync(path, report.Json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), CancellationToken.None);
+        }
+        return report.Succeeded ? 0 : 1;
+    }
+
+    private static async Task<IReadOnlyList<DeviceCredential>> LoadCredentialsAsync(SimulatorOptions options, ManagementApiClient? api, ProgressLine progress, CancellationToken ct)
+    {
+        if (options.CredentialsFile is { } file)
+        {
+            var all = CredentialsCsv.Read(file);
+            var slice = all.Skip(options.DeviceOffset).Take(options.Devices).ToList();
+            return slice.Count > 0 ? slice : throw new ArgumentException($"{file} holds no credentials from line {options.DeviceOffset}");
+        }
+        if (options.Provision is { } how)
+        {
+            if (how != "api")
+            {
+                throw new ArgumentException("--provision must be api");
+            }
+            var provisioned = await Provisioner.ProvisionAsync(api ?? throw new ArgumentException("--provision api needs --api and --api-key"),
+                options.DevicePrefix, options.DeviceOffset, options.Devices, options.PskFormat, options.ProvisionConcurrency,
+                n => progress.Show($"provisioned {n}/{options.Devices}"), ct);
+            return provisioned;
+        }
+        var shared = options.PskIdentity is not null || options.PskKey is not null;
+        if (shared && (options.PskIdentity is null || options.PskKey is null))
+        {
+            throw new ArgumentException("--psk-identity and --psk-key go together");
+        }
+        if (options.Dtls && !shared)
+        {
+            throw new ArgumentException("DTLS needs credentials: --credentials FILE, --provision api, or --psk-identity with --psk-key");
+        }
+        return [.. Enumerable.Range(options.DeviceOffset, options.Devices).Select(i =>
+            new DeviceCredential(options.DevicePrefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture), options.PskIdentity, options.PskKey, options.PskFormat))];
+    }
+
+    private static ManagementApiClient RequireApi(SimulatorOptions options) =>
+        new(options.Api ?? throw new ArgumentException("--api URL is required"),
+            options.ApiKey ?? throw new ArgumentException("--api-key (or NHUB_API_KEY) is required"),
+            Math.Max(options.ProvisionConcurrency, options.CommandConcurrency));
+}

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using NHub.Coap;
+using NHub.DeviceSimulator.Api;
+using NHub.DeviceSimulator.Dtls;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
+
+namespace NHub.DeviceSimulator.Devices;
+
+/// <summary>
+/// One simulated device: its own UDP socket (the server tells peers apart by address), optionally a DTLS 1.2 PSK
+/// session on it, one confirmable request at a time (RFC 7252 §4.7, NSTART = 1) and at most one Observe relation.
+/// A single async receive loop per device handles responses, separate responses (ACKed, §5.2.2) and notifications
+/// (ACKed when confirmable, RFC 7641 §4.5); DTLS records are decrypted on that loop (see <see cref="DeviceDtlsChannel"/>),
+/// so no thread is held by a device once its handshake is done.
+/// </summary>
+internal sealed partial class SimDevice : IDisposable
+{
+    public const int DatagramLimit = 1500;
+    private static readonly BcTlsCrypto Crypto = new(new SecureRandom());
+    private static readonly byte[] ObserveToken = [0x0b, 0x5e];
+
+    private readonly IPEndPoint _server;
+    private readonly IPAddress _bind;
+    private readonly LinkCounters _counters;
+    private readonly Socket _socket;
+    private readonly object _gate = new(); // guards the BouncyCastle session (encrypt and decrypt never run at once)
+    private readonly byte[] _tx = new byte[DatagramLimit];
+    private readonly byte[] _tokenBytes = new byte[4];
+    private readonly CoapMessage _out = new();
+    private readonly CoapMessage _in = new();
+    private DeviceDtlsChannel? _channel;
+    private BcDtlsTransport? _session;
+    private volatile bool _closed;
+    private ushort _messageId = (ushort)Random.Shared.Next(0, 65536);
+    private uint _token = (uint)Random.Shared.Next();
+
+    private TaskCompletionSource<Reply>? _pending;
+    private long _pendingStarted;
+    private uint _pendingToken;
+    private int _pendingTokenLength;
+    private ushort _pendingMessageId;
+    private bool _pendingKeep;
+
+    public SimDevice(DeviceCredential credential, IPEndPoint server, IPAddress bind, LinkCounters counters)
+    {
+        Credential = credential;
+        _server = server;
+        _bind = bind;
+        _counters = counters;
+        _socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+    }
+
+    public DeviceCredential Credential { get; }
+
+    public string DeviceId => Credential.DeviceId;
+
+    public bool IsClosed => _closed;
+
+    /// <summary>Called on the receive loop for every notification of the Observe relation (the message is valid only during the call).</summary>
+    public Action<SimDevice, CoapMessage>? NotificationReceived { get; set; }
+
+    /// <summary>Binds the socket (own port on the configured loopback/local address) and connects it to the server.</summary>
+    public void Open()
+    {
+        _socket.Bind(new IPEndPoint(_bind, 0));
+        _socket.Connect(_server);
+    }
+
+    /// <summary>The full DTLS handshake (RFC 6347 §4.2, with the cookie exchange), blocking the calling thread until it is done.</summary>
+    public void Handshake(int[] suites, int timeoutMillis)
+    {
+        var channel = new DeviceDtlsChannel(_socket, DatagramLimit);
+        var client = new SimPskClient(Crypto, Credential.PskIdentity ?? throw new InvalidOperationException($"device {DeviceId} has no PSK identity"),
+            Credential.KeyBytes(), suites, timeoutMillis);
+        var session = new DtlsClientProtocol().Connect(client, channel);
+        channel.StartPumping();
+        lock (_gate)
+        {
+            _channel = channel;
+            _session = session;
+        }
+    }
+
+    /// <summary>Starts the receive loop (after <see cref="Open"/>, and after <see cref="Handshake"/> for DTLS).</summary>
+    public void StartReceiving() => _ = ReceiveLoopAsync();
+
+    /// <summary>The request message to fill in: CON, a fresh message id and token, no options yet.</summary>
+    public CoapMessage NewRequest(CoapCode code)
+    {
+        _out.Clear();
+        _out.Type = CoapMessageType.Confirmable;
+        _out.Code = code;
+        _out.MessageId = _messageId++;
+        var t = _token++;
+        _tokenBytes[0] = (byte)(t >> 24);
+        _tokenBytes[1] = (byte)(t >> 16);
+        _tokenBytes[2] = (byte)(t >> 8);
+        _tokenBytes[3] = (byte)t;
+        _out.Token = _tokenBytes;
+        return _out;
+    }
+
+    /// <summary>A GET with Observe: 0 on <paramref name="path"/> (RFC 7641 §3.1), with the relation's own token.</summary>
+    public CoapMessage NewObserveRequest(string path)
+    {
+        var request = NewRequest(CoapCode.Get);
+        request.Token = ObserveToken;
+        request.SetUriPath(path);
+        request.Observe = 0;
+        request.Accept = ContentFormats.Json;
+        return request;
+    }
+
+    /// <summary>
+    /// Sends the message built by <see cref="NewRequest"/> and completes when its response arrives or the timeout
+    /// sweeper gives up. With <paramref name="keepMessage"/> the reply carries a copy of the response.
+    /// </summary>
+    public Task<Reply> SendAsync(bool keepMessage = false)
+    {
+        if (_closed)
+        {
+            return Task.FromResult(new Reply(ReplyStatus.Failed, default, null, "session_closed"));
+        }
+        if (!CoapSerializer.TryWrite(_out, _tx, out var length))
+        {
+            return Task.FromResult(new Reply(ReplyStatus.Failed, default, null, "request_too_large"));
+        }
+        // Continuations run inline on whichever thread completes the request (the receive loop): one thread hop
+        // less per request, which matters when the generator shares the cores with the server.
+        var tcs = new TaskCompletionSource<Reply>();
+        var token = _out.Token.Span;
+        _pendingTokenLength = token.Length;
+        _pendingToken = TokenValue(token);
+        _pendingMessageId = _out.MessageId;
+        _pendingKeep = keepMessage;
+        _pendingStarted = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _pending, tcs);
+        if (!TrySend(_tx.AsSpan(0, length)))
+        {
+            Complete(tcs, new Reply(ReplyStatus.Failed, default, null, _closed ? "session_closed" : "send_error"));
+        }
+        return tcs.Task;
+    }
+
+    /// <summary>Fails the pending request when it is older than <paramref name="timeoutTicks"/> (called by one sweeper for all devices).</summary>
+    public void CheckTimeout(long now, long timeoutTicks)
+    {
+        if (Volatile.Read(ref _pending) is { } pending && now - Volatile.Read(ref _pendingStarted) > timeoutTicks)
+        {
+            Complete(pending, new Reply(ReplyStatus.Timeout, default));
+        }
+    }
+
+    /// <summary>Ends the device: with <paramref name="notify"/> a DTLS close_notify is sent first (RFC 5246 §7.2.1).</summary>
+    public void Close(bool notify)
+    {
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+            _closed = true;
+            if (notify && _session is { } session)
+            {
+                try
+                {
+                    session.Close();
+                }
+                catch (Exception ex) when (ex is IOException or TlsException or InvalidOperationException)
+                {
+                    // already failed
+                }
+            }
+        }
+        _socket.Dispose();
+        if (Volatile.Read(ref _pending) is { } pending)
+        {
+            Complete(pending, new Reply(ReplyStatus.Failed, default, null, "session_closed"));
+        }
+    }
+
+    public void Dispose() => Close(notify: false);
+
+    private bool Complete(TaskCompletionSource<Reply> pending, Reply reply)
+    {
+        if (Interlocked.CompareExchange(ref _pending, null, pending) != pending)
+        {
+            return false;
+        }
+        pending.SetResult(reply);
+        return true;
+    }
+
+    private static uint TokenValue(ReadOnlySpan<byte> token)
+    {
+        uint v = 0;
+        foreach (var b in token)
+        {
+            v = (v << 8) | b;
+        }
+        return v;
+    }
+}

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Net;
+using NHub.DeviceSimulator.Api;
+using NHub.DeviceSimulator.Devices;
+using NHub.DeviceSimulator.Dtls;
+using NHub.DeviceSimulator.Metrics;
+
+namespace NHub.DeviceSimulator.Scenarios;
+
+/// <summary>What every scenario shares: options, credentials, devices, the handshake pool, the counters.</summary>
+internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceCredential> credentials, IPEndPoint server,
+    ManagementApiClient? api, ProcessProbe? serverProbe) : IDisposable
+{
+    private HandshakePool? _handshakes;
+    private Timer? _sweeper;
+    private readonly List<SimDevice> _devices = [];
+    private long _setupTicks;
+
+    public SimulatorOptions Options { get; } = options;
+    public IReadOnlyList<DeviceCredential> Credentials { get; } = credentials;
+    public IPEndPoint Server { get; } = server;
+    public ManagementApiClient? Api { get; } = api;
+    public ProcessProbe? ServerProbe { get; } = serverProbe;
+    public LatencyHistogram Latency { get; } = new();
+    public OutcomeCounter Outcomes { get; } = new();
+    public LinkCounters Link { get; } = new();
+    public IReadOnlyList<SimDevice> Devices => _devices;
+
+    public HandshakePool Handshakes => _handshakes ??= new HandshakePool(Options.HandshakeThreads, SimPskClient.ParseSuites(Options.CipherSuites),
+        (int)Options.HandshakeTimeout.TotalMilliseconds);
+
+    public bool HasHandshakes => _handshakes is not null;
+
+    /// <summary>Seconds the setup (sockets, handshakes, registrations) took.</summary>
+    public double SetupSeconds => _setupTicks / (double)Stopwatch.Frequency;
+
+    /// <summary>The local address of the n-th device's socket: 127.0.0.1, 127.0.0.2, … for --bind-addresses > 1 (Linux routes 127/8 to lo).</summary>
+    public IPAddress BindAddressFor(int n)
+    {
+        if (Server.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return IPAddress.IPv6Any;
+        }
+        if (!IPAddress.IsLoopback(Server.Address))
+        {
+            return IPAddress.Any;
+        }
+        var spread = Math.Max(1, Options.BindAddresses);
+        return new IPAddress([127, 0, 0, (byte)(1 + (n % spread))]);
+    }
+
+    public SimDevice NewDevice(int n) => new(Credentials[n % Credentials.Count], Server, BindAddressFor(n), Link);
+
+    /// <summary>
+    /// Creates every device, opens its socket, runs the DTLS handshakes through the pool (bounded concurrency) and
+    /// starts the receive loops. Devices whose handshake failed are closed and left out. Progress goes to <paramref name="report"/>.
+    /// </summary>
+    public async Task ConnectAllAsync(Action<string> report, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var count = Options.Devices;
+        var connects = new List<Task>(count);
+        var connected = 0;
+        for (var n = 0; n < count && !ct.IsCancellationRequested; n++)
+        {
+            var device = NewDevice(n);
+            device.Open();
+            if (!Options.Dtls)
+            {
+                device.StartReceiving();
+                lock (_devices)
+                {
+                    _devices.Add(device);
+                }
+                continue;
+            }
+            connects.Add(ConnectOneAsync(device));
+        }
+        async Task ConnectOneAsync(SimDevice device)
+        {
+            if (await Handshakes.ConnectAsync(device).ConfigureAwait(false))
+            {
+                device.StartReceiving();
+                lock (_devices)
+                {
+                    _devices.Add(device);
+                }
+                Interlocked.Increment(ref connected);
+            }
+            else
+            {
+                device.Dispose();
+            }
+        }
+        var all = Task.WhenAll(connects);
+        while (await Task.WhenAny(all, Task.Delay(1000, ct)).ConfigureAwait(false) != all)
+        {
+            report($"handshakes {Volatile.Read(ref connected)}/{count}, failed {Handshakes.Failures.Total}");
+        }
+        _setupTicks = Stopwatch.GetTimestamp() - started;
+        StartTimeoutSweeper();
+    }
+
+    /// <summary>One timer fails every request older than --timeout (no timer or token per request).</summary>
+    public void StartTimeoutSweeper()
+    {
+        var timeoutTicks = (long)(Options.Timeout.TotalSeconds * Stopwatch.Frequency);
+        SimDevice[] snapshot;
+        lock (_devices)
+        {
+            snapshot = [.. _devices];
+        }
+        _sweeper ??= new Timer(_ =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            foreach (var d in snapshot)
+            {
+                d.CheckTimeout(now, timeoutTicks);
+            }
+        }, null, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100));
+    }
+
+    /// <summary>Records a request's outcome and, for a response, its latency.</summary>
+    public void Record(Reply reply, long startedTimestamp)
+    {
+        switch (reply.Status)
+        {
+            case ReplyStatus.Response:
+                Latency.Record((long)Stopwatch.GetElapsedTime(startedTimestamp).TotalMicroseconds);
+                Outcomes.Add(reply.Code);
+                break;
+            case ReplyStatus.Timeout:
+                Outcomes.Add("timeout");
+                break;
+            case ReplyStatus.Reset:
+                Outcomes.Add("reset");
+                break;
+            default:
+                Outcomes.Add(reply.Failure ?? "failed");
+                break;
+        }
+    }
+
+    public void Dispose()
+    {
+        _sweeper?.Dispose();
+        lock (_devices)
+        {
+            foreach (var d in _devices)
+            {
+                d.Close(notify: Options.Dtls);
+            }
+        }
+        _handshakes?.Dispose();
+    }
+}
