@@ -114,7 +114,11 @@ public sealed partial class DtlsTransport
         {
             // BouncyCastle's API takes arrays; this copy is the only allocation for an unverified ClientHello.
             var data = datagram.ToArray();
-            request = _verifier!.VerifyRequest(context.ClientId, data, 0, data.Length, context.Hello);
+            request = _cookies!.Verify(context.ClientId, data, context.Hello, DtlsRecordHeader.ClientHelloHasCookie(datagram), out var previousSecret);
+            if (previousSecret)
+            {
+                _metrics.CookieFromPreviousSecret();
+            }
         }
         catch (Exception)
         {

@@ -40,7 +40,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     private readonly long _handshakeTimeout;
     private readonly long _idleTimeout;
     private BcTlsCrypto? _crypto;
-    private DtlsVerifier? _verifier;
+    private CookieVerifier? _cookies;
     private HandshakeWorkers<HandshakeWork>? _handshakes;
     private Socket? _socket;
     private IDatagramReceiver? _receiver;
@@ -81,6 +81,9 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     /// <summary>Handshakes waiting for a handshake thread.</summary>
     public int PendingHandshakes => _handshakes?.Pending ?? 0;
 
+    /// <summary>Cookie secret rotations since start.</summary>
+    internal long CookieSecretRotations => _cookies?.Rotations ?? 0;
+
     public void Start(IDatagramReceiver receiver)
     {
         if (_socket is not null)
@@ -89,7 +92,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         }
         _receiver = receiver;
         _crypto = new BcTlsCrypto(new SecureRandom());
-        _verifier = new DtlsVerifier(_crypto);
+        _cookies = new CookieVerifier(_crypto, _time, _options.CookieSecretRotation);
         _socket = Bind(_options);
         _handshakes = new HandshakeWorkers<HandshakeWork>(_options.HandshakeThreads, _options.HandshakeQueueCapacity, RunHandshake);
         var loops = _options.ReceiveLoops > 0 ? _options.ReceiveLoops : Environment.ProcessorCount;

@@ -25,6 +25,7 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     private bool _closed;
     private bool _servedThisPump;
     private volatile bool _muted;
+    private FinishedWatch _finished; // the handshake thread's only (Receive and Send while blocking)
 
     public PeerDatagramChannel(Socket socket, SocketAddress remote, int datagramLimit, int capacity, DtlsMetrics metrics)
     {
@@ -99,6 +100,12 @@ internal sealed class PeerDatagramChannel : DatagramTransport
         }
     }
 
+    /// <summary>
+    /// Set when the handshake was ended because the client's Finished failed authentication (see
+    /// <see cref="FinishedWatch"/>): almost always a wrong PSK.
+    /// </summary>
+    public bool FinishedRejected { get; private set; }
+
     /// <summary>Header of the datagram BouncyCastle took last (for the replay window once it yields data).</summary>
     public DtlsRecordHeader? LastServed { get; private set; }
 
@@ -126,6 +133,14 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     {
         lock (_gate)
         {
+            if (_blocking && _finished.Unanswered)
+            {
+                // RFC 6347 §4.1.2.7: a DTLS implementation that answers an invalid MAC must send a fatal
+                // bad_record_mac (RFC 5246 §7.2.2) and end the connection. BouncyCastle sends it (at epoch 0, which
+                // the client can still read) when this alert leaves Receive, and frees the handshake thread.
+                FinishedRejected = true;
+                throw new TlsFatalAlert(AlertDescription.bad_record_mac, "the client's Finished failed authentication (wrong PSK?)");
+            }
             if (_queue.Count == 0)
             {
                 if (_closed)
@@ -152,6 +167,10 @@ internal sealed class PeerDatagramChannel : DatagramTransport
             }
             var (datagram, length) = _queue.Dequeue();
             _servedThisPump = !_blocking;
+            if (_blocking)
+            {
+                _finished.OnServed(datagram.AsSpan(0, length));
+            }
             LastServed = DtlsRecordHeader.TryRead(datagram.AsSpan(0, length), out var header, out _) ? header : null;
             var copied = Math.Min(length, buffer.Length);
             datagram.AsSpan(0, copied).CopyTo(buffer);
@@ -164,6 +183,7 @@ internal sealed class PeerDatagramChannel : DatagramTransport
 
     public void Send(ReadOnlySpan<byte> buffer)
     {
+        _finished.OnSent();
         if (_muted)
         {
             return;
