@@ -45,7 +45,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     private Socket? _socket;
     private IDatagramReceiver? _receiver;
     private ITimer? _sweeper;
-    private Task[] _receiveLoops = [];
+    private Thread[] _receiveLoops = [];
     private long _nextSessionId;
     private int _stopped;
 
@@ -96,10 +96,11 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         _socket = Bind(_options);
         _handshakes = new HandshakeWorkers<HandshakeWork>(_options.HandshakeThreads, _options.HandshakeQueueCapacity, RunHandshake);
         var loops = _options.ReceiveLoops > 0 ? _options.ReceiveLoops : Environment.ProcessorCount;
-        _receiveLoops = new Task[loops];
+        _receiveLoops = new Thread[loops];
         for (var i = 0; i < loops; i++)
         {
-            _receiveLoops[i] = Task.Run(ReceiveLoopAsync);
+            _receiveLoops[i] = new Thread(ReceiveLoop) { IsBackground = true, Name = $"dtls-receive-{i}" };
+            _receiveLoops[i].Start();
         }
         _sweeper = _time.CreateTimer(_ => Sweep(), null, _options.SweepInterval, _options.SweepInterval);
         DtlsLog.Listening(_logger, _socket.LocalEndPoint!, string.Join(",", _options.EffectiveCipherSuites), _options.HandshakeThreads);
@@ -189,14 +190,15 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
             handshakes.Dispose();
         }
         _socket?.Dispose();
-        try
+        // Closing the socket ends the blocking receives; the join is a bound, not a wait.
+        var loops = _receiveLoops;
+        await Task.Run(() =>
         {
-            await Task.WhenAll(_receiveLoops);
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
+            foreach (var loop in loops)
+            {
+                loop.Join(TimeSpan.FromSeconds(5));
+            }
+        });
         DtlsLog.Stopped(_logger, closed);
     }
 
