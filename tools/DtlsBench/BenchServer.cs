@@ -10,7 +10,7 @@ using CredentialCache = NHub.Gateway.Security.CredentialCache;
 
 namespace NHub.DtlsBench;
 
-/// <summary>The gateway's <see cref="DtlsTransport"/> with an in-memory registry and a receiver that answers nothing.</summary>
+/// <summary>The gateway's <see cref="DtlsTransport"/> with an in-memory registry and an echoing receiver.</summary>
 internal sealed class BenchServer : IAsyncDisposable
 {
     public const string Key = "bench-psk-0123456789abcdef";
@@ -36,7 +36,7 @@ internal sealed class BenchServer : IAsyncDisposable
         }
         Cache = new CredentialCache(source, new CredentialCacheOptions { MaxEntries = Math.Max(identities * 2, 1024) });
         Transport = new DtlsTransport(options, Cache, NullLogger<DtlsTransport>.Instance, _meters);
-        Transport.Start(new SilentReceiver());
+        Transport.Start(new EchoReceiver(Transport));
     }
 
     public DtlsTransport Transport { get; }
@@ -70,11 +70,10 @@ internal sealed class BenchServer : IAsyncDisposable
         }
     }
 
-    private sealed class SilentReceiver : IDatagramReceiver
+    /// <summary>Sends every datagram back as it came (the client only waits for an answer).</summary>
+    private sealed class EchoReceiver(DtlsTransport transport) : IDatagramReceiver
     {
-        public void OnDatagram(PeerInfo peer, ReadOnlySpan<byte> payload)
-        {
-        }
+        public void OnDatagram(PeerInfo peer, ReadOnlySpan<byte> payload) => transport.TrySend(peer, payload);
 
         public void OnPeerClosed(PeerInfo peer)
         {

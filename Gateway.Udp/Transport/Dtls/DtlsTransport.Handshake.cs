@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
@@ -52,6 +51,7 @@ public sealed partial class DtlsTransport
             FailHandshake(peer, reason, identities.OfferedIdentity, detail);
             return;
         }
+        server.ReleaseHandshakeState();
         var identity = server.AuthenticatedIdentity;
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
         bool closed;

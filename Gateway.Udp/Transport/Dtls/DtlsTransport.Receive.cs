@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
@@ -162,8 +161,9 @@ public sealed partial class DtlsTransport
             Refuse(endPoint, "rate_limited");
             return;
         }
-        var channel = new PeerDatagramChannel(_socket!, PeerTable.Clone(address), _options.MaxDatagramSize, _options.PeerQueueCapacity, _metrics);
-        var peer = new DtlsPeer(PeerTable.Clone(address), endPoint, channel, Interlocked.Increment(ref _nextSessionId), clientRandom.ToArray(), _time.GetTimestamp());
+        var owned = PeerTable.Clone(address); // the peer table's key and the channel's destination: never mutated
+        var channel = new PeerDatagramChannel(_socket!, owned, _options.MaxDatagramSize, _options.PeerQueueCapacity, _metrics);
+        var peer = new DtlsPeer(owned, endPoint, channel, Interlocked.Increment(ref _nextSessionId), clientRandom.ToArray(), _time.GetTimestamp());
         if (!_peers.TryAdd(peer))
         {
             Refuse(endPoint, _peers.Count >= _options.MaxPeers ? "max_peers" : "duplicate");

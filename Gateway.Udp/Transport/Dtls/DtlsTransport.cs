@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
@@ -39,7 +38,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     private readonly CancellationTokenSource _stop = new();
     private readonly long _handshakeTimeout;
     private readonly long _idleTimeout;
-    private BcTlsCrypto? _crypto;
+    private GatewayTlsCrypto? _crypto;
     private CookieVerifier? _cookies;
     private HandshakeWorkers<HandshakeWork>? _handshakes;
     private Socket? _socket;
@@ -91,7 +90,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
             throw new InvalidOperationException("Already started");
         }
         _receiver = receiver;
-        _crypto = new BcTlsCrypto(new SecureRandom());
+        _crypto = new GatewayTlsCrypto();
         _cookies = new CookieVerifier(_crypto, _time, _options.CookieSecretRotation);
         _socket = Bind(_options);
         _handshakes = new HandshakeWorkers<HandshakeWork>(_options.HandshakeThreads, _options.HandshakeQueueCapacity, RunHandshake);
