@@ -9,6 +9,7 @@ internal sealed class DtlsMetrics
     private readonly UpDownCounter<long> _sessions;
     private readonly Counter<long> _recordsDropped;
     private readonly Counter<long> _helloVerifySent;
+    private readonly Counter<long> _previousSecretCookies;
 
     public DtlsMetrics(IMeterFactory meterFactory)
     {
@@ -18,6 +19,7 @@ internal sealed class DtlsMetrics
         _sessions = meter.CreateUpDownCounter<long>("nhub.dtls.sessions", "{session}", "Established DTLS sessions");
         _recordsDropped = meter.CreateCounter<long>("nhub.dtls.records.dropped", "{record}", "DTLS records dropped before or by the record layer, by reason");
         _helloVerifySent = meter.CreateCounter<long>("nhub.dtls.hello_verify.sent", "{message}", "HelloVerifyRequests sent (stateless cookie exchange)");
+        _previousSecretCookies = meter.CreateCounter<long>("nhub.dtls.cookies.previous_secret", "{cookie}", "ClientHello cookies accepted with the previous (rotated-out) cookie secret");
     }
 
     /// <summary>nhub.transport.datagrams.* with transport=dtls (socket-level received/sent/dropped).</summary>
@@ -32,6 +34,8 @@ internal sealed class DtlsMetrics
     public void RecordDropped(string reason) => _recordsDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void HelloVerifySent() => _helloVerifySent.Add(1);
+
+    public void CookieFromPreviousSecret() => _previousSecretCookies.Add(1);
 
     public void DatagramDropped(string reason) => Datagrams.Dropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
 }

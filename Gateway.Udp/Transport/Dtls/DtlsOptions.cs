@@ -62,6 +62,16 @@ public sealed class DtlsOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00", ErrorMessage = "Gateway:Dtls:SessionIdleTimeout must be between 1 s and 30 days")]
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(6);
 
+    /// <summary>
+    /// How often the HelloVerifyRequest cookie secret changes (RFC 6347 §4.2.1); cookies of the previous secret stay
+    /// valid for one more period, so a cookie lives one to two periods. A cookie only has to survive one round trip
+    /// (the client echoes it at once, even with NB-IoT latency and retransmissions well under a minute), and a
+    /// rotation costs 32 random bytes, so the default is short: 5 min bounds how long a cookie harvested by someone
+    /// briefly able to receive at an address (a spoofed source's neighbour, a former NAT mapping) can open handshakes.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Gateway:Dtls:CookieSecretRotation must be between 1 s and 1 day")]
+    public TimeSpan CookieSecretRotation { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How often idle sessions and stuck handshakes are swept.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Gateway:Dtls:SweepInterval must be between 100 ms and 1 h")]
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);

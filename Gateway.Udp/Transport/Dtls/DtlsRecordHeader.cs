@@ -30,6 +30,21 @@ internal readonly record struct DtlsRecordHeader(byte ContentType, ushort Epoch,
     /// </summary>
     public static ReadOnlySpan<byte> ClientHelloRandom(ReadOnlySpan<byte> datagram) => datagram.Slice(Size + 12 + 2, 32);
 
+    /// <summary>
+    /// Whether a ClientHello (not yet verified: every offset is checked) carries a non-empty cookie. RFC 6347 §4.2.2:
+    /// after client_version and random come session_id&lt;0..32&gt; and cookie&lt;0..2^8-1&gt;, each with a one-byte length.
+    /// </summary>
+    public static bool ClientHelloHasCookie(ReadOnlySpan<byte> datagram)
+    {
+        const int SessionIdAt = Size + 12 + 2 + 32;
+        if (datagram.Length <= SessionIdAt)
+        {
+            return false;
+        }
+        var cookieAt = SessionIdAt + 1 + datagram[SessionIdAt];
+        return datagram.Length > cookieAt && datagram[cookieAt] > 0;
+    }
+
     /// <summary>True when <paramref name="datagram"/> starts with a well-formed record header of a known type whose fragment fits.</summary>
     public static bool TryRead(ReadOnlySpan<byte> datagram, out DtlsRecordHeader header, out bool isClientHello)
     {

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
@@ -39,16 +38,20 @@ public sealed partial class DtlsTransport
         {
             var reason = identities.RejectReason ?? ex switch
             {
+                _ when peer.Channel.FinishedRejected => "wrong_key",
                 TlsTimeoutException => "timeout",
                 _ when peer.Channel.IsClosed && peer.State == PeerState.Closed => "cancelled",
                 TlsFatalAlertReceived => "alert_received",
                 TlsFatalAlert => "alert_sent",
                 _ => "error",
             };
-            var detail = server.LastAlert is { } alert ? $"{ex.Message} ({alert})" : ex.Message;
+            var detail = peer.Channel.FinishedRejected
+                ? $"the client's Finished failed authentication, so its PSK differs from the registered one ({server.LastAlert ?? "no alert sent"})"
+                : server.LastAlert is { } alert ? $"{ex.Message} ({alert})" : ex.Message;
             FailHandshake(peer, reason, identities.OfferedIdentity, detail);
             return;
         }
+        server.ReleaseHandshakeState();
         var identity = server.AuthenticatedIdentity;
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
         bool closed;

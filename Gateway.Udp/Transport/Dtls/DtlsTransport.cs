@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
@@ -39,13 +38,13 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     private readonly CancellationTokenSource _stop = new();
     private readonly long _handshakeTimeout;
     private readonly long _idleTimeout;
-    private BcTlsCrypto? _crypto;
-    private DtlsVerifier? _verifier;
+    private GatewayTlsCrypto? _crypto;
+    private CookieVerifier? _cookies;
     private HandshakeWorkers<HandshakeWork>? _handshakes;
     private Socket? _socket;
     private IDatagramReceiver? _receiver;
     private ITimer? _sweeper;
-    private Task[] _receiveLoops = [];
+    private Thread[] _receiveLoops = [];
     private long _nextSessionId;
     private int _stopped;
 
@@ -81,6 +80,9 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     /// <summary>Handshakes waiting for a handshake thread.</summary>
     public int PendingHandshakes => _handshakes?.Pending ?? 0;
 
+    /// <summary>Cookie secret rotations since start.</summary>
+    internal long CookieSecretRotations => _cookies?.Rotations ?? 0;
+
     public void Start(IDatagramReceiver receiver)
     {
         if (_socket is not null)
@@ -88,15 +90,16 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
             throw new InvalidOperationException("Already started");
         }
         _receiver = receiver;
-        _crypto = new BcTlsCrypto(new SecureRandom());
-        _verifier = new DtlsVerifier(_crypto);
+        _crypto = new GatewayTlsCrypto();
+        _cookies = new CookieVerifier(_crypto, _time, _options.CookieSecretRotation);
         _socket = Bind(_options);
         _handshakes = new HandshakeWorkers<HandshakeWork>(_options.HandshakeThreads, _options.HandshakeQueueCapacity, RunHandshake);
         var loops = _options.ReceiveLoops > 0 ? _options.ReceiveLoops : Environment.ProcessorCount;
-        _receiveLoops = new Task[loops];
+        _receiveLoops = new Thread[loops];
         for (var i = 0; i < loops; i++)
         {
-            _receiveLoops[i] = Task.Run(ReceiveLoopAsync);
+            _receiveLoops[i] = new Thread(ReceiveLoop) { IsBackground = true, Name = $"dtls-receive-{i}" };
+            _receiveLoops[i].Start();
         }
         _sweeper = _time.CreateTimer(_ => Sweep(), null, _options.SweepInterval, _options.SweepInterval);
         DtlsLog.Listening(_logger, _socket.LocalEndPoint!, string.Join(",", _options.EffectiveCipherSuites), _options.HandshakeThreads);
@@ -186,14 +189,15 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
             handshakes.Dispose();
         }
         _socket?.Dispose();
-        try
+        // Closing the socket ends the blocking receives; the join is a bound, not a wait.
+        var loops = _receiveLoops;
+        await Task.Run(() =>
         {
-            await Task.WhenAll(_receiveLoops);
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
+            foreach (var loop in loops)
+            {
+                loop.Join(TimeSpan.FromSeconds(5));
+            }
+        });
         DtlsLog.Stopped(_logger, closed);
     }
 

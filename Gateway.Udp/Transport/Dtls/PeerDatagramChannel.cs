@@ -25,6 +25,9 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     private bool _closed;
     private bool _servedThisPump;
     private volatile bool _muted;
+    private FinishedWatch _finished; // the handshake thread's only (Receive and Send while blocking)
+    private byte[]? _flight; // the handshake's outbound records not yet sent (pooled), under _gate
+    private int _flightLength;
 
     public PeerDatagramChannel(Socket socket, SocketAddress remote, int datagramLimit, int capacity, DtlsMetrics metrics)
     {
@@ -96,8 +99,15 @@ internal sealed class PeerDatagramChannel : DatagramTransport
         lock (_gate)
         {
             _blocking = false;
+            ReleaseFlightLocked();
         }
     }
+
+    /// <summary>
+    /// Set when the handshake was ended because the client's Finished failed authentication (see
+    /// <see cref="FinishedWatch"/>): almost always a wrong PSK.
+    /// </summary>
+    public bool FinishedRejected { get; private set; }
 
     /// <summary>Header of the datagram BouncyCastle took last (for the replay window once it yields data).</summary>
     public DtlsRecordHeader? LastServed { get; private set; }
@@ -126,6 +136,19 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     {
         lock (_gate)
         {
+            if (_blocking)
+            {
+                // BouncyCastle reads once its flight is written: that flight leaves now, packed.
+                FlushFlightLocked();
+            }
+            if (_blocking && _finished.Unanswered)
+            {
+                // RFC 6347 §4.1.2.7: a DTLS implementation that answers an invalid MAC must send a fatal
+                // bad_record_mac (RFC 5246 §7.2.2) and end the connection. BouncyCastle sends it (at epoch 0, which
+                // the client can still read) when this alert leaves Receive, and frees the handshake thread.
+                FinishedRejected = true;
+                throw new TlsFatalAlert(AlertDescription.bad_record_mac, "the client's Finished failed authentication (wrong PSK?)");
+            }
             if (_queue.Count == 0)
             {
                 if (_closed)
@@ -152,6 +175,10 @@ internal sealed class PeerDatagramChannel : DatagramTransport
             }
             var (datagram, length) = _queue.Dequeue();
             _servedThisPump = !_blocking;
+            if (_blocking)
+            {
+                _finished.OnServed(datagram.AsSpan(0, length));
+            }
             LastServed = DtlsRecordHeader.TryRead(datagram.AsSpan(0, length), out var header, out _) ? header : null;
             var copied = Math.Min(length, buffer.Length);
             datagram.AsSpan(0, copied).CopyTo(buffer);
@@ -162,7 +189,57 @@ internal sealed class PeerDatagramChannel : DatagramTransport
 
     public void Send(byte[] buf, int off, int len) => Send(buf.AsSpan(off, len));
 
+    /// <remarks>
+    /// During the handshake the records of one flight are packed into as few datagrams as fit (RFC 6347 §4.1.1:
+    /// several records may share a datagram; every DTLS stack reads them). BouncyCastle writes one record per call
+    /// (ServerHello, ServerHelloDone; ChangeCipherSpec, Finished), so this halves the server's datagrams per
+    /// handshake and the client's receives. The flight leaves when BouncyCastle next reads, when the handshake
+    /// ends, or when the next record would not fit.
+    /// </remarks>
     public void Send(ReadOnlySpan<byte> buffer)
+    {
+        _finished.OnSent();
+        if (_muted)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            if (_blocking && !_closed && buffer.Length <= _datagramLimit)
+            {
+                if (_flightLength + buffer.Length > _datagramLimit)
+                {
+                    FlushFlightLocked();
+                }
+                _flight ??= ArrayPool<byte>.Shared.Rent(_datagramLimit);
+                buffer.CopyTo(_flight.AsSpan(_flightLength));
+                _flightLength += buffer.Length;
+                return;
+            }
+        }
+        SendNow(buffer);
+    }
+
+    private void FlushFlightLocked()
+    {
+        if (_flightLength > 0)
+        {
+            SendNow(_flight.AsSpan(0, _flightLength));
+            _flightLength = 0;
+        }
+    }
+
+    private void ReleaseFlightLocked()
+    {
+        FlushFlightLocked();
+        if (_flight is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_flight);
+            _flight = null;
+        }
+    }
+
+    private void SendNow(ReadOnlySpan<byte> datagram)
     {
         if (_muted)
         {
@@ -170,7 +247,7 @@ internal sealed class PeerDatagramChannel : DatagramTransport
         }
         try
         {
-            _socket.SendTo(buffer, SocketFlags.None, _remote);
+            _socket.SendTo(datagram, SocketFlags.None, _remote);
             _metrics.Datagrams.Sent.Add(1);
         }
         catch (SocketException)
@@ -193,6 +270,8 @@ internal sealed class PeerDatagramChannel : DatagramTransport
             {
                 return;
             }
+            // BouncyCastle closes after writing its last alert (close_notify, or a fatal one ending a handshake).
+            ReleaseFlightLocked();
             _closed = true;
             while (_queue.TryDequeue(out var item))
             {
