@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Session capacity: N concurrent DTLS PSK sessions, each with an Observe relation on /commands/<id>, held on one
-# gateway (embedded silo: gateway + grains + API in one process, so its RSS is an upper bound for the gateway alone).
+# gateway. By default that is the standalone gateway process (Gateway.Udp, an Orleans client of an embedded silo
+# that holds the device grains), so its RSS is the gateway's own; BENCH_GATEWAY=embedded uses the silo's co-hosted
+# gateway instead (one process with gateway + grains + API).
 # Target: 100,000 sessions in <= 1.5 GiB RSS with a flat thread count.
 # A process here may open at most ~20,000 sockets (ulimit -n is capped at 20000), so the sessions come from several
 # simulator processes, spread over 127.0.0.1..127.0.0.8 (each address has ~28k ephemeral ports).
@@ -14,13 +16,21 @@ bench_workdir; trap bench_cleanup EXIT
 machine_line
 
 start_silo silo Gateway__Dtls__MaxPeers=$((total + 10000)) Gateway__Dtls__HandshakeQueueCapacity=100000
+SERVER_PID=$SILO_PID; SERVER_COAPS=$COAPS_PORT
+if [[ "${BENCH_GATEWAY:-standalone}" == standalone ]]; then
+  start_gateway gateway Gateway__Dtls__MaxPeers=$((total + 10000)) Gateway__Dtls__HandshakeQueueCapacity=100000
+  SERVER_PID=$GW_PID; SERVER_COAPS=$GW_COAPS_PORT
+  echo "== standalone gateway (pid $GW_PID) of an embedded silo (pid $SILO_PID)"
+else
+  echo "== embedded silo's co-hosted gateway (pid $SILO_PID)"
+fi
 sleep 2
-idle_rss=$(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status); idle_threads=$(awk '/Threads/ {print $2}' /proc/$SILO_PID/status)
-echo "server idle: RSS $((idle_rss / 1024)) MiB, $idle_threads threads"
+idle_rss=$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status); idle_threads=$(awk '/Threads/ {print $2}' /proc/$SERVER_PID/status)
+echo "gateway process idle: RSS $((idle_rss / 1024)) MiB, $idle_threads threads"
 sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$total" --device-prefix ses --provision-concurrency 64 \
     --out "$BENCH_WORK/creds.csv" | tail -1
-after_provision=$(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status)
-echo "server after provisioning $total devices (grains active): RSS $((after_provision / 1024)) MiB"
+after_provision=$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status)
+echo "gateway process after provisioning $total devices: RSS $((after_provision / 1024)) MiB (silo: $(( $(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status) / 1024 )) MiB)"
 
 procs=$(( (total + per - 1) / per ))
 sims=()
@@ -28,12 +38,12 @@ sims=()
 # starts when every one is ready; SIGTERM then ends them (each still writes its JSON).
 for ((p = 0; p < procs; p++)); do
   offset=$((p * per)); n=$(( total - offset < per ? total - offset : per ))
-  dotnet "$SIM_DLL" --scenario sessions --target "coaps://127.0.0.1:$COAPS_PORT" --credentials "$BENCH_WORK/creds.csv" --device-offset "$offset" \
+  dotnet "$SIM_DLL" --scenario sessions --target "coaps://127.0.0.1:$SERVER_COAPS" --credentials "$BENCH_WORK/creds.csv" --device-offset "$offset" \
       --devices "$n" --bind-addresses 8 --duration 100000 --handshake-threads 8 --timeout 30 --ready-file "$BENCH_WORK/ready$p" \
-      --server-pid "$SILO_PID" --json "$BENCH_WORK/s$p.json" >"$BENCH_WORK/s$p.out" 2>&1 &
+      --server-pid "$SERVER_PID" --json "$BENCH_WORK/s$p.json" >"$BENCH_WORK/s$p.out" 2>&1 &
   BENCH_PIDS+=("$!"); sims+=("$!")
 done
-sample() { echo "$(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status) $(awk '/Threads/ {print $2}' /proc/$SILO_PID/status)"; }
+sample() { echo "$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status) $(awk '/Threads/ {print $2}' /proc/$SERVER_PID/status)"; }
 start=$(date +%s)
 while (( $(ls "$BENCH_WORK"/ready* 2>/dev/null | wc -l) < procs )); do
   alive=0; for pid in "${sims[@]}"; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
@@ -49,7 +59,7 @@ for ((i = 0; i < hold; i++)); do
   (( rss > max_rss )) && max_rss=$rss; (( threads < min_t )) && min_t=$threads; (( threads > max_t )) && max_t=$threads
   sleep 1
 done
-echo "hold: server RSS max $((max_rss / 1024)) MiB, threads $min_t..$max_t"
+echo "hold: gateway process RSS max $((max_rss / 1024)) MiB, threads $min_t..$max_t; silo RSS $(( $(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status) / 1024 )) MiB"
 for pid in "${sims[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 for pid in "${sims[@]}"; do wait "$pid" || true; done
 cat "$BENCH_WORK"/s*.out | grep -E "sessions:|handshakes:|server pid" || true
@@ -61,6 +71,6 @@ rs = [json.load(open(f)) for f in sorted(glob.glob(work + "/s[0-9]*.json"))]
 est = sum(r["sessions_established"] for r in rs); obs = sum(r["observing"] for r in rs); open_ = sum(r["sessions_open_at_end"] for r in rs)
 hs = sum(r["handshakes"]["completed"] for r in rs); failed = sum(r["handshakes"]["failed"] for r in rs)
 print(f"sessions: {est}/{total} established ({failed} handshakes failed), {obs} observing, {open_} open at the end")
-print(f"server during the hold: RSS max {hold_rss:.0f} MiB ({hold_rss / 1024:.2f} GiB), threads {hold_tmin}..{hold_tmax} (idle {idle_threads}); "
+print(f"gateway process during the hold: RSS max {hold_rss:.0f} MiB ({hold_rss / 1024:.2f} GiB), threads {hold_tmin}..{hold_tmax} (idle {idle_threads}); "
       f"target 1.5 GiB with {total} sessions: {'met' if hold_rss <= 1536 and open_ >= total and obs >= total else 'NOT met'}")
 PY

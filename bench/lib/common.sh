@@ -34,7 +34,7 @@ sim() { dotnet "$SIM_DLL" "$@"; }
 start_silo() {
   local name="$1"; shift
   COAP_PORT=$(free_udp_port); COAPS_PORT=$(free_udp_port); HTTP_PORT=$(free_tcp_port)
-  local silo_port gateway_port; silo_port=$(free_tcp_port); gateway_port=$(free_tcp_port)
+  local silo_port gateway_port; silo_port=$(free_tcp_port); gateway_port=$(free_tcp_port); ORLEANS_GATEWAY_PORT=$gateway_port
   API_URL="http://127.0.0.1:$HTTP_PORT"
   env DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production \
       Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" Orleans__AdvertisedIPAddress=127.0.0.1 \
@@ -54,6 +54,29 @@ start_silo() {
     sleep 0.5
   done
   echo "silo $name did not start:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
+}
+
+# start_gateway NAME [ENV=VALUE ...]: the standalone CoAP gateway (Gateway.Udp, an Orleans client) of the silo started
+# by start_silo. Sets GW_PID, GW_COAP_PORT, GW_COAPS_PORT.
+start_gateway() {
+  local name="$1"; shift
+  GW_COAP_PORT=$(free_udp_port); GW_COAPS_PORT=$(free_udp_port); local http; http=$(free_tcp_port)
+  env DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production Orleans__GatewayPort="$ORLEANS_GATEWAY_PORT" \
+      Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$GW_COAP_PORT" \
+      Gateway__Dtls__BindAddress=127.0.0.1 Gateway__Dtls__Port="$GW_COAPS_PORT" \
+      Gateway__Dtls__HandshakesPerSecondPerIp=1000000 Gateway__Dtls__HandshakeBurstPerIp=1000000 \
+      Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
+      "$@" \
+      dotnet Gateway.Udp/bin/Release/net10.0/NHub.Gateway.Udp.dll --urls "http://127.0.0.1:$http" >"$BENCH_WORK/$name.log" 2>&1 &
+  GW_PID=$!
+  BENCH_PIDS+=("$GW_PID")
+  local _
+  for _ in $(seq 1 240); do
+    grep -q "Application started" "$BENCH_WORK/$name.log" && return 0
+    kill -0 "$GW_PID" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "gateway $name did not start:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
 }
 
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
