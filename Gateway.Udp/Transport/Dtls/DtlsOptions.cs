@@ -96,7 +96,7 @@ public sealed class DtlsOptions : IValidatableObject
     [Range(1, 1024, ErrorMessage = "Gateway:Dtls:PeerQueueCapacity must be between 1 and 1024")]
     public int PeerQueueCapacity { get; set; } = 16;
 
-    /// <summary>Concurrent socket receive loops (records are decrypted on them). 0: one per core.</summary>
+    /// <summary>Dedicated socket receive threads (records are decrypted on them). 0: one per core.</summary>
     [Range(0, 64, ErrorMessage = "Gateway:Dtls:ReceiveLoops must be between 0 and 64")]
     public int ReceiveLoops { get; set; } = 1;
 

@@ -1,13 +1,7 @@
-using System.ComponentModel.DataAnnotations;
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using NHub.Gateway.Security;
 using Org.BouncyCastle.Tls;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
-using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
-using CredentialCache = NHub.Gateway.Security.CredentialCache;
 
 namespace NHub.Gateway.Transport.Dtls;
 

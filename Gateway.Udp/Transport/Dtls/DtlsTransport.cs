@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
 using Org.BouncyCastle.Tls;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
 using CredentialCache = NHub.Gateway.Security.CredentialCache;
 

@@ -58,6 +58,22 @@ public sealed class DtlsHandshakeTests
     }
 
     [Fact]
+    public async Task Each_server_flight_leaves_in_one_datagram()
+    {
+        await using var server = new DtlsServerHarness();
+
+        using var client = BcDtlsClient.Connect(server.EndPoint, DtlsServerHarness.Identity, DtlsServerHarness.Key);
+        await server.Meters.WaitForAsync(m => m.Total("nhub.transport.datagrams.sent") >= 2, Wait, "the server's flights");
+
+        // ServerHello + ServerHelloDone, then ChangeCipherSpec + Finished (RFC 6347 §4.1.1 lets records share a
+        // datagram); BouncyCastle alone writes one datagram per record, 4 here. The HelloVerifyRequest is counted
+        // apart. 3 allows one retransmission of the first flight (1 s timer) on a slow machine.
+        Assert.InRange(server.Meters.Total("nhub.transport.datagrams.sent"), 2, 3);
+        Assert.Equal(1, server.Meters.Total("nhub.dtls.hello_verify.sent"));
+        Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(1)));
+    }
+
+    [Fact]
     public void Options_validate_cipher_suite_names_and_default_to_ccm_8_first()
     {
         Assert.Equal(DtlsCipherSuites.Ccm8, new DtlsOptions().EffectiveCipherSuites[0]);
