@@ -89,14 +89,27 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
 
         // RFC 7252 §4.5: a CON whose ACK was lost is sent again with the same Message ID; the server must answer it
         // again without processing it twice (and JetStream must store the telemetry once).
-        var request = new NHub.Coap.CoapMessage { Type = NHub.Coap.CoapMessageType.Confirmable, Code = NHub.Coap.CoapCode.Post, MessageId = 0x4d2, Token = new byte[] { 1, 2, 3, 4 } };
+        var request = new NHub.Coap.CoapMessage { Type = NHub.Coap.CoapMessageType.Confirmable, Code = NHub.Coap.CoapCode.Post, MessageId = (ushort)Random.Shared.Next(1, 65535), Token = new byte[] { 1, 2, 3, 4 } };
         request.SetUriPath("/telemetry");
         request.ContentFormat = 50;
         request.Payload = "{\"t\":7}"u8.ToArray();
         var datagram = NHub.Coap.CoapSerializer.ToArray(request);
-        var first = client.Exchange(datagram, waitMillis: 10_000);
-        var second = client.Exchange(datagram, waitMillis: 10_000);
-        Assert.NotNull(first);
+        // Sent the way a client retransmits (RFC 7252 §4.2: the same datagram again until an answer comes).
+        byte[]? Send()
+        {
+            for (var attempt = 0; attempt < 4; attempt++)
+            {
+                if (client.Exchange(datagram, waitMillis: 4_000) is { } answer)
+                {
+                    return answer;
+                }
+            }
+            return null;
+        }
+        var first = Send();
+        Assert.True(first is not null, "no answer to the request; silo log:\n" + platform.Silo.Output);
+        var second = Send();
+        Assert.True(second is not null, "no answer to the retransmission; silo log:\n" + platform.Silo.Output);
         Assert.Equal(first, second);
         var response = new NHub.Coap.CoapMessage();
         Assert.Equal(NHub.Coap.CoapParseError.None, NHub.Coap.CoapParser.TryParse(first, response));
