@@ -96,7 +96,12 @@ public sealed class DtlsOptions : IValidatableObject
     [Range(1, 1024, ErrorMessage = "Gateway:Dtls:PeerQueueCapacity must be between 1 and 1024")]
     public int PeerQueueCapacity { get; set; } = 16;
 
-    /// <summary>Dedicated socket receive threads (records are decrypted on them). 0: one per core.</summary>
+    /// <summary>
+    /// Dedicated socket receive threads (records are decrypted on them). 0: one per core. Keep 1 for now: threads
+    /// sharing one socket reorder a peer's handshake flights (measured: 260 instead of 3,000 handshakes/s, p99 1 s of
+    /// retransmission timers), although two double end-to-end telemetry throughput on 2 cores (bench/RESULTS.md).
+    /// Per-core sockets with SO_REUSEPORT (the kernel keeps each peer on one socket) would give both.
+    /// </summary>
     [Range(0, 64, ErrorMessage = "Gateway:Dtls:ReceiveLoops must be between 0 and 64")]
     public int ReceiveLoops { get; set; } = 1;
 
