@@ -36,14 +36,18 @@ public sealed class BcDtlsClient : IDisposable
     public IPEndPoint LocalEndPoint => (IPEndPoint)Socket.LocalEndPoint!;
 
     /// <summary>Handshakes (blocking). Throws what BouncyCastle throws: TlsFatalAlertReceived, TlsTimeoutException.</summary>
-    public static BcDtlsClient Connect(EndPoint server, string identity, string key, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, IPEndPoint? bind = null)
+    public static BcDtlsClient Connect(EndPoint server, string identity, string key, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, IPEndPoint? bind = null) =>
+        Connect(server, identity, Encoding.ASCII.GetBytes(key), cipherSuites, handshakeTimeoutMillis, bind);
+
+    /// <summary>Handshakes with a PSK given as raw bytes (a binary-format credential's decoded key).</summary>
+    public static BcDtlsClient Connect(EndPoint server, string identity, byte[] key, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, IPEndPoint? bind = null)
     {
         var socket = new Socket(bind?.AddressFamily ?? AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             socket.Bind(bind ?? new IPEndPoint(IPAddress.Loopback, 0));
             socket.Connect(server);
-            var peer = new TestPskClient(Crypto, identity, Encoding.ASCII.GetBytes(key), cipherSuites ?? [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8], handshakeTimeoutMillis);
+            var peer = new TestPskClient(Crypto, identity, key, cipherSuites ?? [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8], handshakeTimeoutMillis);
             var transport = new ClientUdpTransport(socket);
             var session = new DtlsClientProtocol().Connect(peer, transport);
             return new BcDtlsClient(socket, transport, session, peer);

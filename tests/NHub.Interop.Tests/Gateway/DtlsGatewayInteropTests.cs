@@ -68,6 +68,25 @@ public sealed class DtlsGatewayInteropTests(ProductionPlatform platform) : IClas
     }
 
     [Fact]
+    public async Task A_binary_format_credential_authenticates_a_client_that_uses_the_32_decoded_key_bytes()
+    {
+        var (device, credential) = await platform.ProvisionWithCredentialAsync("dtls-binary-ok", PskFormat.Binary);
+        // BouncyCastle's DTLS client (libcoap 4.3.1 cannot pass non-printable key bytes) with the hex string decoded.
+        using var client = NHub.Gateway.Tests.Support.BcDtlsClient.Connect(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, platform.Silo.CoapsPort),
+            credential.Summary.PskIdentity, Convert.FromHexString(credential.PskKey));
+        var request = new NHub.Coap.CoapMessage { Type = NHub.Coap.CoapMessageType.Confirmable, Code = NHub.Coap.CoapCode.Post, MessageId = 7, Token = new byte[] { 9 } };
+        request.SetUriPath("/telemetry");
+        request.ContentFormat = 50;
+        request.Payload = "{\"t\":3}"u8.ToArray();
+        var answer = client.Exchange(NHub.Coap.CoapSerializer.ToArray(request), waitMillis: 10_000);
+        Assert.NotNull(answer);
+        var response = new NHub.Coap.CoapMessage();
+        Assert.Equal(NHub.Coap.CoapParseError.None, NHub.Coap.CoapParser.TryParse(answer, response));
+        Assert.Equal(NHub.Coap.CoapCode.Created, response.Code);
+        Assert.Equal("{\"t\":3}", Encoding.UTF8.GetString(Assert.Single((await device.GetRecentTelemetry(5))!).Payload));
+    }
+
+    [Fact]
     public async Task A_revoked_credential_is_pushed_to_the_gateway_within_a_second_closes_the_live_session_and_cannot_handshake()
     {
         var (device, credential) = await platform.ProvisionWithCredentialAsync("dtls-revoke");
