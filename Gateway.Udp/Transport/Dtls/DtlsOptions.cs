@@ -97,13 +97,12 @@ public sealed class DtlsOptions : IValidatableObject
     public int PeerQueueCapacity { get; set; } = 16;
 
     /// <summary>
-    /// Dedicated socket receive threads (records are decrypted on them). 0: one per core. Keep 1 for now: threads
-    /// sharing one socket reorder a peer's handshake flights (measured: 260 instead of 3,000 handshakes/s, p99 1 s of
-    /// retransmission timers), although two double end-to-end telemetry throughput on 2 cores (bench/RESULTS.md).
-    /// Per-core sockets with SO_REUSEPORT (the kernel keeps each peer on one socket) would give both.
+    /// Receive threads, each with its own socket on the port (Linux SO_REUSEPORT: the kernel keeps each peer on one
+    /// socket, so its records stay in order); records are decrypted and the CoAP stack runs on them, under each peer's
+    /// lock. 0 (the default): one per core. Without SO_REUSEPORT support, one socket shared by the threads.
     /// </summary>
     [Range(0, 64, ErrorMessage = "Gateway:Dtls:ReceiveLoops must be between 0 and 64")]
-    public int ReceiveLoops { get; set; } = 1;
+    public int ReceiveLoops { get; set; }
 
     /// <summary>Kernel socket buffer sizes (SO_RCVBUF/SO_SNDBUF); 0 keeps the OS default.</summary>
     [Range(0, 256 * 1024 * 1024, ErrorMessage = "Gateway:Dtls:SocketBufferBytes must be between 0 and 268435456")]

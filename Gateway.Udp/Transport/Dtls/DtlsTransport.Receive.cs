@@ -13,9 +13,9 @@ public sealed partial class DtlsTransport
     /// thread-pool hop, and the pool's workers spin for more work between datagrams; for one busy UDP socket a
     /// blocking recvfrom on an owned thread costs less CPU per datagram (measured, bench/RESULTS.md).
     /// </summary>
-    private void ReceiveLoop()
+    private void ReceiveLoop(object? state)
     {
-        var socket = _socket!;
+        var socket = (Socket)state!;
         var ct = _stop.Token;
         var address = new SocketAddress(socket.AddressFamily);
         // One buffer per loop, reused for every datagram: records are copied into pooled buffers only when queued

@@ -40,7 +40,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     private GatewayTlsCrypto? _crypto;
     private CookieVerifier? _cookies;
     private HandshakeWorkers<HandshakeWork>? _handshakes;
-    private Socket? _socket;
+    private Socket? _socket; // sends go out here (any socket of the group would do: same local port)
+    private Socket[] _sockets = [];
     private IDatagramReceiver? _receiver;
     private ITimer? _sweeper;
     private Thread[] _receiveLoops = [];
@@ -91,14 +92,17 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         _receiver = receiver;
         _crypto = new GatewayTlsCrypto();
         _cookies = new CookieVerifier(_crypto, _time, _options.CookieSecretRotation);
-        _socket = Bind(_options);
-        _handshakes = new HandshakeWorkers<HandshakeWork>(_options.HandshakeThreads, _options.HandshakeQueueCapacity, RunHandshake);
         var loops = _options.ReceiveLoops > 0 ? _options.ReceiveLoops : Environment.ProcessorCount;
-        _receiveLoops = new Thread[loops];
-        for (var i = 0; i < loops; i++)
+        // One socket per receive thread (SO_REUSEPORT): a peer's datagrams always reach the same thread, in order.
+        // Threads sharing one socket would reorder a peer's handshake flight and stall it on retransmission timers.
+        _sockets = DatagramSocket.BindGroup(_options.BindAddress, _options.Port, _options.SocketBufferBytes, loops);
+        _socket = _sockets[0];
+        _handshakes = new HandshakeWorkers<HandshakeWork>(_options.HandshakeThreads, _options.HandshakeQueueCapacity, RunHandshake);
+        _receiveLoops = new Thread[_sockets.Length];
+        for (var i = 0; i < _sockets.Length; i++)
         {
             _receiveLoops[i] = new Thread(ReceiveLoop) { IsBackground = true, Name = $"dtls-receive-{i}" };
-            _receiveLoops[i].Start();
+            _receiveLoops[i].Start(_sockets[i]);
         }
         _sweeper = _time.CreateTimer(_ => Sweep(), null, _options.SweepInterval, _options.SweepInterval);
         DtlsLog.Listening(_logger, _socket.LocalEndPoint!, string.Join(",", _options.EffectiveCipherSuites), _options.HandshakeThreads);
@@ -187,7 +191,10 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
             }
             handshakes.Dispose();
         }
-        _socket?.Dispose();
+        foreach (var socket in _sockets)
+        {
+            socket.Dispose();
+        }
         // Closing the socket ends the blocking receives; the join is a bound, not a wait.
         var loops = _receiveLoops;
         await Task.Run(() =>
@@ -205,8 +212,6 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         await StopAsync();
         _stop.Dispose();
     }
-
-    private static Socket Bind(DtlsOptions options) => DatagramSocket.Bind(options.BindAddress, options.Port, options.SocketBufferBytes);
 
     /// <summary>Closes a peer in any state; OnPeerClosed for established sessions. False when it was already closed.</summary>
     private bool ClosePeer(DtlsPeer peer, string reason, bool notify)
