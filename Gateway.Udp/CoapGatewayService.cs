@@ -75,7 +75,7 @@ public sealed partial class CoapGatewayService(
     /// <summary>Production's plain port: every request is 4.01 with a diagnostic saying DTLS is required (the device guide).</summary>
     private static CoapRouter<PeerInfo> RejectingRouter() => new(serveWellKnownCore: false)
     {
-        Fallback = _ => ValueTask.FromResult(CoapResponse.Text(CoapCode.Unauthorized, "DTLS required: use coaps:// on port 5684 with your PSK identity and key")),
+        InlineFallback = _ => CoapResponse.Text(CoapCode.Unauthorized, "DTLS required: use coaps:// on port 5684 with your PSK identity and key"),
     };
 
     [LoggerMessage(EventId = 5000, Level = LogLevel.Information, Message = "CoAP gateway started: plain {PlainMode}, DTLS {Dtls}, gateway id {GatewayId}")]

@@ -1,38 +1,83 @@
 #!/usr/bin/env bash
 # Plain-CoAP GET throughput: NHub's gateway vs libcoap's coap-server-notls, same machine, same load generator
-# (tools/DeviceSimulator), same resource (/.well-known/core), one after the other. Prints both and the ratio.
-#   bench/plain-vs-libcoap.sh [devices=50] [seconds=15]
+# (tools/DeviceSimulator), same resource (/.well-known/core), one after the other. Three runs:
+#   libcoap     coap-server-notls
+#   embedded    NHub all-in-one: the silo process co-hosting the gateway (the development default)
+#   standalone  NHub production shape: the Gateway.Udp process (an Orleans client) serves CoAP alone; a silo with
+#               its gateway sockets off runs beside it, because the gateway cannot start without a cluster. The
+#               benchmarked request never reaches the silo, which only idles (membership, dashboard).
+# Prints each and the ratios.
+#   bench/plain-vs-libcoap.sh [devices=50] [seconds=15] [runs="libcoap embedded standalone"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-devices="${1:-50}"; seconds="${2:-15}"
+devices="${1:-50}"; seconds="${2:-15}"; runs="${3:-libcoap embedded standalone}"
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_tcp() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 command -v coap-server-notls >/dev/null || bash scripts/install-deps.sh
-dotnet build Silo -c Release -nologo -v q -clp:ErrorsOnly
-dotnet build tools/DeviceSimulator -c Release -nologo -v q -clp:ErrorsOnly
+for project in Silo Gateway.Udp tools/DeviceSimulator; do
+    dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly
+done
 sim() { dotnet tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll --scenario get --devices "$devices" --duration "$seconds" --target "$1" --json "$2" 2>/dev/null; }
-work="$(mktemp -d)"; trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+wait_started() { for _ in $(seq 1 120); do grep -q "Application started" "$1" && return 0; sleep 0.5; done; echo "did not start: $1" >&2; tail -20 "$1" >&2; exit 1; }
+stop() { kill "$@" 2>/dev/null || true; for p in "$@"; do wait "$p" 2>/dev/null || true; done; }
+quiet=(Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information")
 
-port=$(free_port)
-coap-server-notls -A 127.0.0.1 -p "$port" >"$work/libcoap.log" 2>&1 &
-libcoap=$!
-sleep 1
-echo "== libcoap coap-server-notls $(dpkg-query -W -f='${Version}' libcoap3-bin 2>/dev/null)"
-sim "coap://127.0.0.1:$port/.well-known/core" "$work/libcoap.json"
-kill $libcoap; wait $libcoap 2>/dev/null || true
+# A silo on free ports; $1: its log, then extra environment (the gateway's sockets and policy).
+start_silo() {
+    local log="$1"; shift
+    silo_port=$(free_tcp); orleans_gateway=$(free_tcp)
+    : >"$log"
+    env Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$orleans_gateway" "${quiet[@]}" "$@" \
+        dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "http://127.0.0.1:$(free_tcp)" >"$log" 2>&1 &
+    silo=$!; pids+=("$silo")
+    wait_started "$log"
+}
 
-port=$(free_port); dtls=$(free_port); silo_port=$(free_port); gateway_port=$(free_port); http=$(free_port)
-env Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$port" Gateway__Dtls__Port="$dtls" Gateway__PlainMode=Enabled \
-    Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" Logging__LogLevel__Default=Warning \
-    "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
-    dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "http://127.0.0.1:$http" >"$work/silo.log" 2>&1 &
-silo=$!
-for _ in $(seq 1 120); do grep -q "Application started" "$work/silo.log" && break; sleep 0.5; done
-echo "== NHub gateway (embedded silo, Release)"
-sim "coap://127.0.0.1:$port/.well-known/core" "$work/nhub.json"
-kill $silo; wait $silo 2>/dev/null || true
+for run in $runs; do
+    port=$(free_port)
+    case "$run" in
+    libcoap)
+        coap-server-notls -A 127.0.0.1 -p "$port" >"$work/libcoap.log" 2>&1 &
+        server=$!; pids+=("$server")
+        sleep 1
+        echo "== libcoap coap-server-notls $(dpkg-query -W -f='${Version}' libcoap3-bin 2>/dev/null)"
+        sim "coap://127.0.0.1:$port/.well-known/core" "$work/libcoap.json"
+        stop "$server" ;;
+    embedded)
+        start_silo "$work/embedded.log" Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$port" \
+            Gateway__Dtls__Port="$(free_port)" Gateway__PlainMode=Enabled
+        echo "== NHub embedded (silo co-hosting the gateway, Release)"
+        sim "coap://127.0.0.1:$port/.well-known/core" "$work/embedded.json"
+        stop "$silo" ;;
+    standalone)
+        start_silo "$work/cluster.log" Gateway__PlainMode=Off Gateway__DtlsEnabled=false
+        : >"$work/standalone.log"
+        env Orleans__GatewayPort="$orleans_gateway" Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$port" \
+            Gateway__Dtls__Port="$(free_port)" Gateway__PlainMode=Enabled "${quiet[@]}" \
+            dotnet Gateway.Udp/bin/Release/net10.0/NHub.Gateway.Udp.dll --urls "http://127.0.0.1:$(free_tcp)" \
+            >"$work/standalone.log" 2>&1 &
+        gateway=$!; pids+=("$gateway")
+        wait_started "$work/standalone.log"
+        echo "== NHub standalone (Gateway.Udp process alone serving; idle silo beside it, Release)"
+        sim "coap://127.0.0.1:$port/.well-known/core" "$work/standalone.json"
+        stop "$gateway" "$silo" ;;
+    *) echo "unknown run: $run" >&2; exit 2 ;;
+    esac
+done
 
-python3 - "$work/libcoap.json" "$work/nhub.json" <<'PY'
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-print(f"ratio NHub/libcoap: {b['throughput_rps'] / a['throughput_rps']:.2f}x  ({b['throughput_rps']} vs {a['throughput_rps']} req/s; p99 {b['latency_ms']['p99']} vs {a['latency_ms']['p99']} ms)")
+python3 - "$work" $runs <<'PY'
+import json, os, sys
+work, runs = sys.argv[1], sys.argv[2:]
+r = {n: json.load(open(os.path.join(work, n + ".json"))) for n in runs}
+for n in runs:
+    print(f"{n:>10}: {r[n]['throughput_rps']:>9} req/s  p50 {r[n]['latency_ms']['p50']} ms  p99 {r[n]['latency_ms']['p99']} ms")
+if "libcoap" in r:
+    base = r["libcoap"]["throughput_rps"]
+    for n in runs:
+        if n != "libcoap":
+            print(f"ratio {n}/libcoap: {r[n]['throughput_rps'] / base:.2f}x")
 PY

@@ -26,7 +26,20 @@ public readonly record struct CoapCode(byte Value)
 
     public static CoapCode Create(int codeClass, int detail) => new((byte)((codeClass << 5) | detail));
 
-    public override string ToString() => $"{Class}.{Detail:D2}";
+    /// <summary>"c.dd"; the 256 possible strings are built once (metrics tag every request with its code).</summary>
+    public override string ToString() => Names[Value];
+
+    private static readonly string[] Names = BuildNames();
+
+    private static string[] BuildNames()
+    {
+        var names = new string[256];
+        for (var v = 0; v < names.Length; v++)
+        {
+            names[v] = $"{v >> 5}.{v & 0x1F:D2}";
+        }
+        return names;
+    }
 
     // RFC 7252 §12.1.1 methods
     public static readonly CoapCode Empty = new(0);

@@ -55,7 +55,14 @@ public sealed partial class CoapMessage
 
     public CoapMessage RemoveOption(int number)
     {
-        _options.RemoveAll(o => o.Number == number);
+        // A loop, not RemoveAll with a lambda: that would allocate a closure per call (every response sets options).
+        for (var i = _options.Count - 1; i >= 0; i--)
+        {
+            if (_options[i].Number == number)
+            {
+                _options.RemoveAt(i);
+            }
+        }
         return this;
     }
 

@@ -15,8 +15,22 @@ public sealed class CoapRequestContext<TPeer>
     /// <summary>GET with Observe: 0 — answering with <see cref="CoapResponse.Observe"/> set creates the relation.</summary>
     public bool IsObserveRegistration { get; init; }
 
-    /// <summary>An id for this exchange, stable across retransmissions: "{peer}/{message id}" style, set by the server.</summary>
-    public required string ExchangeId { get; init; }
+    /// <summary>
+    /// An id for this exchange, stable across retransmissions: "{peer}/{message id}/{token}", set by the server.
+    /// Built on first use (most handlers never read it).
+    /// </summary>
+    public string ExchangeId
+    {
+        get => _exchangeId ??= DescribePeer is { } describe
+            ? $"{describe(Peer)}/{Request.MessageId}/{Convert.ToHexString(Request.Token.Span)}"
+            : throw new InvalidOperationException("ExchangeId was not set");
+        init => _exchangeId = value;
+    }
+
+    /// <summary>How the server names the peer in <see cref="ExchangeId"/> (when it is built lazily).</summary>
+    internal Func<TPeer, string>? DescribePeer { get; init; }
+
+    private string? _exchangeId;
 
     public CancellationToken Aborted { get; init; }
 }
@@ -54,4 +68,8 @@ public sealed class CoapResponse
 }
 
 public delegate ValueTask<CoapResponse> CoapHandler<TPeer>(CoapRequestContext<TPeer> context)
+    where TPeer : notnull;
+
+/// <summary>A handler that answers synchronously (see <see cref="CoapRouter{TPeer}.MapInline"/>).</summary>
+public delegate CoapResponse CoapInlineHandler<TPeer>(CoapRequestContext<TPeer> context)
     where TPeer : notnull;

@@ -24,7 +24,11 @@ public enum RouteStatus
     MethodNotAllowed,
 }
 
-public readonly record struct RouteMatch<TPeer>(RouteStatus Status, CoapHandler<TPeer>? Handler, IReadOnlyDictionary<string, string> Values, string Template)
+/// <summary>
+/// A route lookup's result. <c>Inline</c>: the request can be answered synchronously (a handler mapped with
+/// <see cref="CoapRouter{TPeer}.MapInline"/>, or a 4.04/4.05 answered by the server itself).
+/// </summary>
+public readonly record struct RouteMatch<TPeer>(RouteStatus Status, CoapHandler<TPeer>? Handler, IReadOnlyDictionary<string, string> Values, string Template, bool Inline = false)
     where TPeer : notnull;
 
 /// <summary>
@@ -36,7 +40,7 @@ public sealed class CoapRouter<TPeer>
 {
     public const string WellKnownCore = "/.well-known/core";
 
-    private sealed record Route(string Template, string[] Segments, Dictionary<CoapCode, CoapHandler<TPeer>> Handlers, ResourceDescription? Description);
+    private sealed record Route(string Template, string[] Segments, byte[][] Utf8Segments, Dictionary<CoapCode, CoapHandler<TPeer>> Handlers, HashSet<CoapCode> Inline, ResourceDescription? Description);
 
     private static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
     private readonly List<Route> _routes = [];
@@ -47,20 +51,57 @@ public sealed class CoapRouter<TPeer>
     {
         if (serveWellKnownCore)
         {
-            Map(CoapCode.Get, WellKnownCore, ServeWellKnownCore, null);
+            MapInline(CoapCode.Get, WellKnownCore, ServeWellKnownCore, null);
         }
     }
 
     /// <summary>Handles every request no route matches (instead of 4.04), e.g. a port that only says "use DTLS".</summary>
-    public CoapHandler<TPeer>? Fallback { get; set; }
+    public CoapHandler<TPeer>? Fallback
+    {
+        get => _fallback;
+        set
+        {
+            _fallback = value;
+            _fallbackInline = false;
+        }
+    }
 
-    public CoapRouter<TPeer> Map(CoapCode method, string template, CoapHandler<TPeer> handler, ResourceDescription? description = null)
+    /// <summary>
+    /// A <see cref="Fallback"/> that completes synchronously: like <see cref="MapInline"/>, its requests may be served
+    /// on the transport's receive loop.
+    /// </summary>
+    public CoapInlineHandler<TPeer>? InlineFallback
+    {
+        set
+        {
+            _fallback = value is null ? null : context => ValueTask.FromResult(value(context));
+            _fallbackInline = value is not null;
+        }
+    }
+
+    private CoapHandler<TPeer>? _fallback;
+    private bool _fallbackInline;
+
+    public CoapRouter<TPeer> Map(CoapCode method, string template, CoapHandler<TPeer> handler, ResourceDescription? description = null) =>
+        Map(method, template, handler, description, inline: false);
+
+    /// <summary>
+    /// Maps a handler that answers synchronously (no I/O, no grain call). Its requests may be served on the
+    /// transport's receive loop without a thread hop (<see cref="CoapServer{TPeer}.TryProcessInline"/>); the
+    /// request's memory is then the transport's receive buffer, so the handler must not keep the context or the
+    /// request beyond its return.
+    /// </summary>
+    public CoapRouter<TPeer> MapInline(CoapCode method, string template, CoapInlineHandler<TPeer> handler, ResourceDescription? description = null) =>
+        Map(method, template, context => ValueTask.FromResult(handler(context)), description, inline: true);
+
+    private CoapRouter<TPeer> Map(CoapCode method, string template, CoapHandler<TPeer> handler, ResourceDescription? description, bool inline)
     {
         _wellKnownCore = null;
         var route = _routes.Find(r => string.Equals(r.Template, template, StringComparison.Ordinal));
         if (route is null)
         {
-            route = new Route(template, template.Split('/', StringSplitOptions.RemoveEmptyEntries), [], description);
+            var segments = template.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            route = new Route(template, segments, Array.ConvertAll(segments, Encoding.UTF8.GetBytes), [], [], description);
             _routes.Add(route);
         }
         else if (description is not null && route.Description is null)
@@ -68,36 +109,52 @@ public sealed class CoapRouter<TPeer>
             _routes[_routes.IndexOf(route)] = route = route with { Description = description };
         }
         route.Handlers[method] = handler;
+        if (inline)
+        {
+            route.Inline.Add(method);
+        }
+        else
+        {
+            route.Inline.Remove(method);
+        }
         return this;
     }
 
+    /// <summary>
+    /// The route of <paramref name="request"/>'s Uri-Path. Literal segments are compared as UTF-8 bytes, so a route
+    /// without parameters matches without allocating; only bound parameter values become strings.
+    /// </summary>
     public RouteMatch<TPeer> Match(CoapMessage request)
     {
-        var segments = new List<string>(4);
-        foreach (var o in request.Options)
+        // Options are sorted (§3.1): the Uri-Path segments are one contiguous run.
+        var options = request.Options;
+        var first = -1;
+        var count = 0;
+        for (var i = 0; i < options.Count; i++)
         {
-            if (o.Number == CoapOptionNumber.UriPath)
+            var number = options[i].Number;
+            if (number == CoapOptionNumber.UriPath)
             {
-                segments.Add(o.GetString());
+                first = count++ == 0 ? i : first;
             }
-            else if (o.Number > CoapOptionNumber.UriPath)
+            else if (number > CoapOptionNumber.UriPath)
             {
                 break;
             }
         }
         foreach (var route in _routes)
         {
-            if (!TryBind(route.Segments, segments, out var values))
+            if (!TryBind(route, options, first, count, out var values))
             {
                 continue;
             }
             return route.Handlers.TryGetValue(request.Code, out var handler)
-                ? new RouteMatch<TPeer>(RouteStatus.Found, handler, values, route.Template)
-                : new RouteMatch<TPeer>(RouteStatus.MethodNotAllowed, null, values, route.Template);
+                ? new RouteMatch<TPeer>(RouteStatus.Found, handler, values, route.Template, route.Inline.Contains(request.Code))
+                : new RouteMatch<TPeer>(RouteStatus.MethodNotAllowed, null, values, route.Template, Inline: true);
         }
-        return Fallback is { } fallback
-            ? new RouteMatch<TPeer>(RouteStatus.Found, fallback, NoValues, "*")
-            : new RouteMatch<TPeer>(RouteStatus.NotFound, null, NoValues, "");
+        return _fallback is { } fallback
+            ? new RouteMatch<TPeer>(RouteStatus.Found, fallback, NoValues, "*", _fallbackInline)
+            : new RouteMatch<TPeer>(RouteStatus.NotFound, null, NoValues, "", Inline: true);
     }
 
     /// <summary>RFC 6690 §2 link-format of every described resource, filtered by an optional "attr=value" query (§4.1).</summary>
@@ -114,24 +171,25 @@ public sealed class CoapRouter<TPeer>
         return NHub.Coap.LinkFormat.Write(links, filter);
     }
 
-    private ValueTask<CoapResponse> ServeWellKnownCore(CoapRequestContext<TPeer> context)
+    private CoapResponse ServeWellKnownCore(CoapRequestContext<TPeer> context)
     {
-        var query = context.Request.Options.FirstOrDefault(o => o.Number == CoapOptionNumber.UriQuery);
+        context.Request.TryGetOption(CoapOptionNumber.UriQuery, out var query);
         // The unfiltered document only changes when a route is mapped: build it once per change.
         var payload = query.Value.IsEmpty
             ? _wellKnownCore ??= Encoding.UTF8.GetBytes(LinkFormat())
             : Encoding.UTF8.GetBytes(LinkFormat(query.GetString()));
-        return ValueTask.FromResult(new CoapResponse(CoapCode.Content)
+        return new CoapResponse(CoapCode.Content)
         {
             ContentFormat = ContentFormats.LinkFormat,
             Payload = payload,
-        });
+        };
     }
 
-    private static bool TryBind(string[] template, List<string> path, out IReadOnlyDictionary<string, string> values)
+    private static bool TryBind(Route route, IReadOnlyList<CoapOption> options, int first, int count, out IReadOnlyDictionary<string, string> values)
     {
         values = NoValues;
-        if (template.Length != path.Count)
+        var template = route.Segments;
+        if (template.Length != count)
         {
             return false;
         }
@@ -139,15 +197,16 @@ public sealed class CoapRouter<TPeer>
         for (var i = 0; i < template.Length; i++)
         {
             var t = template[i];
+            var segment = options[first + i].Value.Span;
             if (t.Length > 2 && t[0] == '{' && t[^1] == '}')
             {
-                if (path[i].Length == 0)
+                if (segment.IsEmpty)
                 {
                     return false;
                 }
-                (bound ??= new Dictionary<string, string>(StringComparer.Ordinal))[t[1..^1]] = path[i];
+                (bound ??= new Dictionary<string, string>(StringComparer.Ordinal))[t[1..^1]] = Encoding.UTF8.GetString(segment);
             }
-            else if (!string.Equals(t, path[i], StringComparison.Ordinal))
+            else if (!segment.SequenceEqual(route.Utf8Segments[i]))
             {
                 return false;
             }

@@ -2,7 +2,7 @@ namespace NHub.Coap.Stack;
 
 public sealed partial class CoapServer<TPeer>
 {
-    private async Task ProcessAsync(TPeer peer, CoapMessage request)
+    private async Task ProcessAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match)
     {
         var started = _time.GetTimestamp();
         var confirmable = request.Type == CoapMessageType.Confirmable;
@@ -11,7 +11,7 @@ public sealed partial class CoapServer<TPeer>
         Action<ConfirmableOutcome>? onDelivery = null;
         try
         {
-            var handling = HandleAsync(peer, request, d => onDelivery = d);
+            var handling = HandleAsync(peer, request, match);
             if (confirmable && !handling.IsCompleted && _options.SeparateResponseAfter > TimeSpan.Zero)
             {
                 var task = handling.AsTask();
@@ -24,11 +24,11 @@ public sealed partial class CoapServer<TPeer>
                     Deduplicator.Complete(peer, request.MessageId, ack);
                     separate = true;
                 }
-                response = await task.ConfigureAwait(false);
+                (response, onDelivery) = await task.ConfigureAwait(false);
             }
             else
             {
-                response = await handling.ConfigureAwait(false);
+                (response, onDelivery) = await handling.ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -91,17 +91,17 @@ public sealed partial class CoapServer<TPeer>
         _observer?.Response(response.Code, _time.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    /// <summary>The response to a request (type and message id are set by the caller).</summary>
-    private async ValueTask<CoapMessage> HandleAsync(TPeer peer, CoapMessage request, Action<Action<ConfirmableOutcome>> setDelivery)
+    /// <summary>The response to a request (type and message id are set by the caller) and the handler's delivery callback.</summary>
+    private async ValueTask<(CoapMessage Response, Action<ConfirmableOutcome>? OnDelivery)> HandleAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match)
     {
         if (CoapParser.FindBadCriticalOption(request) is { } bad)
         {
             // §5.4.1: an unrecognized (or malformed) critical option in a request is answered 4.02 Bad Option.
-            return ToMessage(request, CoapResponse.Text(CoapCode.BadOption, $"unsupported or malformed critical option {bad}"));
+            return (ToMessage(request, CoapResponse.Text(CoapCode.BadOption, $"unsupported or malformed critical option {bad}")), null);
         }
         if (request.TryGetBlock(CoapOptionNumber.Block2, out _, out var badBlock2) is false && badBlock2)
         {
-            return ToMessage(request, CoapResponse.Text(CoapCode.BadRequest, "invalid Block2 option (RFC 7959 §2.2)"));
+            return (ToMessage(request, CoapResponse.Text(CoapCode.BadRequest, "invalid Block2 option (RFC 7959 §2.2)")), null);
         }
 
         // Block-wise request bodies (RFC 7959 §2.5).
@@ -113,48 +113,49 @@ public sealed partial class CoapServer<TPeer>
             switch (result.Status)
             {
                 case Block1Status.Continue:
-                    return ToMessage(request, new CoapResponse(CoapCode.Continue), result.Echo);
+                    return (ToMessage(request, new CoapResponse(CoapCode.Continue), result.Echo), null);
                 case Block1Status.Incomplete:
-                    return ToMessage(request, CoapResponse.Text(CoapCode.RequestEntityIncomplete, "blocks out of order or transfer not started (RFC 7959 §2.5)"));
+                    return (ToMessage(request, CoapResponse.Text(CoapCode.RequestEntityIncomplete, "blocks out of order or transfer not started (RFC 7959 §2.5)")), null);
                 case Block1Status.TooLarge:
                     var tooLarge = ToMessage(request, CoapResponse.Text(CoapCode.RequestEntityTooLarge, $"request body larger than {_options.MaxBodySize} bytes"));
                     tooLarge.Size1 = (uint)_options.MaxBodySize;
-                    return tooLarge;
+                    return (tooLarge, null);
                 case Block1Status.Busy:
                     var busy = ToMessage(request, CoapResponse.Text(CoapCode.ServiceUnavailable, "too many block-wise transfers in progress"));
                     busy.MaxAge = 5;
-                    return busy;
+                    return (busy, null);
             }
             body = result.Body;
             block1Echo = result.Echo;
         }
         else if (badBlock1)
         {
-            return ToMessage(request, CoapResponse.Text(CoapCode.BadRequest, "invalid Block1 option (RFC 7959 §2.2)"));
+            return (ToMessage(request, CoapResponse.Text(CoapCode.BadRequest, "invalid Block1 option (RFC 7959 §2.2)")), null);
         }
         else if (request.Payload.Length > _options.MaxBodySize)
         {
             var tooLarge = ToMessage(request, CoapResponse.Text(CoapCode.RequestEntityTooLarge, $"request body larger than {_options.MaxBodySize} bytes"));
             tooLarge.Size1 = (uint)_options.MaxBodySize;
-            return tooLarge;
+            return (tooLarge, null);
         }
 
-        var match = _router.Match(request);
         if (match.Status == RouteStatus.NotFound)
         {
-            return ToMessage(request, CoapResponse.Text(CoapCode.NotFound, "no such resource"));
+            return (ToMessage(request, CoapResponse.Text(CoapCode.NotFound, "no such resource")), null);
         }
         if (match.Status == RouteStatus.MethodNotAllowed)
         {
-            return ToMessage(request, CoapResponse.Text(CoapCode.MethodNotAllowed, $"{MethodName(request.Code)} is not allowed on {match.Template}"));
+            return (ToMessage(request, CoapResponse.Text(CoapCode.MethodNotAllowed, $"{MethodName(request.Code)} is not allowed on {match.Template}")), null);
         }
 
         // Observe (RFC 7641 §3.1, §3.6): Observe 0 registers; a GET without Observe, or Observe 1, cancels this
         // client's relation on the resource (the device guide: "send a GET without the Observe option").
-        var path = request.GetUriPath();
         var observe = request.Observe;
         var registering = request.Code == CoapCode.Get && observe == 0;
-        if (request.Code == CoapCode.Get && !registering)
+        // The path string is only needed when a relation may exist or be created.
+        var mayHaveRelations = Observers.Count > 0;
+        var path = registering || mayHaveRelations ? request.GetUriPath() : "";
+        if (request.Code == CoapCode.Get && !registering && mayHaveRelations)
         {
             foreach (var relation in Observers.ForResource(path))
             {
@@ -172,13 +173,9 @@ public sealed partial class CoapServer<TPeer>
             Body = body,
             RouteValues = match.Values,
             IsObserveRegistration = registering,
-            ExchangeId = $"{_describePeer(peer)}/{request.MessageId}/{Convert.ToHexString(request.Token.Span)}",
+            DescribePeer = _describePeer,
         };
         var handled = await match.Handler!(context).ConfigureAwait(false);
-        if (handled.OnDelivery is { } delivery)
-        {
-            setDelivery(delivery);
-        }
 
         uint? sequence = null;
         if (registering && handled.Observe && handled.Code.IsSuccess)
@@ -190,7 +187,7 @@ public sealed partial class CoapServer<TPeer>
                 sequence = Observers.CurrentSequence(relation);
             }
         }
-        return ToMessage(request, handled, block1Echo, sequence);
+        return (ToMessage(request, handled, block1Echo, sequence), handled.OnDelivery);
     }
 
     /// <summary>Builds the response message: token, options, and the Block2 slice when the payload needs it.</summary>

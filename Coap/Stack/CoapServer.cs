@@ -67,9 +67,55 @@ public sealed partial class CoapServer<TPeer> : IDisposable
             OnEmptyAckOrReset(peer, type, messageId);
             return;
         }
-        var copy = datagram.ToArray();
         var message = new CoapMessage();
-        var error = CoapParser.TryParse(copy, message);
+        if (Classify(peer, datagram.ToArray(), type, messageId, message))
+        {
+            Dispatch(peer, message, _router.Match(message));
+        }
+    }
+
+    /// <summary>
+    /// Serves <paramref name="datagram"/> now, on the caller's thread, if that needs no asynchronous work: empty,
+    /// malformed and unexpected messages, and requests whose route was mapped with
+    /// <see cref="CoapRouter{TPeer}.MapInline"/> (the response is sent before this returns). Returns false, having
+    /// done nothing, for a request whose handler may be asynchronous: the caller then copies the datagram and hands
+    /// it to <see cref="OnDatagram"/> off its receive loop. <paramref name="datagram"/> is only read during the call.
+    /// </summary>
+    public bool TryProcessInline(TPeer peer, ReadOnlyMemory<byte> datagram)
+    {
+        var span = datagram.Span;
+        if (!CoapParser.TryReadHeader(span, out var type, out var messageId))
+        {
+            _observer?.Dropped("not_coap");
+            return true;
+        }
+        if (span.Length == 4 && span[1] == 0 && type is CoapMessageType.Acknowledgement or CoapMessageType.Reset)
+        {
+            OnEmptyAckOrReset(peer, type, messageId);
+            return true;
+        }
+        // One message per thread, reused: an inline request is finished before the next datagram is parsed.
+        var message = t_inlineMessage ??= new CoapMessage();
+        if (!Classify(peer, datagram, type, messageId, message))
+        {
+            return true;
+        }
+        var match = _router.Match(message);
+        if (!match.Inline)
+        {
+            return false;
+        }
+        Dispatch(peer, message, match);
+        return true;
+    }
+
+    [ThreadStatic]
+    private static CoapMessage? t_inlineMessage;
+
+    /// <summary>Parses and answers what is not a request (RFC 7252 §4.2, §4.3); true for a request to process.</summary>
+    private bool Classify(TPeer peer, ReadOnlyMemory<byte> datagram, CoapMessageType type, ushort messageId, CoapMessage message)
+    {
+        var error = CoapParser.TryParse(datagram, message);
         if (error != CoapParseError.None)
         {
             // §4.2: a CON that cannot be parsed is rejected with RST; §4.3: a bad NON may be ignored; ACK/RST silently.
@@ -77,8 +123,8 @@ public sealed partial class CoapServer<TPeer> : IDisposable
             {
                 SendEmpty(peer, CoapMessageType.Reset, messageId);
             }
-            _observer?.Dropped("malformed_" + error.ToString().ToLowerInvariant());
-            return;
+            _observer?.Dropped(MalformedReason(error));
+            return false;
         }
         switch (message.Type)
         {
@@ -92,14 +138,14 @@ public sealed partial class CoapServer<TPeer> : IDisposable
                 {
                     _observer?.Dropped("unexpected_response");
                 }
-                return;
+                return false;
             case CoapMessageType.Confirmable when message.Code.IsEmpty:
                 // §4.3: an empty CON is a "CoAP ping": answer RST.
                 SendEmpty(peer, CoapMessageType.Reset, messageId);
-                return;
+                return false;
             case CoapMessageType.NonConfirmable when message.Code.IsEmpty:
                 _observer?.Dropped("empty_non");
-                return;
+                return false;
         }
         if (!message.Code.IsRequest)
         {
@@ -109,11 +155,16 @@ public sealed partial class CoapServer<TPeer> : IDisposable
                 SendEmpty(peer, CoapMessageType.Reset, messageId);
             }
             _observer?.Dropped("unexpected_response");
-            return;
+            return false;
         }
+        return true;
+    }
 
+    /// <summary>§4.5 de-duplication, then processing (synchronously to the end when the handler is synchronous).</summary>
+    private void Dispatch(TPeer peer, CoapMessage message, RouteMatch<TPeer> match)
+    {
         var confirmable = message.Type == CoapMessageType.Confirmable;
-        switch (Deduplicator.Lookup(peer, messageId, confirmable, out var cached))
+        switch (Deduplicator.Lookup(peer, message.MessageId, confirmable, out var cached))
         {
             case DedupState.Completed:
                 _observer?.DuplicateAnswered();
@@ -129,8 +180,10 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         }
         _observer?.Request(message.Code);
         Interlocked.Increment(ref _inFlight);
-        _ = ProcessAsync(peer, message);
+        _ = ProcessAsync(peer, message, match);
     }
+
+    private static string MalformedReason(CoapParseError error) => "malformed_" + error.ToString().ToLowerInvariant();
 
     /// <summary>Stops the retransmission timer (outstanding confirmables are abandoned without callbacks).</summary>
     public void Dispose() => Confirmables.Dispose();

@@ -23,6 +23,8 @@ public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
 
     public void OnDatagram(PeerInfo peer, ReadOnlySpan<byte> payload) => Server.OnDatagram(peer, payload);
 
+    public bool TryReceiveInline(PeerInfo peer, ReadOnlyMemory<byte> payload) => Server.TryProcessInline(peer, payload);
+
     public void OnPeerClosed(PeerInfo peer) => Server.OnPeerClosed(peer);
 
     public async ValueTask DisposeAsync() => await _transport.DisposeAsync();

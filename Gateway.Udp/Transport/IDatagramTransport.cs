@@ -17,16 +17,32 @@ public enum TransportKind
 /// A DTLS peer keeps the same <see cref="PeerInfo"/> instance for the life of its session, so upper layers may use it
 /// (or <see cref="SessionId"/>) as a key.
 /// </summary>
-public sealed record PeerInfo(IPEndPoint EndPoint, TransportKind Kind, string? Identity, long SessionId);
+public sealed record PeerInfo(IPEndPoint EndPoint, TransportKind Kind, string? Identity, long SessionId)
+{
+    /// <summary>Same members as the record's equality; the same instance short-cuts it (upper layers key by the peer).</summary>
+    public bool Equals(PeerInfo? other) =>
+        ReferenceEquals(this, other) || (other is not null && SessionId == other.SessionId && Kind == other.Kind
+            && string.Equals(Identity, other.Identity, StringComparison.Ordinal) && EndPoint.Equals(other.EndPoint));
+
+    /// <summary>Session id and kind only: cheaper than hashing the endpoint, and equal peers share both.</summary>
+    public override int GetHashCode() => HashCode.Combine(SessionId, Kind);
+}
 
 /// <summary>
-/// What a transport delivers to the layer above (the CoAP stack). Called on a transport worker thread:
-/// implementations must not block; the payload span is only valid during the call (the buffer is pooled).
+/// What a transport delivers to the layer above (the CoAP stack). Called on a transport thread: implementations
+/// must not block; the payload is only valid during the call (the buffer is pooled).
 /// </summary>
 public interface IDatagramReceiver
 {
-    /// <summary>A datagram (for DTLS: the decrypted application data) from <paramref name="peer"/>.</summary>
+    /// <summary>A datagram (for DTLS: the decrypted application data) from <paramref name="peer"/>, on a worker.</summary>
     void OnDatagram(PeerInfo peer, ReadOnlySpan<byte> payload);
+
+    /// <summary>
+    /// Offered first, on the receive loop itself: returns true when the datagram was fully handled synchronously
+    /// (no thread hop); false, having done nothing, when it needs <see cref="OnDatagram"/> on a worker — the
+    /// transport then queues a copy (bounded queue, its overflow policy applies). A transport may skip this.
+    /// </summary>
+    bool TryReceiveInline(PeerInfo peer, ReadOnlyMemory<byte> payload) => false;
 
     /// <summary>The peer's session ended (DTLS close_notify, eviction, revocation, replacement). Never called for plain UDP.</summary>
     void OnPeerClosed(PeerInfo peer);

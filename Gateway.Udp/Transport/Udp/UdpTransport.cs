@@ -8,9 +8,11 @@ using Microsoft.Extensions.Logging;
 namespace NHub.Gateway.Transport.Udp;
 
 /// <summary>
-/// Plain CoAP over UDP (RFC 7252 §6.1): one socket per port (dual-mode IPv4/IPv6 when bound to <c>::</c>), a
-/// receive loop into pooled buffers, a bounded queue (tail drop, counted) and a few workers that hand datagrams
-/// to the stack. Knows nothing of CoAP.
+/// Plain CoAP over UDP (RFC 7252 §6.1): one socket per port (dual-mode IPv4/IPv6 when bound to <c>::</c>), a few
+/// receive threads blocking in <c>recvfrom</c> (no readiness notification, no thread hop), each offering the datagram
+/// to the receiver inline first (<see cref="IDatagramReceiver.TryReceiveInline"/>) and otherwise queueing a pooled
+/// copy on a bounded queue (tail drop, counted) for a few workers. The socket is only used synchronously, so it stays
+/// in blocking mode. Knows nothing of CoAP.
 /// </summary>
 public sealed partial class UdpTransport : IDatagramTransport
 {
@@ -23,7 +25,7 @@ public sealed partial class UdpTransport : IDatagramTransport
     private Socket? _socket;
     private IDatagramReceiver? _receiver;
     private Task[] _workers = [];
-    private Task _receiveLoop = Task.CompletedTask;
+    private Thread[] _receiveLoops = [];
 
     private readonly record struct Inbound(PeerInfo Peer, byte[] Buffer, int Length);
 
@@ -42,6 +44,14 @@ public sealed partial class UdpTransport : IDatagramTransport
         });
     }
 
+    /// <summary>Where datagram buffers come from (tests count rents and returns).</summary>
+    internal ArrayPool<byte> Pool
+    {
+        init => _pool = value;
+    }
+
+    private readonly ArrayPool<byte> _pool = ArrayPool<byte>.Shared;
+
     public TransportKind Kind => TransportKind.Udp;
 
     public EndPoint LocalEndPoint => _socket?.LocalEndPoint ?? throw new InvalidOperationException("Not started");
@@ -56,7 +66,13 @@ public sealed partial class UdpTransport : IDatagramTransport
         {
             _workers[i] = Task.Run(WorkerAsync);
         }
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        var loops = _options.ReceiveLoops > 0 ? _options.ReceiveLoops : Math.Min(Environment.ProcessorCount, 4);
+        _receiveLoops = new Thread[loops];
+        for (var i = 0; i < loops; i++)
+        {
+            _receiveLoops[i] = new Thread(ReceiveLoop) { IsBackground = true, Name = $"CoAP UDP receive {i}" };
+            _receiveLoops[i].Start();
+        }
         LogListening(_logger, _socket.LocalEndPoint!);
     }
 
@@ -96,15 +112,25 @@ public sealed partial class UdpTransport : IDatagramTransport
             return;
         }
         await _stop.CancelAsync();
+        // Closing the socket aborts the blocking receives (the runtime shuts the socket down first).
         _socket?.Dispose();
         _queue.Writer.TryComplete();
+        foreach (var loop in _receiveLoops)
+        {
+            await Task.Run(loop.Join);
+        }
         try
         {
-            await Task.WhenAll([_receiveLoop, .. _workers]);
+            await Task.WhenAll(_workers);
         }
         catch (OperationCanceledException)
         {
             // stopping
+        }
+        // Datagrams still queued when the workers stopped: their pooled copies go back.
+        while (_queue.Reader.TryRead(out var left))
+        {
+            _pool.Return(left.Buffer);
         }
     }
 
@@ -116,59 +142,90 @@ public sealed partial class UdpTransport : IDatagramTransport
 
     private static Socket Bind(UdpTransportOptions options) => DatagramSocket.Bind(options.BindAddress, options.Port, options.SocketBufferBytes);
 
-    private async Task ReceiveLoopAsync()
+    private void ReceiveLoop()
     {
         var socket = _socket!;
+        var receiver = _receiver!;
         var address = new SocketAddress(socket.AddressFamily);
         var ct = _stop.Token;
         // One byte more than the maximum: a datagram that fills it was truncated by the kernel (oversize).
         var size = _options.MaxDatagramSize + 1;
-        while (!ct.IsCancellationRequested)
+        // This loop's own buffer: an inline datagram is finished before the next receive; a queued one is copied.
+        var buffer = _pool.Rent(size);
+        try
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(size);
-            int received;
-            try
+            while (!ct.IsCancellationRequested)
             {
-                received = await socket.ReceiveFromAsync(buffer.AsMemory(0, size), SocketFlags.None, address, ct);
+                int received;
+                try
+                {
+                    received = socket.ReceiveFrom(buffer.AsSpan(0, size), SocketFlags.None, address);
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (SocketException ex)
+                {
+                    if (ct.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                    // ICMP port unreachable from a previous send surfaces here as ConnectionReset on some stacks.
+                    _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "socket_error"));
+                    LogReceiveError(_logger, ex.SocketErrorCode);
+                    continue;
+                }
+                Deliver(receiver, address, buffer, received);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        }
+        finally
+        {
+            _pool.Return(buffer);
+        }
+    }
+
+    /// <summary>One received datagram: inline if the receiver can, else a pooled copy on the queue. Never throws.</summary>
+    private void Deliver(IDatagramReceiver receiver, SocketAddress address, byte[] buffer, int received)
+    {
+        _metrics.Received.Add(1);
+        if (received > _options.MaxDatagramSize)
+        {
+            _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "oversize"));
+            return;
+        }
+        PeerInfo peer;
+        try
+        {
+            peer = _peers.GetOrAdd(address);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SocketException)
+        {
+            // Never let one datagram end the receive loop.
+            _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "bad_address"));
+            LogHandlerError(_logger, ex, null);
+            return;
+        }
+        try
+        {
+            if (receiver.TryReceiveInline(peer, buffer.AsMemory(0, received)))
             {
-                ArrayPool<byte>.Shared.Return(buffer);
                 return;
             }
-            catch (SocketException ex)
-            {
-                // ICMP port unreachable from a previous send surfaces here as ConnectionReset on some stacks.
-                ArrayPool<byte>.Shared.Return(buffer);
-                _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "socket_error"));
-                LogReceiveError(_logger, ex.SocketErrorCode);
-                continue;
-            }
-            _metrics.Received.Add(1);
-            if (received > _options.MaxDatagramSize)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "oversize"));
-                continue;
-            }
-            PeerInfo peer;
-            try
-            {
-                peer = _peers.GetOrAdd(address);
-            }
-            catch (Exception ex) when (ex is ArgumentException or SocketException)
-            {
-                // Never let one datagram end the receive loop.
-                ArrayPool<byte>.Shared.Return(buffer);
-                _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "bad_address"));
-                LogHandlerError(_logger, ex, null);
-                continue;
-            }
-            if (!_queue.Writer.TryWrite(new Inbound(peer, buffer, received)))
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "queue_full"));
-            }
+        }
+        catch (Exception ex)
+        {
+            // The stack must not throw; if it does, one datagram is lost, never the receive loop.
+            _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "handler_error"));
+            LogHandlerError(_logger, ex, peer.EndPoint);
+            return;
+        }
+        var copy = _pool.Rent(received);
+        buffer.AsSpan(0, received).CopyTo(copy);
+        if (!_queue.Writer.TryWrite(new Inbound(peer, copy, received)))
+        {
+            _pool.Return(copy);
+            _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "queue_full"));
         }
     }
 
@@ -194,7 +251,7 @@ public sealed partial class UdpTransport : IDatagramTransport
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(item.Buffer);
+                        _pool.Return(item.Buffer);
                     }
                 }
             }

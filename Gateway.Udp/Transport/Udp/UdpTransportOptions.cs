@@ -29,7 +29,14 @@ public sealed class UdpTransportOptions
     [Range(16, 1_000_000, ErrorMessage = "Gateway:Udp:ReceiveQueueCapacity must be between 16 and 1000000")]
     public int ReceiveQueueCapacity { get; set; } = 16_384;
 
-    /// <summary>Workers that hand datagrams to the CoAP stack. 0: one per core.</summary>
+    /// <summary>
+    /// Threads blocking in the socket's receive, each answering what completes synchronously (e.g. discovery) on the
+    /// spot and queueing the rest for the workers. 0: one per core, at most 4.
+    /// </summary>
+    [Range(0, 64, ErrorMessage = "Gateway:Udp:ReceiveLoops must be between 0 and 64")]
+    public int ReceiveLoops { get; set; }
+
+    /// <summary>Workers that hand queued datagrams to the CoAP stack. 0: one per core.</summary>
     [Range(0, 256, ErrorMessage = "Gateway:Udp:Workers must be between 0 and 256")]
     public int Workers { get; set; }
 

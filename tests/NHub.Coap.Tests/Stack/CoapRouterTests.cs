@@ -61,4 +61,31 @@ public sealed class CoapRouterTests
         Assert.Equal(RouteStatus.Found, router.Match(Request(CoapCode.Get, "/.well-known/core")).Status);
         Assert.Equal(RouteStatus.NotFound, new CoapRouter<string>(serveWellKnownCore: false).Match(Request(CoapCode.Get, "/.well-known/core")).Status);
     }
+
+    [Fact]
+    public void Only_inline_mapped_handlers_and_server_answered_statuses_are_inline()
+    {
+        var router = Router().MapInline(CoapCode.Get, "/status", _ => new CoapResponse(CoapCode.Content));
+
+        Assert.True(router.Match(Request(CoapCode.Get, "/status")).Inline);
+        Assert.True(router.Match(Request(CoapCode.Get, "/.well-known/core")).Inline);
+        Assert.False(router.Match(Request(CoapCode.Post, "/telemetry")).Inline);
+        Assert.True(router.Match(Request(CoapCode.Get, "/nope")).Inline);      // 4.04 from the server
+        Assert.True(router.Match(Request(CoapCode.Get, "/telemetry")).Inline); // 4.05 from the server
+        // Re-mapping the same method asynchronously takes the inline flag away.
+        router.Map(CoapCode.Get, "/status", Ok);
+        Assert.False(router.Match(Request(CoapCode.Get, "/status")).Inline);
+    }
+
+    [Fact]
+    public void Segments_match_as_utf8_and_bound_values_are_decoded()
+    {
+        var router = new CoapRouter<string>().Map(CoapCode.Get, "/zähler/{id}", Ok);
+
+        var match = router.Match(Request(CoapCode.Get, "/zähler/größe"));
+
+        Assert.Equal(RouteStatus.Found, match.Status);
+        Assert.Equal("größe", match.Values["id"]);
+        Assert.Equal(RouteStatus.NotFound, router.Match(Request(CoapCode.Get, "/zahler/1")).Status);
+    }
 }
