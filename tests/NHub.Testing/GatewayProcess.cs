@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace NHub.Testing;
 
 /// <summary>
@@ -22,20 +20,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         HttpPort = FreePorts.Next();
         CoapPort = FreePorts.Next();
         CoapsPort = FreePorts.Next();
-        _environment = new Dictionary<string, string?>
-        {
-            ["DOTNET_ENVIRONMENT"] = "Development",
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Gateway__Udp__BindAddress"] = "127.0.0.1",
-            ["Gateway__Udp__Port"] = CoapPort.ToString(CultureInfo.InvariantCulture),
-            ["Gateway__Dtls__BindAddress"] = "127.0.0.1",
-            ["Gateway__Dtls__Port"] = CoapsPort.ToString(CultureInfo.InvariantCulture),
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-        };
-        foreach (var (k, v) in settings)
-        {
-            _environment[k] = v;
-        }
+        _environment = SiloProcess.HostEnvironment(CoapPort, CoapsPort, settings);
     }
 
     public string CoapsBase => $"coaps://127.0.0.1:{CoapsPort}";

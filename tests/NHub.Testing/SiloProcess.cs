@@ -27,23 +27,40 @@ public sealed class SiloProcess : IAsyncDisposable
         GatewayPort = FreePorts.Next();
         CoapPort = FreePorts.Next();
         CoapsPort = FreePorts.Next();
-        _environment = new Dictionary<string, string?>
+        var siloSettings = new Dictionary<string, string?>
         {
-            ["DOTNET_ENVIRONMENT"] = "Development",
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Orleans__SiloPort"] = SiloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans__GatewayPort"] = GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans__AdvertisedIPAddress"] = "127.0.0.1",
+        };
+        foreach (var (k, v) in settings)
+        {
+            siloSettings[k] = v; // the test's settings win
+        }
+        _environment = HostEnvironment(CoapPort, CoapsPort, siloSettings);
+    }
+
+    /// <summary>
+    /// What every NHub host started by the tests gets: Development environment, the CoAP endpoints on 127.0.0.1 and
+    /// the given ports, the start-up line the tests wait for; then <paramref name="settings"/> on top.
+    /// </summary>
+    internal static Dictionary<string, string?> HostEnvironment(int coapPort, int coapsPort, IReadOnlyDictionary<string, string?> settings)
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Gateway__Udp__BindAddress"] = "127.0.0.1",
-            ["Gateway__Udp__Port"] = CoapPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Gateway__Udp__Port"] = coapPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Gateway__Dtls__BindAddress"] = "127.0.0.1",
-            ["Gateway__Dtls__Port"] = CoapsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Gateway__Dtls__Port"] = coapsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
         foreach (var (k, v) in settings)
         {
-            _environment[k] = v;
+            environment[k] = v;
         }
+        return environment;
     }
 
     public string Output => _process?.Output ?? "";

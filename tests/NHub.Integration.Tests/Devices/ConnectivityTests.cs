@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.Json;
 using NHub.Grains;
+using NHub.Testing;
 
 namespace NHub.Integration.Tests.Devices;
 
@@ -39,37 +39,12 @@ public sealed class ConnectivityTests(PlatformServersFixture servers) : IAsyncLi
         Assert.True(restarted - seen < OfflineAfter, $"the restart took {restarted - seen}, longer than the window: the test proves nothing");
 
         // Nobody touches the twin: the durable reminder reactivates it and it goes offline when the window ends.
-        var offline = await WaitForEventAsync("conn01", "offline", TimeSpan.FromSeconds(60));
+        var events = new DeviceEventStream(_platform.Nats.Url, _platform.Settings);
+        var offline = await _platform.WithSiloLog(events.WaitForAsync("conn01", "offline", timeout: TimeSpan.FromSeconds(90)), TimeSpan.FromSeconds(60));
         var at = offline.GetProperty("at").GetDateTimeOffset();
         Assert.True(at >= seen + OfflineAfter, $"offline at {at:O}, before the window ended ({seen + OfflineAfter:O})");
-        var events = (await JetStreamReader.ReadAllAsync(_platform.Nats.Url, _platform.Settings["Nats:DeviceData:EventsStream"]!, EventsSubject("conn01")))
-            .Select(m => JsonDocument.Parse(m.Data).RootElement.GetProperty("type").GetString()).ToList();
-        Assert.Equal(["online", "offline"], events.Where(t => t is "online" or "offline"));
+        var types = (await events.ReadAllAsync("conn01")).Select(e => e.GetProperty("type").GetString()).ToList();
+        Assert.Equal(["online", "offline"], types.Where(t => t is "online" or "offline"));
         Assert.False((await _platform.Grains.GetGrain<IDeviceGrain>("conn01").GetTwin())!.Connectivity.Online);
-    }
-
-    private string EventsSubject(string deviceId) => $"{_platform.Settings["Nats:DeviceData:EventsSubjectPrefix"]}.{deviceId}";
-
-    private async Task<JsonElement> WaitForEventAsync(string deviceId, string type, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        await using var nats = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = _platform.Nats.Url });
-        var consumer = await new NATS.Client.JetStream.NatsJSContext(nats).CreateOrderedConsumerAsync(_platform.Settings["Nats:DeviceData:EventsStream"]!,
-            new NATS.Client.JetStream.NatsJSOrderedConsumerOpts { FilterSubjects = [EventsSubject(deviceId)] }, cts.Token);
-        try
-        {
-            await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: cts.Token))
-            {
-                var e = JsonDocument.Parse(msg.Data).RootElement.Clone();
-                if (e.GetProperty("type").GetString() == type)
-                {
-                    return e;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-        }
-        throw new TimeoutException($"no '{type}' event of {deviceId} within {timeout}. Silo log:\n{_platform.Silo.Output}");
     }
 }

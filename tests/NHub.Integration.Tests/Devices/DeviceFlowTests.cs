@@ -1,5 +1,6 @@
 using System.Text;
 using NHub.Grains;
+using NHub.Testing;
 using Orleans.Streams;
 
 namespace NHub.Integration.Tests.Devices;

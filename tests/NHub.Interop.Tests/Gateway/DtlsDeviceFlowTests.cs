@@ -21,7 +21,7 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
         const string id = "dtls-cmd-cbor";
         var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
         using var api = platform.Api();
-        var events = new DeviceEventStream(platform);
+        var events = platform.Events;
 
         var first = await PostCommandAsync(api, id, "reboot", new { delay = 1 });
         Assert.Equal("queued", first.GetProperty("status").GetString());
@@ -71,7 +71,7 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
         }
 
         // The last block's progress report marks the download complete in the twin (reported when it is served).
-        await new DeviceEventStream(platform).WaitForAsync(id, "firmware_completed");
+        await platform.Events.WaitForAsync(id, "firmware_completed");
         var download = (await api.GetFromJsonAsync<JsonElement>($"devices/{id}/firmware")).GetProperty("download");
         Assert.Equal("3.1.0", download.GetProperty("version").GetString());
         Assert.True(download.GetProperty("completed").GetBoolean());
@@ -89,11 +89,7 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
 
         // RFC 7252 §4.5: a CON whose ACK was lost is sent again with the same Message ID; the server must answer it
         // again without processing it twice (and JetStream must store the telemetry once).
-        var request = new NHub.Coap.CoapMessage { Type = NHub.Coap.CoapMessageType.Confirmable, Code = NHub.Coap.CoapCode.Post, MessageId = (ushort)Random.Shared.Next(1, 65535), Token = new byte[] { 1, 2, 3, 4 } };
-        request.SetUriPath("/telemetry");
-        request.ContentFormat = 50;
-        request.Payload = "{\"t\":7}"u8.ToArray();
-        var datagram = NHub.Coap.CoapSerializer.ToArray(request);
+        var datagram = TelemetryDatagram.Post((ushort)Random.Shared.Next(1, 65535), [1, 2, 3, 4], "{\"t\":7}");
         // Sent the way a client retransmits (RFC 7252 §4.2: the same datagram again until an answer comes).
         byte[]? Send()
         {
@@ -111,19 +107,9 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
         var second = Send();
         Assert.True(second is not null, "no answer to the retransmission; silo log:\n" + platform.Silo.Output);
         Assert.Equal(first, second);
-        var response = new NHub.Coap.CoapMessage();
-        Assert.Equal(NHub.Coap.CoapParseError.None, NHub.Coap.CoapParser.TryParse(first, response));
-        Assert.Equal(NHub.Coap.CoapCode.Created, response.Code);
+        Assert.Equal(NHub.Coap.CoapCode.Created, TelemetryDatagram.CodeOf(first!));
 
-        var stored = new List<byte[]>();
-        await using var nats = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = platform.Nats.Url });
-        var consumer = await new NATS.Client.JetStream.NatsJSContext(nats).CreateOrderedConsumerAsync(platform.Settings["Nats:DeviceData:TelemetryStream"]!,
-            new NATS.Client.JetStream.NatsJSOrderedConsumerOpts { FilterSubjects = [$"{platform.Settings["Nats:DeviceData:TelemetrySubjectPrefix"]}.{id}"] });
-        await foreach (var m in consumer.FetchNoWaitAsync<byte[]>(new NATS.Client.JetStream.NatsJSFetchOpts { MaxMsgs = 10 }))
-        {
-            stored.Add(m.Data!);
-        }
-        Assert.Equal("{\"t\":7}"u8.ToArray(), Assert.Single(stored));
+        Assert.Equal("{\"t\":7}"u8.ToArray(), Assert.Single(await platform.ReadTelemetryAsync(id)).Data);
     }
 
     internal static async Task<JsonElement> PostCommandAsync(HttpClient api, string deviceId, string name, object parameters)
@@ -158,7 +144,7 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
             switch (reader.PeekState())
             {
                 case CborReaderState.StartArray:
-                    var n = reader.ReadStartArray();
+                    reader.ReadStartArray();
                     sb.Append('[');
                     while (reader.PeekState() != CborReaderState.EndArray) { Item(); sb.Append(','); }
                     reader.ReadEndArray();

@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using NATS.Client.Core;
-using NATS.Client.JetStream;
-using NATS.Client.JetStream.Models;
 using NHub.Grains;
 
 namespace NHub.Interop.Tests.Gateway;
@@ -26,16 +23,7 @@ public sealed class DtlsGatewayInteropTests(ProductionPlatform platform) : IClas
         var r = await PostAsync(credential, "?id=869181072798893", "{\"temperature\": 23.5}");
         Assert.Equal("2.01", r.LastCode);
 
-        await using var nats = new NatsConnection(NatsOpts.Default with { Url = platform.Nats.Url });
-        var js = new NatsJSContext(nats);
-        var consumer = await js.CreateOrderedConsumerAsync(platform.Settings["Nats:DeviceData:TelemetryStream"]!,
-            new NatsJSOrderedConsumerOpts { FilterSubjects = [$"{platform.Settings["Nats:DeviceData:TelemetrySubjectPrefix"]}.869181072798893"] });
-        var messages = new List<INatsJSMsg<byte[]>>();
-        await foreach (var m in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 10 }))
-        {
-            messages.Add(m);
-        }
-        var stored = Assert.Single(messages);
+        var stored = Assert.Single(await platform.ReadTelemetryAsync("869181072798893"));
         Assert.Equal("{\"temperature\": 23.5}", Encoding.UTF8.GetString(stored.Data!));
         Assert.Equal("869181072798893", stored.Headers!["NHub-Device-Id"].ToString());
         Assert.Equal("coaps", stored.Headers["NHub-Transport"].ToString());
@@ -74,15 +62,9 @@ public sealed class DtlsGatewayInteropTests(ProductionPlatform platform) : IClas
         // BouncyCastle's DTLS client (libcoap 4.3.1 cannot pass non-printable key bytes) with the hex string decoded.
         using var client = NHub.Gateway.Tests.Support.BcDtlsClient.Connect(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, platform.Silo.CoapsPort),
             credential.Summary.PskIdentity, Convert.FromHexString(credential.PskKey));
-        var request = new NHub.Coap.CoapMessage { Type = NHub.Coap.CoapMessageType.Confirmable, Code = NHub.Coap.CoapCode.Post, MessageId = 7, Token = new byte[] { 9 } };
-        request.SetUriPath("/telemetry");
-        request.ContentFormat = 50;
-        request.Payload = "{\"t\":3}"u8.ToArray();
-        var answer = client.Exchange(NHub.Coap.CoapSerializer.ToArray(request), waitMillis: 10_000);
+        var answer = client.Exchange(TelemetryDatagram.Post(7, [9], "{\"t\":3}"), waitMillis: 10_000);
         Assert.NotNull(answer);
-        var response = new NHub.Coap.CoapMessage();
-        Assert.Equal(NHub.Coap.CoapParseError.None, NHub.Coap.CoapParser.TryParse(answer, response));
-        Assert.Equal(NHub.Coap.CoapCode.Created, response.Code);
+        Assert.Equal(NHub.Coap.CoapCode.Created, TelemetryDatagram.CodeOf(answer));
         Assert.Equal("{\"t\":3}", Encoding.UTF8.GetString(Assert.Single((await device.GetRecentTelemetry(5))!).Payload));
     }
 
@@ -90,14 +72,11 @@ public sealed class DtlsGatewayInteropTests(ProductionPlatform platform) : IClas
     public async Task A_revoked_credential_is_pushed_to_the_gateway_within_a_second_closes_the_live_session_and_cannot_handshake()
     {
         var (device, credential) = await platform.ProvisionWithCredentialAsync("dtls-revoke");
-        // The device's first message turns it online: a lifecycle event on NATS, our signal that the session is up.
-        await using var nats = new NatsConnection(NatsOpts.Default with { Url = platform.Nats.Url });
-        var online = WaitForEventAsync(nats, $"{platform.Settings["Nats:DeviceData:EventsSubjectPrefix"]}.dtls-revoke", "online");
-        await nats.PingAsync(); // the server handles a connection's messages in order: the SUB is in place after the PONG
-        // A live session: the device observes its commands (coap-client keeps the session for -s seconds).
+        // A live session: the device observes its commands (coap-client keeps the session for -s seconds). Its first
+        // message turns it online: a lifecycle event in JetStream, our signal that the session is up.
         var observing = LibCoap.RunAsync(Client, ["-B", "20", "-s", "15", "-m", "get", "-u", credential.Summary.PskIdentity, "-k", credential.PskKey,
             $"{platform.CoapsBase}/commands/dtls-revoke"]);
-        await online.WaitAsync(TimeSpan.FromSeconds(20));
+        await platform.Events.WaitForAsync("dtls-revoke", "online", timeout: TimeSpan.FromSeconds(20));
 
         var clock = Stopwatch.StartNew();
         Assert.True(await device.RevokeCredential(credential.Summary.Id));
@@ -107,17 +86,5 @@ public sealed class DtlsGatewayInteropTests(ProductionPlatform platform) : IClas
         await observing;
         var again = await PostAsync(credential, "", "{\"t\":1}");
         Assert.Null(again.LastCode);
-    }
-
-    /// <summary>Completes at the first lifecycle event of <paramref name="type"/> on <paramref name="subject"/>.</summary>
-    private static async Task WaitForEventAsync(NatsConnection nats, string subject, string type)
-    {
-        await foreach (var msg in nats.SubscribeAsync<byte[]>(subject))
-        {
-            if (msg.Headers is { } h && h.TryGetValue("NHub-Event-Type", out var t) && t.ToString() == type)
-            {
-                return;
-            }
-        }
     }
 }

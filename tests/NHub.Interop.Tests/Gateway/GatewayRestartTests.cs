@@ -19,7 +19,7 @@ public sealed class GatewayRestartTests(ProductionPlatform platform) : IClassFix
         const string id = "gw-restart";
         var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
         using var api = platform.Api();
-        var events = new DeviceEventStream(platform);
+        var events = platform.Events;
         var settings = ClusterSettings.AsEnvironment(platform.Settings);
         settings["Gateway__PlainMode"] = "Off";
         string[] Observe(GatewayProcess gateway, int seconds) => ["-B", "60", "-s", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),

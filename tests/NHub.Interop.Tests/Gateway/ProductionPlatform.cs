@@ -14,6 +14,13 @@ public sealed class ProductionPlatform : IAsyncLifetime
     public IClusterClient Grains => Client.Client;
     public string CoapsBase => $"coaps://127.0.0.1:{Silo.CoapsPort}";
 
+    /// <summary>The lifecycle events the platform stored in JetStream.</summary>
+    public DeviceEventStream Events => new(Nats.Url, Settings);
+
+    /// <summary>The telemetry of <paramref name="deviceId"/> stored in the platform's JetStream stream.</summary>
+    public Task<List<NATS.Client.JetStream.INatsJSMsg<byte[]>>> ReadTelemetryAsync(string deviceId) =>
+        JetStreamReader.ReadAllAsync(Nats.Url, Settings["Nats:DeviceData:TelemetryStream"]!, $"{Settings["Nats:DeviceData:TelemetrySubjectPrefix"]}.{deviceId}");
+
     /// <summary>An HTTP client of the management REST API (the portal's view), with the cluster's API key.</summary>
     public HttpClient Api()
     {

@@ -1,8 +1,7 @@
 using NATS.Client.Core;
 using NATS.Client.JetStream;
-using NATS.Client.JetStream.Models;
 
-namespace NHub.Integration.Tests.Devices;
+namespace NHub.Testing;
 
 /// <summary>Reads what the platform stored in JetStream, as a downstream consumer would.</summary>
 public static class JetStreamReader

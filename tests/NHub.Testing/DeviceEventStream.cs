@@ -1,9 +1,8 @@
 using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
-using NATS.Client.JetStream.Models;
 
-namespace NHub.Interop.Tests.Gateway;
+namespace NHub.Testing;
 
 /// <summary>
 /// Reads a device's lifecycle events from the platform's JetStream events stream, as a downstream system would. Reading
@@ -12,23 +11,15 @@ namespace NHub.Interop.Tests.Gateway;
 /// </summary>
 public sealed class DeviceEventStream(string natsUrl, string stream, string subjectPrefix)
 {
-    public DeviceEventStream(ProductionPlatform platform)
-        : this(platform.Nats.Url, platform.Settings["Nats:DeviceData:EventsStream"]!, platform.Settings["Nats:DeviceData:EventsSubjectPrefix"]!)
+    /// <summary>The events stream of a cluster configured with <paramref name="settings"/> (see <see cref="ClusterSettings"/>).</summary>
+    public DeviceEventStream(string natsUrl, IReadOnlyDictionary<string, string?> settings)
+        : this(natsUrl, settings["Nats:DeviceData:EventsStream"]!, settings["Nats:DeviceData:EventsSubjectPrefix"]!)
     {
     }
 
     /// <summary>Every event of <paramref name="deviceId"/> stored so far, oldest first.</summary>
-    public async Task<List<JsonElement>> ReadAllAsync(string deviceId)
-    {
-        await using var nats = new NatsConnection(NatsOpts.Default with { Url = natsUrl });
-        var consumer = await new NatsJSContext(nats).CreateOrderedConsumerAsync(stream, new NatsJSOrderedConsumerOpts { FilterSubjects = [$"{subjectPrefix}.{deviceId}"] });
-        var events = new List<JsonElement>();
-        await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 10_000 }))
-        {
-            events.Add(JsonDocument.Parse(msg.Data).RootElement.Clone());
-        }
-        return events;
-    }
+    public async Task<List<JsonElement>> ReadAllAsync(string deviceId) =>
+        [.. (await JetStreamReader.ReadAllAsync(natsUrl, stream, $"{subjectPrefix}.{deviceId}")).Select(m => JsonDocument.Parse(m.Data).RootElement.Clone())];
 
     /// <summary>Completes with the first stored event of <paramref name="deviceId"/> of <paramref name="type"/> that matches.</summary>
     public async Task<JsonElement> WaitForAsync(string deviceId, string type, Func<JsonElement, bool>? match = null, TimeSpan? timeout = null)
