@@ -208,6 +208,6 @@ public static class DevicesApi
         }
     }
 
-    /// <summary>PATCH rule: null keeps the current value, "" clears it, anything else replaces it.</summary>
+    /// <summary>On create, an empty string is stored as absent (the PATCH rule lives in <see cref="DeviceRecordPatch"/>).</summary>
     private static string? Blank(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }
