@@ -47,13 +47,7 @@ start_silo() {
       dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "$API_URL" >"$BENCH_WORK/$name.log" 2>&1 &
   SILO_PID=$!
   BENCH_PIDS+=("$SILO_PID")
-  local _
-  for _ in $(seq 1 240); do
-    grep -q "Application started" "$BENCH_WORK/$name.log" && return 0
-    kill -0 "$SILO_PID" 2>/dev/null || break
-    sleep 0.5
-  done
-  echo "silo $name did not start:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
+  wait_started silo "$name" "$SILO_PID"
 }
 
 # start_gateway NAME [ENV=VALUE ...]: the standalone CoAP gateway (Gateway.Udp, an Orleans client) of the silo started
@@ -70,13 +64,19 @@ start_gateway() {
       dotnet Gateway.Udp/bin/Release/net10.0/NHub.Gateway.Udp.dll --urls "http://127.0.0.1:$http" >"$BENCH_WORK/$name.log" 2>&1 &
   GW_PID=$!
   BENCH_PIDS+=("$GW_PID")
-  local _
+  wait_started gateway "$name" "$GW_PID"
+}
+
+# wait_started KIND NAME PID: waits (up to 2 min) for an NHub host's "Application started" line in $BENCH_WORK/NAME.log;
+# fails with the log's tail if the process exits or does not start in time.
+wait_started() {
+  local kind="$1" name="$2" pid="$3" _
   for _ in $(seq 1 240); do
     grep -q "Application started" "$BENCH_WORK/$name.log" && return 0
-    kill -0 "$GW_PID" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
   done
-  echo "gateway $name did not start:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
+  echo "$kind $name did not start:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
 }
 
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
