@@ -6,18 +6,19 @@
 #   standalone  NHub production shape: the Gateway.Udp process (an Orleans client) serves CoAP alone; a silo with
 #               its gateway sockets off runs beside it, because the gateway cannot start without a cluster. The
 #               benchmarked request never reaches the silo, which only idles (membership, dashboard).
-# Prints each and the ratios.
-#   bench/plain-vs-libcoap.sh [devices=50] [seconds=15] [runs="libcoap embedded standalone"]
+# Every run first warms up for [warmup] seconds, unmeasured (the same for all three: .NET's tiered JIT reaches its
+# optimized code under load, libcoap's caches fill), then measures for [seconds]. Prints each and the ratios.
+#   bench/plain-vs-libcoap.sh [devices=50] [seconds=15] [runs="libcoap embedded standalone"] [warmup=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-devices="${1:-50}"; seconds="${2:-15}"; runs="${3:-libcoap embedded standalone}"
+devices="${1:-50}"; seconds="${2:-15}"; runs="${3:-libcoap embedded standalone}"; warmup="${4:-3}"
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 free_tcp() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 command -v coap-server-notls >/dev/null || bash scripts/install-deps.sh
 for project in Silo Gateway.Udp tools/DeviceSimulator; do
     dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly
 done
-sim() { dotnet tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll --scenario get --devices "$devices" --duration "$seconds" --target "$1" --json "$2" 2>/dev/null; }
+sim() { dotnet tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll --scenario get --devices "$devices" --duration "$seconds" --warmup "$warmup" --target "$1" --json "$2" 2>/dev/null; }
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }

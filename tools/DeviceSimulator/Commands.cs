@@ -45,11 +45,20 @@ internal static class Commands
             await File.WriteAllTextAsync(ready, "ready\n", ct);
         }
         var self = Process.GetCurrentProcess();
+        // With --warmup the devices start sending now and are measured from MeasureFrom on (requests started before it
+        // are not recorded); CPU, the server probe and the elapsed time cover the measured part only.
+        var warmupTicks = (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
+        context.MeasureFrom = Stopwatch.GetTimestamp() + warmupTicks;
+        var deadline = context.MeasureFrom + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency);
+        var run = scenario.RunAsync(context, deadline, ct);
+        if (warmupTicks > 0)
+        {
+            progress.Show($"warming up for {options.Warmup.TotalSeconds:F0} s");
+            await Task.WhenAny(run, Task.Delay(options.Warmup, ct));
+        }
         var cpuBefore = self.TotalProcessorTime;
         probe?.MarkStart();
-        var started = Stopwatch.GetTimestamp();
-        var deadline = started + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency);
-        var run = scenario.RunAsync(context, deadline, ct);
+        var started = context.MeasureFrom;
         long last = 0;
         while (await Task.WhenAny(run, Task.Delay(1000, CancellationToken.None)) != run)
         {

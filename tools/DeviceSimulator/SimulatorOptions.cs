@@ -12,7 +12,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "scenario", "target", "transport", "devices", "device-offset", "device-prefix", "rate", "duration", "timeout", "payload", "json",
         "credentials", "provision", "api", "api-key", "psk-identity", "psk-key", "psk-format", "provision-concurrency", "out",
         "handshake-threads", "handshake-timeout", "cipher-suites", "bind-addresses", "firmware-version", "block-size", "sha256",
-        "command-rate", "command-concurrency", "server-pid", "settle", "ready-file",
+        "command-rate", "command-concurrency", "server-pid", "settle", "ready-file", "warmup",
     ];
 
     public static SimulatorOptions Parse(string[] args)
@@ -48,6 +48,14 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         if (options.Transport is not ("plain" or "dtls"))
         {
             throw new ArgumentException("--transport must be plain or dtls");
+        }
+        if (options.Warmup > TimeSpan.Zero && options.Scenario is not ("telemetry" or "get"))
+        {
+            throw new ArgumentException("--warmup applies to the telemetry and get scenarios");
+        }
+        if (options.Warmup < TimeSpan.Zero)
+        {
+            throw new ArgumentException("--warmup must not be negative");
         }
         return options;
     }
@@ -102,6 +110,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public int CommandConcurrency => Int("command-concurrency", 32);
     public int? ServerPid => Find("server-pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : null;
     public TimeSpan Settle => TimeSpan.FromSeconds(Double("settle", 0));
+    public TimeSpan Warmup => TimeSpan.FromSeconds(Double("warmup", 0));
     public string? ReadyFile => Find("ready-file");
 
     public const string Usage = """
@@ -149,6 +158,8 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --command-rate R (commands/s, default 100), --command-concurrency C (parallel POSTs, default 32)
           --server-pid PID            sample the server process (RSS, threads, CPU) during the run
           --settle S                  wait S seconds after setup before measuring (sessions: lets the server settle)
+          --warmup S                  telemetry, get: send for S seconds first, unmeasured (JIT tiering, caches,
+                                      the server's and ours), then measure for --duration
           --ready-file FILE           create FILE when setup is done (scripts running several simulators wait for all)
         Ctrl+C or SIGTERM ends the run early; the summary and JSON still cover what was measured.
         """;

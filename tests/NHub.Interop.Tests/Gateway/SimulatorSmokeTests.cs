@@ -26,6 +26,20 @@ public sealed class SimulatorSmokeTests(EmbeddedPlatform platform) : IClassFixtu
     }
 
     [Fact]
+    public async Task Requests_sent_during_the_warmup_are_not_measured()
+    {
+        // 20 requests/s in total for 2 s warm-up + 1 s measured: only the measured second's ~20 may be counted.
+        var (code, output, result) = await RunSimulatorAsync(
+            ["--scenario", "get", "--devices", "2", "--rate", "20", "--warmup", "2", "--duration", "1", "--target", $"{platform.CoapBase}/.well-known/core"]);
+        Assert.True(code == 0, output);
+        var root = result.RootElement;
+        Assert.Equal(2, root.GetProperty("warmup_s").GetDouble());
+        Assert.InRange(root.GetProperty("duration_s").GetDouble(), 0.9, 1.9);
+        Assert.InRange(root.GetProperty("requests").GetInt64(), 5, 35);
+        Assert.Equal(root.GetProperty("requests").GetInt64(), root.GetProperty("codes").GetProperty("2.05").GetInt64());
+    }
+
+    [Fact]
     public async Task Three_devices_provisioned_through_the_api_post_dtls_telemetry_and_every_answer_is_2_01()
     {
         // Embedded mode logs its generated management API key once; the simulator provisions with it like a portal.

@@ -21,6 +21,7 @@ internal sealed record RunReport(JsonObject Json, List<string> Summary, bool Suc
             ["target"] = o.Target.ToString(),
             ["devices"] = o.Devices,
             ["duration_s"] = Math.Round(elapsed, 2),
+            ["warmup_s"] = o.Warmup.TotalSeconds,
             ["requests"] = outcomes.Total,
             ["successful"] = outcomes.Successful,
             ["throughput_rps"] = Math.Round(outcomes.Total / elapsed, 1),

@@ -120,9 +120,16 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
         }, null, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100));
     }
 
-    /// <summary>Records a request's outcome and, for a response, its latency.</summary>
+    /// <summary>Requests started before this timestamp (the --warmup phase) are not recorded.</summary>
+    public long MeasureFrom { get; set; }
+
+    /// <summary>Records a request's outcome and, for a response, its latency (not for a warm-up request).</summary>
     public void Record(Reply reply, long startedTimestamp)
     {
+        if (startedTimestamp < MeasureFrom)
+        {
+            return;
+        }
         switch (reply.Status)
         {
             case ReplyStatus.Response:
