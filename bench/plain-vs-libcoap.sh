@@ -7,7 +7,8 @@
 #               its gateway sockets off runs beside it, because the gateway cannot start without a cluster. The
 #               benchmarked request never reaches the silo, which only idles (membership, dashboard).
 # Every run first warms up for [warmup] seconds, unmeasured (the same for all three: .NET's tiered JIT reaches its
-# optimized code under load, libcoap's caches fill), then measures for [seconds]. Prints each and the ratios.
+# optimized code under load, libcoap's caches fill), then measures for [seconds]. Prints each (throughput, latency,
+# and the serving process's CPU per request; standalone: the gateway process, not the idle silo) and the ratios.
 #   bench/plain-vs-libcoap.sh [devices=50] [seconds=15] [runs="libcoap embedded standalone"] [warmup=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ command -v coap-server-notls >/dev/null || bash scripts/install-deps.sh
 for project in Silo Gateway.Udp tools/DeviceSimulator; do
     dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly
 done
-sim() { dotnet tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll --scenario get --devices "$devices" --duration "$seconds" --warmup "$warmup" --target "$1" --json "$2" 2>/dev/null; }
+sim() { dotnet tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll --scenario get --devices "$devices" --duration "$seconds" --warmup "$warmup" --target "$1" --json "$2" --server-pid "$3" 2>/dev/null; }
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -46,13 +47,13 @@ for run in $runs; do
         server=$!; pids+=("$server")
         sleep 1
         echo "== libcoap coap-server-notls $(dpkg-query -W -f='${Version}' libcoap3-bin 2>/dev/null)"
-        sim "coap://127.0.0.1:$port/.well-known/core" "$work/libcoap.json"
+        sim "coap://127.0.0.1:$port/.well-known/core" "$work/libcoap.json" "$server"
         stop "$server" ;;
     embedded)
         start_silo "$work/embedded.log" Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$port" \
             Gateway__Dtls__Port="$(free_port)" Gateway__PlainMode=Enabled
         echo "== NHub embedded (silo co-hosting the gateway, Release)"
-        sim "coap://127.0.0.1:$port/.well-known/core" "$work/embedded.json"
+        sim "coap://127.0.0.1:$port/.well-known/core" "$work/embedded.json" "$silo"
         stop "$silo" ;;
     standalone)
         start_silo "$work/cluster.log" Gateway__PlainMode=Off Gateway__DtlsEnabled=false
@@ -64,7 +65,7 @@ for run in $runs; do
         gateway=$!; pids+=("$gateway")
         wait_started "$work/standalone.log"
         echo "== NHub standalone (Gateway.Udp process alone serving; idle silo beside it, Release)"
-        sim "coap://127.0.0.1:$port/.well-known/core" "$work/standalone.json"
+        sim "coap://127.0.0.1:$port/.well-known/core" "$work/standalone.json" "$gateway"
         stop "$gateway" "$silo" ;;
     *) echo "unknown run: $run" >&2; exit 2 ;;
     esac
@@ -75,7 +76,11 @@ import json, os, sys
 work, runs = sys.argv[1], sys.argv[2:]
 r = {n: json.load(open(os.path.join(work, n + ".json"))) for n in runs}
 for n in runs:
-    print(f"{n:>10}: {r[n]['throughput_rps']:>9} req/s  p50 {r[n]['latency_ms']['p50']} ms  p99 {r[n]['latency_ms']['p99']} ms")
+    # Server CPU (user + system, from /proc) per request over the measured window: the cost of one answer, which the
+    # throughput (a closed loop sharing two cores with the generator) only shows through scheduling noise.
+    cpu = r[n].get("server", {}).get("cpu_s")
+    per = f"  server CPU {cpu * 1e6 / r[n]['requests']:.1f} us/req" if cpu and r[n]["requests"] else ""
+    print(f"{n:>10}: {r[n]['throughput_rps']:>9} req/s  p50 {r[n]['latency_ms']['p50']} ms  p99 {r[n]['latency_ms']['p99']} ms{per}")
 if "libcoap" in r:
     base = r["libcoap"]["throughput_rps"]
     for n in runs:
