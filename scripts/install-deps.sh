@@ -23,6 +23,16 @@ command -v coap-client-notls >/dev/null 2>&1 || need_apt+=(libcoap3-bin)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 
+# The Debian archive this machine's own apt uses (never a host written into this file): the first URIs of a
+# deb822 source (or a one-line sources.list entry) that serves the main archive, not debian-security.
+debian_mirror() {
+  local uri
+  uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -nE 's/^URIs:[[:space:]]*//p' | tr ' ' '\n' | grep -v -- '-security' | grep -v '^$' | head -1)"
+  [ -n "$uri" ] || uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+)[[:space:]].*/\2/p' | grep -v -- '-security' | head -1)"
+  [ -n "$uri" ] || { echo "no Debian archive found in /etc/apt/sources.list*; cannot fetch packages from other suites" >&2; exit 1; }
+  printf '%s' "${uri%/}"
+}
+
 apt_updated=0
 apt_update() { if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; fi; }
 
@@ -52,7 +62,7 @@ if ! nats_ok "$tools/bin/nats-server"; then
     st="$tools/apt-trixie"
     mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$st/etc/sources.list.d" "$st/etc/preferences.d"
     cat > "$st/etc/sources.list" <<SRC
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) trixie main
 SRC
     aptopts=(-o Dir::State="$st" -o Dir::State::Lists="$st/lists" -o Dir::Cache="$st/cache"
              -o Dir::Etc::SourceList="$st/etc/sources.list" -o Dir::Etc::SourceParts="$st/etc/sources.list.d"
