@@ -16,19 +16,24 @@ public sealed class CoapRequestContext<TPeer>
     public bool IsObserveRegistration { get; init; }
 
     /// <summary>
-    /// An id for this exchange, stable across retransmissions: "{peer}/{message id}/{token}", set by the server.
-    /// Built on first use (most handlers never read it).
+    /// An id for this exchange, the same for every retransmission of the request and different for any other
+    /// message: "{peer's session}/{message id}/{token}/{fingerprint}", set by the server (docs/deduplication.md).
+    /// The fingerprint (<see cref="MessageFingerprint"/> of the request's last datagram) tells a device that reused
+    /// a message id and token with other content from a retransmission. Built on first use (most handlers never read it).
     /// </summary>
     public string ExchangeId
     {
         get => _exchangeId ??= DescribePeer is { } describe
-            ? $"{describe(Peer)}/{Request.MessageId}/{Convert.ToHexString(Request.Token.Span)}"
+            ? $"{describe(Peer)}/{Request.MessageId}/{Convert.ToHexString(Request.Token.Span)}/{Fingerprint:x16}"
             : throw new InvalidOperationException("ExchangeId was not set");
         init => _exchangeId = value;
     }
 
-    /// <summary>How the server names the peer in <see cref="ExchangeId"/> (when it is built lazily).</summary>
+    /// <summary>How the server names the peer's session in <see cref="ExchangeId"/> (when it is built lazily).</summary>
     internal Func<TPeer, string>? DescribePeer { get; init; }
+
+    /// <summary><see cref="MessageFingerprint"/> of the request datagram (the last block's, for a Block1 transfer).</summary>
+    internal ulong Fingerprint { get; init; }
 
     private string? _exchangeId;
 

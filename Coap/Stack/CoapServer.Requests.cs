@@ -2,7 +2,7 @@ namespace NHub.Coap.Stack;
 
 public sealed partial class CoapServer<TPeer>
 {
-    private async Task ProcessAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match)
+    private async Task ProcessAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match, ulong fingerprint)
     {
         var started = _time.GetTimestamp();
         var confirmable = request.Type == CoapMessageType.Confirmable;
@@ -11,7 +11,7 @@ public sealed partial class CoapServer<TPeer>
         Action<ConfirmableOutcome>? onDelivery = null;
         try
         {
-            var handling = HandleAsync(peer, request, match);
+            var handling = HandleAsync(peer, request, match, fingerprint);
             if (confirmable && !handling.IsCompleted && _options.SeparateResponseAfter > TimeSpan.Zero)
             {
                 var task = handling.AsTask();
@@ -21,7 +21,7 @@ public sealed partial class CoapServer<TPeer>
                     // §5.2.2: acknowledge now so the client stops retransmitting; the response follows as a CON.
                     var ack = EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId);
                     _send(peer, ack);
-                    Deduplicator.Complete(peer, request.MessageId, ack);
+                    Deduplicator.Complete(peer, request.MessageId, fingerprint, ack);
                     separate = true;
                 }
                 (response, onDelivery) = await task.ConfigureAwait(false);
@@ -45,7 +45,7 @@ public sealed partial class CoapServer<TPeer>
             // The handler needs to know the response arrived: answer separately so the client ACKs it (§5.2.2).
             var ack = EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId);
             _send(peer, ack);
-            Deduplicator.Complete(peer, request.MessageId, ack);
+            Deduplicator.Complete(peer, request.MessageId, fingerprint, ack);
             separate = true;
         }
         if (separate)
@@ -76,7 +76,7 @@ public sealed partial class CoapServer<TPeer>
             {
                 _send(peer, ack);
             }
-            Deduplicator.Complete(peer, request.MessageId, ack);
+            Deduplicator.Complete(peer, request.MessageId, fingerprint, ack);
             onDelivery?.Invoke(ConfirmableOutcome.Cancelled);
         }
         else
@@ -85,14 +85,14 @@ public sealed partial class CoapServer<TPeer>
             response.MessageId = confirmable ? request.MessageId : Confirmables.NextMessageId(peer);
             var bytes = CoapSerializer.ToArray(response);
             _send(peer, bytes);
-            Deduplicator.Complete(peer, request.MessageId, bytes);
+            Deduplicator.Complete(peer, request.MessageId, fingerprint, bytes);
             onDelivery?.Invoke(ConfirmableOutcome.Acknowledged);
         }
         _observer?.Response(response.Code, _time.GetElapsedTime(started).TotalMilliseconds);
     }
 
     /// <summary>The response to a request (type and message id are set by the caller) and the handler's delivery callback.</summary>
-    private async ValueTask<(CoapMessage Response, Action<ConfirmableOutcome>? OnDelivery)> HandleAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match)
+    private async ValueTask<(CoapMessage Response, Action<ConfirmableOutcome>? OnDelivery)> HandleAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match, ulong fingerprint)
     {
         if (CoapParser.FindBadCriticalOption(request) is { } bad)
         {
@@ -174,6 +174,7 @@ public sealed partial class CoapServer<TPeer>
             RouteValues = match.Values,
             IsObserveRegistration = registering,
             DescribePeer = _describePeer,
+            Fingerprint = fingerprint,
         };
         var handled = await match.Handler!(context).ConfigureAwait(false);
 

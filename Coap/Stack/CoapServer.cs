@@ -70,7 +70,7 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         var message = new CoapMessage();
         if (Classify(peer, datagram.ToArray(), type, messageId, message))
         {
-            Dispatch(peer, message, _router.Match(message));
+            Dispatch(peer, message, _router.Match(message), MessageFingerprint.Of(datagram));
         }
     }
 
@@ -105,7 +105,7 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         {
             return false;
         }
-        Dispatch(peer, message, match);
+        Dispatch(peer, message, match, MessageFingerprint.Of(span));
         return true;
     }
 
@@ -161,10 +161,10 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     }
 
     /// <summary>§4.5 de-duplication, then processing (synchronously to the end when the handler is synchronous).</summary>
-    private void Dispatch(TPeer peer, CoapMessage message, RouteMatch<TPeer> match)
+    private void Dispatch(TPeer peer, CoapMessage message, RouteMatch<TPeer> match, ulong fingerprint)
     {
         var confirmable = message.Type == CoapMessageType.Confirmable;
-        switch (Deduplicator.Lookup(peer, message.MessageId, confirmable, out var cached))
+        switch (Deduplicator.Lookup(peer, message.MessageId, confirmable, fingerprint, out var cached))
         {
             case DedupState.Completed:
                 _observer?.DuplicateAnswered();
@@ -180,7 +180,7 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         }
         _observer?.Request(message.Code);
         Interlocked.Increment(ref _inFlight);
-        _ = ProcessAsync(peer, message, match);
+        _ = ProcessAsync(peer, message, match, fingerprint);
     }
 
     private static string MalformedReason(CoapParseError error) => "malformed_" + error.ToString().ToLowerInvariant();

@@ -21,6 +21,13 @@ public enum DedupState
 /// (NON_LIFETIME, §4.8.2) with the response sent for it, so a retransmission is answered from the cache and never
 /// processed twice.
 /// <para>
+/// A retransmission is the same message sent again (§4.2), so each entry also keeps a fingerprint of the message's
+/// bytes: a message that reuses a remembered message id with other content is not a duplicate but a new message
+/// from a peer that restarted its message-id counter (a rebooted plain-CoAP device behind the same address and
+/// port); it replaces the entry and is processed. The peer itself is the transport's session (for DTLS one session
+/// and epoch, §9.1), so a new DTLS session never meets the old one's entries. See docs/deduplication.md.
+/// </para>
+/// <para>
 /// Expiry: every entry of one type lives the same time, so entries expire in insertion order. Entries sit in two
 /// intrusive FIFO lists (CON, NON); expiry pops from their heads on every <see cref="Lookup"/> and on
 /// <see cref="Sweep"/> — O(1) per entry, no timers, no tasks.
@@ -43,6 +50,7 @@ public sealed class MessageDeduplicator<TPeer>
     {
         public TPeer Peer = default!;
         public ushort MessageId;
+        public ulong Fingerprint;
         public long InsertedAt;
         public long ExpiresAt;
         public bool Confirmable;
@@ -109,8 +117,17 @@ public sealed class MessageDeduplicator<TPeer>
         }
     }
 
-    /// <summary>Records a new message id, or says it is a duplicate (and returns the cached response if finished).</summary>
-    public DedupState Lookup(TPeer peer, ushort messageId, bool confirmable, out byte[]? cachedResponse)
+    /// <summary>Message ids reused with other content (a peer that restarted its counter): processed as new messages.</summary>
+    public long MessageIdsReused => Interlocked.Read(ref _messageIdsReused);
+
+    private long _messageIdsReused;
+
+    /// <summary>
+    /// Records a new message id, or says it is a duplicate (and returns the cached response if finished).
+    /// <paramref name="fingerprint"/> identifies the message's content (<see cref="MessageFingerprint"/>): a
+    /// remembered message id with another fingerprint is a new message, not a retransmission.
+    /// </summary>
+    public DedupState Lookup(TPeer peer, ushort messageId, bool confirmable, ulong fingerprint, out byte[]? cachedResponse)
     {
         cachedResponse = null;
         var now = _time.GetTimestamp();
@@ -119,13 +136,20 @@ public sealed class MessageDeduplicator<TPeer>
             ExpireLocked(now);
             if (_entries.TryGetValue((peer, messageId), out var existing))
             {
-                cachedResponse = existing.Response;
-                return existing.Completed ? DedupState.Completed : DedupState.InProgress;
+                if (existing.Fingerprint == fingerprint)
+                {
+                    cachedResponse = existing.Response;
+                    return existing.Completed ? DedupState.Completed : DedupState.InProgress;
+                }
+                // Same message id, other content: the old exchange is over for this peer (it reuses the id).
+                RemoveLocked(existing);
+                Interlocked.Increment(ref _messageIdsReused);
             }
             var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
             var entry = _free.Count > 0 ? _free.Pop() : new Entry();
             entry.Peer = peer;
             entry.MessageId = messageId;
+            entry.Fingerprint = fingerprint;
             entry.InsertedAt = now;
             entry.ExpiresAt = now + ToTimestamp(lifetime);
             entry.Confirmable = confirmable;
@@ -156,12 +180,15 @@ public sealed class MessageDeduplicator<TPeer>
         }
     }
 
-    /// <summary>Stores the response sent for (peer, message id) (null: nothing was sent, e.g. a NON without response).</summary>
-    public void Complete(TPeer peer, ushort messageId, byte[]? response)
+    /// <summary>
+    /// Stores the response sent for (peer, message id) (null: nothing was sent, e.g. a NON without response); ignored
+    /// when the entry now belongs to another message that reused the id while this one was processed.
+    /// </summary>
+    public void Complete(TPeer peer, ushort messageId, ulong fingerprint, byte[]? response)
     {
         lock (_gate)
         {
-            if (_entries.TryGetValue((peer, messageId), out var entry))
+            if (_entries.TryGetValue((peer, messageId), out var entry) && entry.Fingerprint == fingerprint)
             {
                 entry.Response = response;
                 entry.Completed = true;

@@ -12,7 +12,7 @@ public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
     {
         _transport = transport;
         Server = new CoapServer<PeerInfo>(options, router, (peer, bytes) => _transport.TrySend(peer, bytes.Span), time, observer,
-            peer => peer.EndPoint.ToString());
+            peer => peer.SessionKey);
     }
 
     public CoapServer<PeerInfo> Server { get; }

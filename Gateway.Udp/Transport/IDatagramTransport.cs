@@ -19,6 +19,14 @@ public enum TransportKind
 /// </summary>
 public sealed record PeerInfo(IPEndPoint EndPoint, TransportKind Kind, string? Identity, long SessionId)
 {
+    /// <summary>
+    /// Names the peer's session outside this process (in the telemetry's JetStream message id): the same on every
+    /// gateway and after a restart, different for every other session. DTLS: derived from the handshake's randoms
+    /// (<see cref="Dtls.DtlsSessionKey"/>), so a new session from the same address and port is another session
+    /// (RFC 7252 §9.1). Plain UDP has no session: the source endpoint is all there is (§4.5). docs/deduplication.md.
+    /// </summary>
+    public string SessionKey { get; init; } = "coap:" + EndPoint;
+
     /// <summary>Same members as the record's equality; the same instance short-cuts it (upper layers key by the peer).</summary>
     public bool Equals(PeerInfo? other) =>
         ReferenceEquals(this, other) || (other is not null && SessionId == other.SessionId && Kind == other.Kind

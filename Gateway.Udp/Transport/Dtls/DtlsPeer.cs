@@ -72,11 +72,11 @@ internal sealed class DtlsPeer
     private long _lastActivity;
 
     /// <summary>Under <see cref="Gate"/>: the handshake succeeded. Receive stops blocking; records are pumped from now on.</summary>
-    public void Establish(BcDtlsTransport session, string? identity)
+    public void Establish(BcDtlsTransport session, string? identity, string sessionKey)
     {
         Session = session;
         SendLimit = session.GetSendLimit();
-        Info = new PeerInfo(EndPoint, TransportKind.Dtls, identity, SessionId);
+        Info = new PeerInfo(EndPoint, TransportKind.Dtls, identity, SessionId) { SessionKey = sessionKey };
         State = PeerState.Established;
         Channel.StopBlocking();
     }

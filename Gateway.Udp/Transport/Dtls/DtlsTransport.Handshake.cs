@@ -66,7 +66,7 @@ public sealed partial class DtlsTransport
                 _metrics.Handshake("cancelled");
                 return;
             }
-            peer.Establish(session, identity);
+            peer.Establish(session, identity, server.SessionKey!);
             peer.LastActivity = _time.GetTimestamp();
             _peers.AddSession(peer);
             _metrics.SessionOpened();

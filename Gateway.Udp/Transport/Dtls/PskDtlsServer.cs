@@ -30,6 +30,9 @@ internal sealed class PskDtlsServer : PskTlsServer
 
     public int NegotiatedCipherSuite { get; private set; } = -1;
 
+    /// <summary>The session's name outside this process (<see cref="DtlsSessionKey"/>), set when the handshake completed.</summary>
+    public string? SessionKey { get; private set; }
+
     /// <summary>The last alert this side raised, or the peer sent (for the failure log).</summary>
     public string? LastAlert { get; private set; }
 
@@ -56,6 +59,7 @@ internal sealed class PskDtlsServer : PskTlsServer
         var identity = parameters.PskIdentity;
         AuthenticatedIdentity = identity is null ? null : Encoding.UTF8.GetString(identity);
         NegotiatedCipherSuite = parameters.CipherSuite;
+        SessionKey = DtlsSessionKey.From(parameters.ClientRandom, parameters.ServerRandom);
     }
 
     /// <summary>

@@ -58,9 +58,10 @@ public sealed class InlineDispatchTests
             return new CoapResponse(CoapCode.Content);
         });
 
-        Assert.True(h.Server.TryProcessInline("client", CoapSerializer.ToArray(StackHarness.Con(CoapCode.Get, "/echo/abc", 0x0102, [0xA1, 0xB2]))));
+        var datagram = CoapSerializer.ToArray(StackHarness.Con(CoapCode.Get, "/echo/abc", 0x0102, [0xA1, 0xB2]));
+        Assert.True(h.Server.TryProcessInline("client", datagram));
 
-        Assert.Equal("abc client/258/A1B2", seen);
+        Assert.Equal($"abc client/258/A1B2/{MessageFingerprint.Of(datagram):x16}", seen);
         Assert.Equal(CoapCode.Content, Parse(h.TryNextRaw()).Code);
     }
 

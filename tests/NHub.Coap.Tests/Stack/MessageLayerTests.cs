@@ -31,6 +31,41 @@ public sealed class MessageLayerTests
     }
 
     [Fact]
+    public async Task A_message_id_and_token_reused_with_other_content_is_processed_again_under_another_exchange_id()
+    {
+        // A plain-CoAP device that rebooted restarts its message-id counter and token generator: from the same
+        // address and port its first request after boot repeats an id and token of its last session, but not its
+        // content. RFC 7252 §4.2 makes only the same message a retransmission, so it is processed, and it gets an
+        // exchange id of its own (the telemetry's JetStream message id), so it is stored, not taken for a duplicate.
+        var h = new StackHarness();
+        var exchanges = new List<string>();
+        h.Router.Map(CoapCode.Post, "/telemetry", ctx =>
+        {
+            lock (exchanges)
+            {
+                exchanges.Add(ctx.ExchangeId);
+            }
+            return ValueTask.FromResult(new CoapResponse(CoapCode.Created));
+        });
+        var before = StackHarness.Con(CoapCode.Post, "/telemetry", 0x2001, [9, 9]);
+        before.Payload = "{\"t\":1}"u8.ToArray();
+        var after = StackHarness.Con(CoapCode.Post, "/telemetry", 0x2001, [9, 9]);
+        after.Payload = "{\"t\":2}"u8.ToArray();
+
+        h.Receive("client", before);
+        await h.NextAsync();
+        h.Receive("client", after);
+        await h.NextAsync();
+        h.Receive("client", after); // and its own retransmission is still answered from the cache
+        await h.NextAsync();
+
+        Assert.Equal(2, exchanges.Count);
+        Assert.NotEqual(exchanges[0], exchanges[1]);
+        Assert.All(exchanges, e => Assert.StartsWith("client/8193/0909/", e, StringComparison.Ordinal));
+        Assert.Equal(1, h.Server.Deduplicator.MessageIdsReused);
+    }
+
+    [Fact]
     public async Task The_same_message_id_from_another_peer_is_a_different_exchange()
     {
         var h = new StackHarness();

@@ -112,6 +112,43 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
         Assert.Equal("{\"t\":7}"u8.ToArray(), Assert.Single(await platform.ReadTelemetryAsync(id)).Data);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_new_session_from_the_same_address_and_port_that_repeats_message_id_and_token_is_stored_again(bool closeOldSession)
+    {
+        // A meter that reboots restarts its message-id counter and token generator and handshakes again from the same
+        // address and port (with or without having closed its old session). RFC 7252 §9.1: a message is a duplicate
+        // only within the same session and epoch, so the new session's first reading is new data: 2.01 and stored,
+        // even when it is the same reading, byte for byte (a meter whose register has not moved).
+        var id = closeOldSession ? "dtls-reboot-closed" : "dtls-reboot-abandoned";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
+        var server = new IPEndPoint(IPAddress.Loopback, platform.Silo.CoapsPort);
+        var messageId = (ushort)Random.Shared.Next(1, 65535);
+        byte[] token = [0xB0, 0x07];
+
+        IPEndPoint local;
+        using (var before = NHub.Gateway.Tests.Support.BcDtlsClient.Connect(server, credential.Summary.PskIdentity, credential.PskKey))
+        {
+            local = before.LocalEndPoint;
+            var answer = before.Exchange(TelemetryDatagram.Post(messageId, token, "{\"kwh\":1234}"), waitMillis: 10_000);
+            Assert.True(answer is not null, "no answer in the first session; silo log:\n" + platform.Silo.Output);
+            Assert.Equal(NHub.Coap.CoapCode.Created, TelemetryDatagram.CodeOf(answer!));
+            if (closeOldSession)
+            {
+                before.Session.Close(); // close_notify
+            }
+        }
+        using var after = NHub.Gateway.Tests.Support.BcDtlsClient.Connect(server, credential.Summary.PskIdentity, credential.PskKey, bind: local);
+        Assert.Equal(local, after.LocalEndPoint);
+        var second = after.Exchange(TelemetryDatagram.Post(messageId, token, "{\"kwh\":1234}"), waitMillis: 10_000);
+        Assert.True(second is not null, "no answer in the new session; silo log:\n" + platform.Silo.Output);
+        Assert.Equal(NHub.Coap.CoapCode.Created, TelemetryDatagram.CodeOf(second!));
+
+        var stored = await platform.ReadTelemetryAsync(id);
+        Assert.Equal(["{\"kwh\":1234}", "{\"kwh\":1234}"], stored.Select(m => System.Text.Encoding.UTF8.GetString(m.Data!)).ToArray());
+    }
+
     internal static async Task<JsonElement> PostCommandAsync(HttpClient api, string deviceId, string name, object parameters)
     {
         var response = await api.PostAsJsonAsync($"devices/{deviceId}/commands/", new { name, @params = parameters, ttl_seconds = 3600 });
