@@ -11,6 +11,7 @@ public sealed class GatewayMetrics : ICoapServerObserver
     private readonly Counter<long> _responses;
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _reused;
     private readonly Histogram<double> _duration;
     private readonly KeyValuePair<string, object?> _transport;
 
@@ -22,6 +23,8 @@ public sealed class GatewayMetrics : ICoapServerObserver
         _responses = meter.CreateCounter<long>("nhub.coap.responses", "{response}", "CoAP responses by code");
         _dropped = meter.CreateCounter<long>("nhub.coap.messages.dropped", "{message}", "CoAP messages dropped, by reason");
         _duplicates = meter.CreateCounter<long>("nhub.coap.duplicates", "{message}", "Retransmitted requests answered from the de-duplication cache");
+        _reused = meter.CreateCounter<long>("nhub.coap.message_ids.reused", "{message}",
+            "Requests that reused a remembered Message ID with other content (a device that restarted its counter), processed as new");
         _duration = meter.CreateHistogram<double>("nhub.coap.request.duration", "ms", "Time from request to response");
     }
 
@@ -36,4 +39,6 @@ public sealed class GatewayMetrics : ICoapServerObserver
     }
 
     public void DuplicateAnswered() => _duplicates.Add(1, _transport);
+
+    public void MessageIdReused() => _reused.Add(1, _transport);
 }

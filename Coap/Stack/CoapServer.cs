@@ -7,6 +7,11 @@ public interface ICoapServerObserver
     void Request(CoapCode method);
     void Response(CoapCode code, double milliseconds);
     void DuplicateAnswered();
+
+    /// <summary>A message id came back with other content (a peer restarted its counter): processed as new.</summary>
+    void MessageIdReused()
+    {
+    }
 }
 
 /// <summary>
@@ -177,6 +182,9 @@ public sealed partial class CoapServer<TPeer> : IDisposable
                 // Still being processed: the answer (piggybacked or the separate response's empty ACK) is coming.
                 _observer?.DuplicateAnswered();
                 return;
+            case DedupState.Reused:
+                _observer?.MessageIdReused();
+                break;
         }
         _observer?.Request(message.Code);
         Interlocked.Increment(ref _inFlight);

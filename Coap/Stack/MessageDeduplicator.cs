@@ -14,6 +14,12 @@ public enum DedupState
 
     /// <summary>A duplicate of a finished request: send <see cref="MessageDeduplicator{TPeer}.Lookup"/>'s cached response again.</summary>
     Completed,
+
+    /// <summary>
+    /// A remembered message id with other content: not a retransmission but a new message from a peer that reuses
+    /// the id (§4.2, §4.4). Process it like <see cref="New"/>; it replaced the old entry.
+    /// </summary>
+    Reused,
 }
 
 /// <summary>
@@ -117,11 +123,6 @@ public sealed class MessageDeduplicator<TPeer>
         }
     }
 
-    /// <summary>Message ids reused with other content (a peer that restarted its counter): processed as new messages.</summary>
-    public long MessageIdsReused => Interlocked.Read(ref _messageIdsReused);
-
-    private long _messageIdsReused;
-
     /// <summary>
     /// Records a new message id, or says it is a duplicate (and returns the cached response if finished).
     /// <paramref name="fingerprint"/> identifies the message's content (<see cref="MessageFingerprint"/>): a
@@ -130,6 +131,7 @@ public sealed class MessageDeduplicator<TPeer>
     public DedupState Lookup(TPeer peer, ushort messageId, bool confirmable, ulong fingerprint, out byte[]? cachedResponse)
     {
         cachedResponse = null;
+        var reused = false;
         var now = _time.GetTimestamp();
         lock (_gate)
         {
@@ -143,7 +145,7 @@ public sealed class MessageDeduplicator<TPeer>
                 }
                 // Same message id, other content: the old exchange is over for this peer (it reuses the id).
                 RemoveLocked(existing);
-                Interlocked.Increment(ref _messageIdsReused);
+                reused = true;
             }
             var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
             var entry = _free.Count > 0 ? _free.Pop() : new Entry();
@@ -176,7 +178,7 @@ public sealed class MessageDeduplicator<TPeer>
             {
                 RemoveLocked(oldest);
             }
-            return DedupState.New;
+            return reused ? DedupState.Reused : DedupState.New;
         }
     }
 
