@@ -40,6 +40,17 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Gateway:FirmwareCacheRevalidateAfter must be between 1 s and 1 day")]
     public TimeSpan FirmwareCacheRevalidateAfter { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// A version found not to exist is answered 4.04 from memory for this long (a device retrying a deleted version,
+    /// or one probing names, costs one catalog look-up per name per period). An upload is visible after at most this.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Gateway:FirmwareNotFoundCacheTime must be between 0 and 10 min")]
+    public TimeSpan FirmwareNotFoundCacheTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>At most this many unknown versions are remembered; beyond it the oldest half is forgotten.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Gateway:FirmwareNotFoundCacheEntries must be between 1 and 1000000")]
+    public int FirmwareNotFoundCacheEntries { get; set; } = 10_000;
+
     /// <summary>Firmware progress is reported to the device's grain at most this often per download (and at the last block).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Gateway:FirmwareProgressInterval must be between 100 ms and 1 h")]
     public TimeSpan FirmwareProgressInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -25,4 +25,12 @@ public interface IFirmwareCatalogGrain : IGrainWithIntegerKey
 {
     [Alias("List")]
     Task<IReadOnlyList<FirmwareInfo>> List();
+
+    /// <summary>
+    /// The version's size and hash, or null when it does not exist: asked here, not of the version's own grain, so
+    /// looking up a version that does not exist activates nothing (a device asking for thousands of unknown
+    /// versions leaves no state behind).
+    /// </summary>
+    [Alias("Find")]
+    Task<FirmwareInfo?> Find(string version);
 }

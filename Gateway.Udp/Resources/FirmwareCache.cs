@@ -6,7 +6,9 @@ namespace NHub.Gateway.Resources;
 /// <summary>
 /// Firmware images held in the gateway so Block2 requests are served from memory: fetched from the version's grain
 /// once, re-validated after <see cref="GatewayOptions.FirmwareCacheRevalidateAfter"/> (a replaced image changes its
-/// ETag), bounded in bytes with least-recently-used eviction.
+/// ETag), bounded in bytes with least-recently-used eviction. Whether a version exists is asked of the firmware
+/// catalog (a stateless worker), never of the version's grain, and a version that does not exist is remembered for
+/// <see cref="GatewayOptions.FirmwareNotFoundCacheTime"/> in a bounded table: unknown names activate nothing.
 /// </summary>
 public sealed class FirmwareCache(IGrainFactory grains, GatewayOptions options, TimeProvider time)
 {
@@ -17,6 +19,7 @@ public sealed class FirmwareCache(IGrainFactory grains, GatewayOptions options, 
     }
 
     private readonly ConcurrentDictionary<string, CachedImage> _images = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _notFoundUntil = new(StringComparer.Ordinal);
     private readonly Lock _evictGate = new();
     private long _bytes;
 
@@ -30,20 +33,34 @@ public sealed class FirmwareCache(IGrainFactory grains, GatewayOptions options, 
             cached.LastUsed = now;
             return cached;
         }
-        var grain = grains.GetGrain<IFirmwareGrain>(version);
+        if (_notFoundUntil.TryGetValue(version, out var until))
+        {
+            if (now < until)
+            {
+                return null;
+            }
+            _notFoundUntil.TryRemove(KeyValuePair.Create(version, until));
+        }
+        var info = await grains.GetGrain<IFirmwareCatalogGrain>(0).Find(version);
+        if (info is null)
+        {
+            Remove(version);
+            RememberNotFound(version, now);
+            return null;
+        }
         if (cached is not null)
         {
-            var info = await grain.GetInfo();
-            if (info is not null && string.Equals(info.Sha256, cached.Info.Sha256, StringComparison.Ordinal))
+            if (string.Equals(info.Sha256, cached.Info.Sha256, StringComparison.Ordinal))
             {
                 cached.FetchedAt = cached.LastUsed = now;
                 return cached;
             }
             Remove(version);
         }
-        var image = await grain.GetImage();
+        var image = await grains.GetGrain<IFirmwareGrain>(version).GetImage();
         if (image is null)
         {
+            // deleted between the two look-ups
             return null;
         }
         // ETag (RFC 7252 §5.10.6, 1–8 bytes): the first 8 bytes of the image's SHA-256.
@@ -58,6 +75,44 @@ public sealed class FirmwareCache(IGrainFactory grains, GatewayOptions options, 
         }
         return entry;
     }
+
+    private void RememberNotFound(string version, long now)
+    {
+        var ttl = (long)(options.FirmwareNotFoundCacheTime.TotalSeconds * time.TimestampFrequency);
+        if (ttl <= 0)
+        {
+            return;
+        }
+        if (_notFoundUntil.Count >= options.FirmwareNotFoundCacheEntries)
+        {
+            // Bounded: forget what has expired, and if that is not enough, the entries that expire first.
+            lock (_evictGate)
+            {
+                foreach (var (key, expires) in _notFoundUntil)
+                {
+                    if (expires <= now)
+                    {
+                        _notFoundUntil.TryRemove(key, out _);
+                    }
+                }
+                if (_notFoundUntil.Count >= options.FirmwareNotFoundCacheEntries)
+                {
+                    var median = _notFoundUntil.Values.Order().ElementAt(_notFoundUntil.Count / 2);
+                    foreach (var (key, expires) in _notFoundUntil)
+                    {
+                        if (expires <= median)
+                        {
+                            _notFoundUntil.TryRemove(key, out _);
+                        }
+                    }
+                }
+            }
+        }
+        _notFoundUntil[version] = now + ttl;
+    }
+
+    /// <summary>Unknown versions remembered now (for tests and metrics).</summary>
+    public int NotFoundCount => _notFoundUntil.Count;
 
     private void Remove(string version)
     {

@@ -36,6 +36,11 @@ public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory 
         }
         deviceId ??= ctx.Request.GetQueryParameter("id");
 
+        if (!FirmwareVersions.IsValid(version))
+        {
+            // Checked before anything is looked up: no string of the device's reaches a grain or the database.
+            return CoapResponse.Text(CoapCode.NotFound, $"no such firmware: a version {FirmwareVersions.Rule}");
+        }
         var image = await cache.GetAsync(version);
         if (image is null)
         {

@@ -125,10 +125,8 @@ public static class DevicesApi
                 errors.Add("online", "must be true or false");
             }
         }
-        if (search is { Length: > MaxSearchLength })
-        {
-            errors.Add("search", $"must be at most {MaxSearchLength} characters");
-        }
+        // Free text that reaches PostgreSQL: bounded, and no control characters (a NUL is not valid in a text value).
+        errors.Text("search", search, MaxSearchLength);
         if (errors.Any)
         {
             return errors.ToProblem();

@@ -113,7 +113,7 @@ public static class FirmwareApi
         {
             return Problems.Field("version", Identifiers.FirmwareVersionRule);
         }
-        var info = await services.Grains.GetGrain<IFirmwareGrain>(version).GetInfo();
+        var info = await services.Grains.GetGrain<IFirmwareCatalogGrain>(0).Find(version);
         return info is null ? Problems.NotFound($"Firmware '{version}' does not exist.") : TypedResults.Ok(FirmwareResponse.From(info));
     }
 

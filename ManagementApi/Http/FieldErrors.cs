@@ -47,19 +47,14 @@ internal sealed class FieldErrors
 internal static class Identifiers
 {
     public const string DeviceIdRule = "must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'";
-    public const string FirmwareVersionRule = "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-' (not '.' or '..')";
+    public const string FirmwareVersionRule = FirmwareVersions.Rule;
     public const string CommandNameRule = "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'";
-
-    private static readonly SearchValues<char> VersionCharacters =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
 
     /// <summary>A device id from the route: 400 with <c>errors.device_id</c> when it cannot be one.</summary>
     public static ProblemHttpResult? CheckDeviceId(string deviceId) =>
         DeviceIds.IsValid(deviceId) ? null : Problems.Field("device_id", DeviceIdRule);
 
-    public static bool IsValidFirmwareVersion(string? version) =>
-        !string.IsNullOrEmpty(version) && version.Length <= 64 && !version.AsSpan().ContainsAnyExcept(VersionCharacters) && version is not ("." or "..");
+    public static bool IsValidFirmwareVersion(string? version) => FirmwareVersions.IsValid(version);
 
-    public static bool IsValidCommandName(string? name) =>
-        !string.IsNullOrEmpty(name) && name.Length <= 64 && !name.AsSpan().ContainsAnyExcept(VersionCharacters);
+    public static bool IsValidCommandName(string? name) => FirmwareVersions.IsValidCommandName(name);
 }

@@ -143,6 +143,9 @@ public sealed class DevicesApiTests(ManagementApiFixture api)
         await FieldErrors(await http.Get("/devices?limit=501"), "limit");
         await FieldErrors(await http.Get("/devices?limit=ten"), "limit");
         await FieldErrors(await http.Get("/devices?search=" + new string('s', 129)), "search");
+        // A NUL is not valid in a PostgreSQL text value: it must be a field error, never a 500.
+        await FieldErrors(await http.Get("/devices?search=%00"), "search");
+        await FieldErrors(await http.Get("/devices?search=a%0Ab"), "search");
     }
 
     [Fact]

@@ -149,6 +149,39 @@ public sealed class DtlsDeviceFlowTests(ProductionPlatform platform) : IClassFix
         Assert.Equal(["{\"kwh\":1234}", "{\"kwh\":1234}"], stored.Select(m => System.Text.Encoding.UTF8.GetString(m.Data!)).ToArray());
     }
 
+    [Fact]
+    public async Task Firmware_versions_that_cannot_exist_or_do_not_exist_are_4_04_and_activate_no_grain()
+    {
+        const string id = "dtls-fw-probe";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
+        // libcoap percent-decodes the path: the Uri-Path option carries a NUL byte (it once reached PostgreSQL: 5.00).
+        var nul = await LibCoap.RunAsync(Client, ["-m", "get", "-u", credential.Summary.PskIdentity, "-k", credential.PskKey,
+            $"{platform.CoapsBase}/firmware/a%00b"]);
+        Assert.Equal("4.04", nul.LastCode);
+
+        var management = platform.Grains.GetGrain<IManagementGrain>(0);
+        async Task<int> FirmwareActivations() => (await management.GetSimpleGrainStatistics())
+            .Where(s => s.GrainType.StartsWith("NHub.Grains.FirmwareGrain,", StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+        // One activation on purpose, so the count is shown to see firmware grains at all.
+        await platform.Grains.GetGrain<NHub.Grains.IFirmwareGrain>("activation-probe").GetInfo();
+        var before = await FirmwareActivations();
+        Assert.True(before >= 1, "the statistics name no firmware grain: " + string.Join(", ", (await management.GetSimpleGrainStatistics()).Select(s => s.GrainType).Distinct()));
+
+        using var client = NHub.Gateway.Tests.Support.BcDtlsClient.Connect(new IPEndPoint(IPAddress.Loopback, platform.Silo.CoapsPort),
+            credential.Summary.PskIdentity, credential.PskKey);
+        var firstId = (ushort)Random.Shared.Next(1, 30000);
+        for (var i = 0; i < 300; i++)
+        {
+            // A device probing names: valid-looking versions that do not exist, and some that cannot be versions.
+            var version = i % 3 == 0 ? $"bad version {i}\u0000" : $"9.{i}.0-probe";
+            var answer = client.Exchange(TelemetryDatagram.Get((ushort)(firstId + i), [(byte)i], "/firmware/" + version), waitMillis: 10_000);
+            Assert.True(answer is not null, $"no answer for {version}; silo log:\n" + platform.Silo.Output);
+            Assert.Equal(NHub.Coap.CoapCode.NotFound, TelemetryDatagram.CodeOf(answer!));
+        }
+
+        Assert.Equal(before, await FirmwareActivations());
+    }
+
     internal static async Task<JsonElement> PostCommandAsync(HttpClient api, string deviceId, string name, object parameters)
     {
         var response = await api.PostAsJsonAsync($"devices/{deviceId}/commands/", new { name, @params = parameters, ttl_seconds = 3600 });
