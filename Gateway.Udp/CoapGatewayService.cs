@@ -24,6 +24,7 @@ public sealed partial class CoapGatewayService(
     TelemetryResource telemetry,
     CommandsResource commands,
     FirmwareResource firmware,
+    BackendFailureGuard guard,
     IMeterFactory meters,
     TimeProvider time,
     ILogger<CoapGatewayService> logger) : IHostedService
@@ -68,9 +69,9 @@ public sealed partial class CoapGatewayService(
     }
 
     private CoapRouter<PeerInfo> ServiceRouter() => new CoapRouter<PeerInfo>()
-        .Map(CoapCode.Post, "/telemetry", telemetry.PostAsync, TelemetryResource.Description)
-        .Map(CoapCode.Get, "/commands/{device_id}", commands.GetAsync, CommandsResource.Description)
-        .Map(CoapCode.Get, "/firmware/{version}", firmware.GetAsync, FirmwareResource.Description);
+        .Map(CoapCode.Post, "/telemetry", guard.Wrap(telemetry.PostAsync), TelemetryResource.Description)
+        .Map(CoapCode.Get, "/commands/{device_id}", guard.Wrap(commands.GetAsync), CommandsResource.Description)
+        .Map(CoapCode.Get, "/firmware/{version}", guard.Wrap(firmware.GetAsync), FirmwareResource.Description);
 
     /// <summary>Production's plain port: every request is 4.01 with a diagnostic saying DTLS is required (the device guide).</summary>
     private static CoapRouter<PeerInfo> RejectingRouter() => new(serveWellKnownCore: false)

@@ -49,6 +49,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<TelemetryResource>();
         services.AddSingleton<CommandsResource>();
         services.AddSingleton<FirmwareResource>();
+        services.AddSingleton<BackendFailureGuard>();
         services.AddSingleton<CoapEndpoints>();
         services.AddHostedService<CoapGatewayService>();
         services.AddHostedService<RevocationListener>();

@@ -32,6 +32,13 @@ public sealed class GatewayOptions
     /// </summary>
     public Guid? Id { get; set; }
 
+    /// <summary>
+    /// A request the backend could not serve (a grain call failed or timed out: storage down, no silo) is answered
+    /// 5.03 with this as Max-Age (RFC 7252 §5.9.3.4), the time after which the device should retry.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:UnavailableRetryAfter must be between 1 s and 1 h")]
+    public TimeSpan UnavailableRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Firmware images kept in the gateway's memory (least recently used evicted beyond this).</summary>
     [Range(0, 16L * 1024 * 1024 * 1024, ErrorMessage = "Gateway:FirmwareCacheBytes must be between 0 and 16 GiB")]
     public long FirmwareCacheBytes { get; set; } = 256L * 1024 * 1024;

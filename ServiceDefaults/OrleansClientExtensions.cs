@@ -22,6 +22,7 @@ public static class OrleansClientExtensions
         var cluster = OptionsGuard.Bind<OrleansClusterOptions>(builder.Configuration, OrleansClusterOptions.Section);
         var nats = OptionsGuard.Bind<NatsSettings>(builder.Configuration, NatsSettings.Section);
         builder.Services.AddSingleton(mode);
+        builder.Services.AddNHubExceptionSerialization();
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>

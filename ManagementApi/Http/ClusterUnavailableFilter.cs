@@ -1,8 +1,10 @@
 namespace NHub.ManagementApi.Http;
 
 /// <summary>
-/// A grain call that cannot reach the cluster (no silo, timeout) is answered 503 with Retry-After, not 500: the
-/// request was fine and may be retried. Runs inside the endpoint, so it works the same in every environment.
+/// A grain call that cannot reach the cluster (no silo, timeout) or whose grain's storage failed (PostgreSQL down or
+/// out of connections: a <see cref="System.Data.Common.DbException"/>, or Orleans' stand-in for a driver exception
+/// this host cannot load) is answered 503 with Retry-After, not 500: the request was fine and may be retried. Runs
+/// inside the endpoint, so it works the same in every environment.
 /// </summary>
 internal sealed class ClusterUnavailableFilter(ILogger<ClusterUnavailableFilter> logger) : IEndpointFilter
 {
@@ -14,7 +16,8 @@ internal sealed class ClusterUnavailableFilter(ILogger<ClusterUnavailableFilter>
         {
             return await next(context);
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        catch (Exception ex) when (ex is TimeoutException or OrleansException or System.Data.Common.DbException
+            or Orleans.Serialization.UnavailableExceptionFallbackException)
         {
             var http = context.HttpContext;
             ManagementApiLog.ClusterUnavailable(logger, ex, http.Request.Method, http.Request.Path.Value);

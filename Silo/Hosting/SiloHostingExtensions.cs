@@ -44,6 +44,7 @@ public static class SiloHostingExtensions
             builder.Services.AddHostedService(_ => new NatsStreamOwnershipCheck(mode, nats));
         }
 
+        builder.Services.AddNHubExceptionSerialization();
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>
