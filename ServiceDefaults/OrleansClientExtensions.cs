@@ -35,7 +35,7 @@ public static class OrleansClientExtensions
                 client.UseAdoNetClustering(o =>
                 {
                     o.Invariant = "Npgsql";
-                    o.ConnectionString = mode.PostgresConnectionString;
+                    o.ConnectionString = PostgresConnectionBudget.Client(mode.PostgresConnectionString!);
                 });
             }
             else

@@ -16,13 +16,27 @@ public sealed partial class DeviceGrain(
     ITelemetryPublisher telemetry,
     IDeviceEventPublisher events,
     IDeviceRegistry registry,
-    ILogger<DeviceGrain> logger) : Grain, IDeviceGrain, IRemindable
+    ILogger<DeviceGrain> logger) : Grain, IDeviceGrain, IRemindable, IIncomingGrainCallFilter
 {
     private readonly DeviceOptions _options = deviceOptions.Value;
 
     private string DeviceId => this.GetPrimaryKeyString();
 
     private bool Exists => state.State.Record is not null;
+
+    /// <summary>
+    /// Every call to a device that does not exist (a typo, a fuzzer's random id, a deleted device) leaves nothing
+    /// behind: the activation is collected right after the call instead of holding its memory until the idle
+    /// collection age. Thousands of unknown ids then cost one storage read each and no lasting state.
+    /// </summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        await context.Invoke();
+        if (!Exists)
+        {
+            DeactivateOnIdle();
+        }
+    }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {

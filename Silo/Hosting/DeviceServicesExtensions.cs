@@ -26,7 +26,8 @@ public static class DeviceServicesExtensions
 
         if (mode.UsesPostgres)
         {
-            services.AddSingleton(_ => NpgsqlDataSource.Create(mode.PostgresConnectionString!));
+            services.AddSingleton(sp => NpgsqlDataSource.Create(PostgresConnectionBudget.DataSource(mode.PostgresConnectionString!,
+                sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.MaxConnections)));
             services.AddSingleton<IDeviceRegistry, PostgresDeviceRegistry>();
             services.AddSingleton<IFirmwareRepository, PostgresFirmwareRepository>();
         }

@@ -27,11 +27,12 @@ public static class SiloHostingExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<OrleansClusterOptions>().BindConfiguration(OrleansClusterOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<NatsSettings>().BindConfiguration(NatsSettings.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var cluster = OptionsGuard.Bind<OrleansClusterOptions>(builder.Configuration, OrleansClusterOptions.Section);
         var nats = OptionsGuard.Bind<NatsSettings>(builder.Configuration, NatsSettings.Section);
-        var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new();
+        var database = OptionsGuard.Bind<DatabaseOptions>(builder.Configuration, DatabaseOptions.Section);
+        var orleansDb = mode.UsesPostgres ? PostgresConnectionBudget.Orleans(mode.PostgresConnectionString!, database.MaxConnections) : null;
         if (mode.UsesPostgres && database.MigrateOnStart)
         {
             builder.Services.AddHostedService(sp => new MigrateOnStartService(mode.PostgresConnectionString!, sp.GetRequiredService<ILogger<SchemaMigrator>>()));
@@ -60,22 +61,22 @@ public static class SiloHostingExtensions
                 silo.UseAdoNetClustering(o =>
                 {
                     o.Invariant = Npgsql;
-                    o.ConnectionString = mode.PostgresConnectionString;
+                    o.ConnectionString = orleansDb;
                 });
                 silo.AddAdoNetGrainStorage(GrainStorageNames.Default, o =>
                 {
                     o.Invariant = Npgsql;
-                    o.ConnectionString = mode.PostgresConnectionString;
+                    o.ConnectionString = orleansDb;
                 });
                 silo.AddAdoNetGrainStorage(GrainStorageNames.PubSub, o =>
                 {
                     o.Invariant = Npgsql;
-                    o.ConnectionString = mode.PostgresConnectionString;
+                    o.ConnectionString = orleansDb;
                 });
                 silo.UseAdoNetReminderService(o =>
                 {
                     o.Invariant = Npgsql;
-                    o.ConnectionString = mode.PostgresConnectionString;
+                    o.ConnectionString = orleansDb;
                 });
             }
             else
@@ -137,4 +138,8 @@ public sealed class DatabaseOptions
 
     /// <summary>Apply pending schema migrations before the silo starts (the same as running <c>migrate</c>).</summary>
     public bool MigrateOnStart { get; set; }
+
+    /// <summary>PostgreSQL connections this silo may open in all (<see cref="PostgresConnectionBudget"/>).</summary>
+    [System.ComponentModel.DataAnnotations.Range(4, 10_000, ErrorMessage = "Database:MaxConnections must be between 4 and 10000")]
+    public int MaxConnections { get; set; } = PostgresConnectionBudget.DefaultSiloConnections;
 }
