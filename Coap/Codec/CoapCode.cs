@@ -69,6 +69,9 @@ public readonly record struct CoapCode(byte Value)
     public static readonly CoapCode PreconditionFailed = Create(4, 12);
     public static readonly CoapCode RequestEntityTooLarge = Create(4, 13);
     public static readonly CoapCode UnsupportedContentFormat = Create(4, 15);
+
+    /// <summary>RFC 8516 §3: the client sent too many requests; Max-Age says when to try again.</summary>
+    public static readonly CoapCode TooManyRequests = Create(4, 29);
     public static readonly CoapCode InternalServerError = Create(5, 0);
     public static readonly CoapCode NotImplemented = Create(5, 1);
     public static readonly CoapCode BadGateway = Create(5, 2);

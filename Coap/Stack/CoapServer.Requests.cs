@@ -38,6 +38,7 @@ public sealed partial class CoapServer<TPeer>
         finally
         {
             Interlocked.Decrement(ref _inFlight);
+            _limiter.Exit(peer);
         }
 
         if (confirmable && onDelivery is not null && !separate)

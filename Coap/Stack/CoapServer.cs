@@ -42,6 +42,7 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         Blockwise = new BlockwiseTransfers<TPeer>(options, time);
         Observers = new ObserveRegistry<TPeer>(options, time);
         Confirmables = new ConfirmableSender<TPeer>(options, time, send);
+        _limiter = new PeerRequestLimiter<TPeer>(options.MaxRequestsInProgressPerPeer);
         Observers.RelationEnded += OnRelationEnded;
     }
 
@@ -54,6 +55,8 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     public int InFlight => Volatile.Read(ref _inFlight);
 
     private int _inFlight;
+
+    private readonly PeerRequestLimiter<TPeer> _limiter;
 
     /// <summary>
     /// One datagram from <paramref name="peer"/>. Never throws and never blocks: requests continue asynchronously.
@@ -187,8 +190,30 @@ public sealed partial class CoapServer<TPeer> : IDisposable
                 break;
         }
         _observer?.Request(message.Code);
+        if (!_limiter.TryEnter(peer))
+        {
+            RejectTooMany(peer, message, fingerprint);
+            return;
+        }
         Interlocked.Increment(ref _inFlight);
         _ = ProcessAsync(peer, message, match, fingerprint);
+    }
+
+    /// <summary>
+    /// RFC 8516 §3: 4.29 with Max-Age, piggybacked on the ACK of a CON (a NON gets a NON), remembered like any answer
+    /// so a retransmission is answered the same. Nothing reaches a handler or the backend.
+    /// </summary>
+    private void RejectTooMany(TPeer peer, CoapMessage request, ulong fingerprint)
+    {
+        var confirmable = request.Type == CoapMessageType.Confirmable;
+        var response = ToMessage(request, CoapResponse.Text(CoapCode.TooManyRequests, "too many requests in progress; retry after Max-Age"));
+        response.MaxAge = (uint)_options.TooManyRequestsMaxAge.TotalSeconds;
+        response.Type = confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable;
+        response.MessageId = confirmable ? request.MessageId : Confirmables.NextMessageId(peer);
+        var bytes = CoapSerializer.ToArray(response);
+        _send(peer, bytes);
+        Deduplicator.Complete(peer, request.MessageId, fingerprint, bytes);
+        _observer?.Response(response.Code, 0);
     }
 
     private static string MalformedReason(CoapParseError error) => "malformed_" + error.ToString().ToLowerInvariant();

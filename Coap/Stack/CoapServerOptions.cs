@@ -51,6 +51,17 @@ public sealed class CoapServerOptions
     [Range(16, 64 * 1024 * 1024, ErrorMessage = "Gateway:Coap:MaxBodySize must be between 16 B and 64 MiB")]
     public int MaxBodySize { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Requests of one peer processed at the same time (RFC 7252 §4.7: NSTART is 1 for a well-behaved client);
+    /// beyond it a request is answered 4.29 Too Many Requests (RFC 8516) with <see cref="TooManyRequestsMaxAge"/>.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Gateway:Coap:MaxRequestsInProgressPerPeer must be between 1 and 100000")]
+    public int MaxRequestsInProgressPerPeer { get; set; } = 8;
+
+    /// <summary>Max-Age of a 4.29 answer (RFC 8516 §3): seconds the peer should wait before trying again.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:Coap:TooManyRequestsMaxAge must be between 1 s and 1 h")]
+    public TimeSpan TooManyRequestsMaxAge { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Block-wise transfers in progress, in total and per peer.</summary>
     [Range(1, 10_000_000, ErrorMessage = "Gateway:Coap:MaxBlockTransfers must be between 1 and 10000000")]
     public int MaxBlockTransfers { get; set; } = 100_000;
