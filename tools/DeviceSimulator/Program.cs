@@ -23,9 +23,12 @@ using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 try
 {
-    return options.Command == "provision"
-        ? await Commands.ProvisionAsync(options, cts.Token)
-        : await Commands.RunAsync(options, cts.Token);
+    return options.Command switch
+    {
+        "provision" => await Commands.ProvisionAsync(options, cts.Token),
+        "flood" => await NHub.DeviceSimulator.Flood.FloodCommand.RunAsync(options, cts.Token),
+        _ => await Commands.RunAsync(options, cts.Token),
+    };
 }
 catch (OperationCanceledException) when (cts.IsCancellationRequested)
 {

@@ -13,14 +13,15 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "credentials", "provision", "api", "api-key", "psk-identity", "psk-key", "psk-format", "provision-concurrency", "out",
         "handshake-threads", "handshake-timeout", "cipher-suites", "bind-addresses", "firmware-version", "block-size", "sha256",
         "command-rate", "command-concurrency", "server-pid", "settle", "ready-file", "warmup",
+        "control", "control-interval", "datagrams", "sockets", "seed", "baseline", "after",
     ];
 
     public static SimulatorOptions Parse(string[] args)
     {
         var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "run";
-        if (command is not ("run" or "provision"))
+        if (command is not ("run" or "provision" or "flood"))
         {
-            throw new ArgumentException($"Unknown command '{command}' (run, provision)");
+            throw new ArgumentException($"Unknown command '{command}' (run, provision, flood)");
         }
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = command == "run" && (args.Length == 0 || args[0] != "run") ? 0 : 1; i < args.Length; i += 2)
@@ -113,11 +114,21 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public TimeSpan Warmup => TimeSpan.FromSeconds(Double("warmup", 0));
     public string? ReadyFile => Find("ready-file");
 
+    // flood
+    public Uri? Control => Find("control") is { } c ? new Uri(c) : null;
+    public int ControlIntervalMs => Int("control-interval", 50);
+    public long Datagrams => long.Parse(Get("datagrams", "1000000"), CultureInfo.InvariantCulture);
+    public int Sockets => Int("sockets", 16);
+    public int Seed => Int("seed", 1);
+    public TimeSpan Baseline => TimeSpan.FromSeconds(Double("baseline", 3));
+    public TimeSpan After => TimeSpan.FromSeconds(Double("after", 10));
+
     public const string Usage = """
         NHub device simulator: N virtual CoAP devices (plain or DTLS 1.2 PSK), each with its own UDP port and one
         confirmable request in flight (NSTART = 1), against our gateway or any CoAP server.
 
           NHub.DeviceSimulator [run] --scenario S [options]
+          NHub.DeviceSimulator flood --target coap://127.0.0.1:P --control coap://127.0.0.1:P/telemetry?id=D [options]
           NHub.DeviceSimulator provision --api URL --api-key K --devices N --out creds.csv [--device-prefix P] [--device-offset K] [--psk-format ascii|binary]
 
         Scenarios (--scenario):
@@ -161,6 +172,11 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --warmup S                  telemetry, get: send for S seconds first, unmeasured (JIT tiering, caches,
                                       the server's and ours), then measure for --duration
           --ready-file FILE           create FILE when setup is done (scripts running several simulators wait for all)
+        Flood (malformed CoAP to a coap:// target, malformed DTLS records to coaps://; loopback only):
+          --datagrams N (1000000), --rate R (datagrams/s, 0 = flat out), --sockets K source ports (16), --seed S (1)
+          --control URI               a provisioned device that POSTs telemetry every --control-interval ms (50)
+                                      before (--baseline S, 3), during and --after S (10) the flood; its latency
+          --server-pid PID            the server's RSS before, at its peak and after
         Ctrl+C or SIGTERM ends the run early; the summary and JSON still cover what was measured.
         """;
 }

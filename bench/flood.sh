@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Floods of malformed input against the production shape (PostgreSQL + JetStream + one silo with the gateway; plain
+# CoAP enabled so the CoAP flood reaches the stack), each beside a control device posting telemetry every 50 ms:
+#   1. --datagrams (1,000,000) mutated CoAP datagrams to the plain port (random bytes, bit flips, bogus options,
+#      Block1 fragments, requests for random device ids and firmware versions)
+#   2. a tenth as many mutated DTLS records to the DTLS port
+# Reports per flood: the control device's latency before/during/after, answers by class and 5.00s, the silo's RSS
+# before/peak/after, and the silo's warning and error log lines during the flood.
+# Goals (issue #18): control within 1 s of normal, RSS growth < 50 MiB after, zero 5.00, no per-datagram log lines.
+#   bench/flood.sh [coap_datagrams=1000000] [rate=0]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib/common.sh
+datagrams="${1:-1000000}"; rate="${2:-0}"
+bench_build
+bench_workdir; trap bench_cleanup EXIT
+machine_line
+
+start_postgres
+start_nats
+ConnectionStrings__Postgres="$PG_CS" dotnet Silo/bin/Release/net10.0/NHub.Silo.dll migrate >"$BENCH_WORK/migrate.log" 2>&1 \
+  || { cat "$BENCH_WORK/migrate.log"; exit 1; }
+start_silo silo ConnectionStrings__Postgres="$PG_CS" Nats__Url="nats://127.0.0.1:$NATS_PORT" Security__MasterKey="$BENCH_MASTER_KEY" \
+    Orleans__ClusterId=bench Orleans__ServiceId=bench Gateway__PlainMode=Enabled
+curl -sf -X POST -H "Authorization: Bearer $BENCH_API_KEY" -H 'Content-Type: application/json' \
+    -d '{"device_id":"flood-control","model":"KM-3","serial":"SN-flood"}' "$API_URL/api/v4/manage/devices/" >/dev/null
+control="coap://127.0.0.1:$COAP_PORT/telemetry?id=flood-control"
+
+flood() { # NAME TARGET DATAGRAMS
+  local before after; before=$(wc -l <"$BENCH_WORK/silo.log")
+  echo "== $1: $3 datagrams to $2 (rate ${rate:-0}/s, 0 = flat out)"
+  sim flood --target "$2" --control "$control" --datagrams "$3" --rate "$rate" --server-pid "$SILO_PID" --json "$BENCH_WORK/$1.json"
+  after=$(wc -l <"$BENCH_WORK/silo.log")
+  local lines; lines=$(sed -n "$((before + 1)),${after}p" "$BENCH_WORK/silo.log")
+  echo "silo log during the flood: $(grep -c '^warn:' <<<"$lines" || true) warnings, $(grep -cE '^(fail|crit):' <<<"$lines" || true) errors; by event:"
+  grep -E '^(warn|fail|crit):' <<<"$lines" | sort | uniq -c | sort -rn | head -8 || true
+  # the first message of each event kind
+  grep -A1 -E '^(warn|fail|crit):' <<<"$lines" | awk '/^(warn|fail|crit):/ { k = $0; next } k != "" && !(k in seen) { seen[k] = 1; print "  " k ":" substr($0, 1, 240) } { k = "" }' || true
+}
+flood coap "coap://127.0.0.1:$COAP_PORT" "$datagrams"
+flood dtls "coaps://127.0.0.1:$COAPS_PORT" "$((datagrams / 10))"
