@@ -19,7 +19,7 @@ public sealed class FirmwareCache(IGrainFactory grains, GatewayOptions options, 
     }
 
     private readonly ConcurrentDictionary<string, CachedImage> _images = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _notFoundUntil = new(StringComparer.Ordinal);
+    private readonly NegativeCache _notFound = new(options.FirmwareNotFoundCacheTime, options.FirmwareNotFoundCacheEntries, time);
     private readonly Lock _evictGate = new();
     private long _bytes;
 
@@ -33,19 +33,15 @@ public sealed class FirmwareCache(IGrainFactory grains, GatewayOptions options, 
             cached.LastUsed = now;
             return cached;
         }
-        if (_notFoundUntil.TryGetValue(version, out var until))
+        if (_notFound.Contains(version))
         {
-            if (now < until)
-            {
-                return null;
-            }
-            _notFoundUntil.TryRemove(KeyValuePair.Create(version, until));
+            return null;
         }
         var info = await grains.GetGrain<IFirmwareCatalogGrain>(0).Find(version);
         if (info is null)
         {
             Remove(version);
-            RememberNotFound(version, now);
+            _notFound.Add(version);
             return null;
         }
         if (cached is not null)
@@ -76,43 +72,8 @@ public sealed class FirmwareCache(IGrainFactory grains, GatewayOptions options, 
         return entry;
     }
 
-    private void RememberNotFound(string version, long now)
-    {
-        var ttl = (long)(options.FirmwareNotFoundCacheTime.TotalSeconds * time.TimestampFrequency);
-        if (ttl <= 0)
-        {
-            return;
-        }
-        if (_notFoundUntil.Count >= options.FirmwareNotFoundCacheEntries)
-        {
-            // Bounded: forget what has expired, and if that is not enough, the entries that expire first.
-            lock (_evictGate)
-            {
-                foreach (var (key, expires) in _notFoundUntil)
-                {
-                    if (expires <= now)
-                    {
-                        _notFoundUntil.TryRemove(key, out _);
-                    }
-                }
-                if (_notFoundUntil.Count >= options.FirmwareNotFoundCacheEntries)
-                {
-                    var median = _notFoundUntil.Values.Order().ElementAt(_notFoundUntil.Count / 2);
-                    foreach (var (key, expires) in _notFoundUntil)
-                    {
-                        if (expires <= median)
-                        {
-                            _notFoundUntil.TryRemove(key, out _);
-                        }
-                    }
-                }
-            }
-        }
-        _notFoundUntil[version] = now + ttl;
-    }
-
     /// <summary>Unknown versions remembered now (for tests and metrics).</summary>
-    public int NotFoundCount => _notFoundUntil.Count;
+    public int NotFoundCount => _notFound.Count;
 
     private void Remove(string version)
     {
