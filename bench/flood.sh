@@ -3,7 +3,8 @@
 # CoAP enabled so the CoAP flood reaches the stack), each beside a control device posting telemetry every 50 ms:
 #   1. --datagrams (1,000,000) mutated CoAP datagrams to the plain port (random bytes, bit flips, bogus options,
 #      Block1 fragments, requests for random device ids and firmware versions)
-#   2. a tenth as many mutated DTLS records to the DTLS port
+#   2. the same again (what the first left behind must not grow: a plateau, not a leak)
+#   3. a tenth as many mutated DTLS records to the DTLS port
 # Reports per flood: the control device's latency before/during/after, answers by class and 5.00s, the silo's RSS
 # before/peak/after, and the silo's warning and error log lines during the flood.
 # Goals (issue #18): control within 1 s of normal, RSS growth < 50 MiB after, zero 5.00, no per-datagram log lines.
@@ -38,4 +39,6 @@ flood() { # NAME TARGET DATAGRAMS
   grep -A1 -E '^(warn|fail|crit):' <<<"$lines" | awk '/^(warn|fail|crit):/ { k = $0; next } k != "" && !(k in seen) { seen[k] = 1; print "  " k ":" substr($0, 1, 240) } { k = "" }' || true
 }
 flood coap "coap://127.0.0.1:$COAP_PORT" "$datagrams"
+# The same flood again: memory that the first one left (GC heap grown to its new working set) must not grow again.
+flood coap-again "coap://127.0.0.1:$COAP_PORT" "$datagrams"
 flood dtls "coaps://127.0.0.1:$COAPS_PORT" "$((datagrams / 10))"
