@@ -12,13 +12,8 @@ bench_build
 bench_workdir; trap bench_cleanup EXIT
 machine_line
 
-start_postgres
-start_nats
-ConnectionStrings__Postgres="$PG_CS" dotnet Silo/bin/Release/net10.0/NHub.Silo.dll migrate >"$BENCH_WORK/migrate.log" 2>&1 \
-  || { cat "$BENCH_WORK/migrate.log"; exit 1; }
 stream=NHUB_TELEMETRY
-start_silo silo ConnectionStrings__Postgres="$PG_CS" Nats__Url="nats://127.0.0.1:$NATS_PORT" Security__MasterKey="$BENCH_MASTER_KEY" \
-    Orleans__ClusterId=bench Orleans__ServiceId=bench Gateway__Dtls__MaxPeers=200000 ${BENCH_SILO_ENV:-}
+start_production_silo silo Gateway__Dtls__MaxPeers=200000 ${BENCH_SILO_ENV:-}
 for _ in $(seq 1 60); do [[ $(stream_messages $stream) =~ ^[0-9]+$ ]] && curl -s "http://127.0.0.1:$NATS_MONITOR/jsz?streams=true" | grep -q "\"$stream\"" && break; sleep 0.5; done
 echo "== production silo (PostgreSQL $(psql --version | awk '{print $3}'), $(.tools/bin/nats-server --version 2>/dev/null || nats-server --version))"
 sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix e2e --out "$BENCH_WORK/creds.csv"

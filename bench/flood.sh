@@ -17,12 +17,7 @@ bench_build
 bench_workdir; trap bench_cleanup EXIT
 machine_line
 
-start_postgres
-start_nats
-ConnectionStrings__Postgres="$PG_CS" dotnet Silo/bin/Release/net10.0/NHub.Silo.dll migrate >"$BENCH_WORK/migrate.log" 2>&1 \
-  || { cat "$BENCH_WORK/migrate.log"; exit 1; }
-start_silo silo ConnectionStrings__Postgres="$PG_CS" Nats__Url="nats://127.0.0.1:$NATS_PORT" Security__MasterKey="$BENCH_MASTER_KEY" \
-    Orleans__ClusterId=bench Orleans__ServiceId=bench Gateway__PlainMode=Enabled
+start_production_silo silo Gateway__PlainMode=Enabled
 curl -sf -X POST -H "Authorization: Bearer $BENCH_API_KEY" -H 'Content-Type: application/json' \
     -d '{"device_id":"flood-control","model":"KM-3","serial":"SN-flood"}' "$API_URL/api/v4/manage/devices/" >/dev/null
 control="coap://127.0.0.1:$COAP_PORT/telemetry?id=flood-control"
@@ -38,6 +33,18 @@ flood() { # NAME TARGET DATAGRAMS
   # the first message of each event kind
   grep -A1 -E '^(warn|fail|crit):' <<<"$lines" | awk '/^(warn|fail|crit):/ { k = $0; next } k != "" && !(k in seen) { seen[k] = 1; print "  " k ":" substr($0, 1, 240) } { k = "" }' || true
 }
+# Reference in the same invocation: libcoap's coap-server-notls under the same flood and control device (it has no
+# /telemetry: its control answers are 4.xx, counted as "not 2.01"; the latency is what counts). It also shows the
+# generator's reach: the datagrams/s it sends when the server is cheaper than ours.
+lc_port=$(free_udp_port)
+coap-server-notls -A 127.0.0.1 -p "$lc_port" >"$BENCH_WORK/libcoap.log" 2>&1 &
+LC_PID=$!; BENCH_PIDS+=("$LC_PID")
+for _ in $(seq 1 40); do ss -Hlun "sport = :$lc_port" | grep -q . && break; sleep 0.25; done
+echo "== libcoap $(coap-server-notls -h 2>&1 | grep -oE 'v[0-9.]+' | head -1) coap-server-notls: $datagrams datagrams"
+sim flood --target "coap://127.0.0.1:$lc_port" --control "coap://127.0.0.1:$lc_port/telemetry?id=flood-control" --datagrams "$datagrams" \
+    --rate "$rate" --server-pid "$LC_PID" --json "$BENCH_WORK/libcoap.json"
+stop_pid "$LC_PID"
+
 flood coap "coap://127.0.0.1:$COAP_PORT" "$datagrams"
 # The same flood again: memory that the first one left (GC heap grown to its new working set) must not grow again.
 flood coap-again "coap://127.0.0.1:$COAP_PORT" "$datagrams"

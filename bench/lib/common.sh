@@ -99,6 +99,17 @@ start_postgres() {
   PG_CS="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=nhub_bench;Pooling=true"
 }
 
+# start_production_silo NAME [ENV=VALUE ...]: PostgreSQL (migrated) + nats-server + a production-mode silo on them.
+start_production_silo() {
+  local name="$1"; shift
+  start_postgres
+  start_nats
+  ConnectionStrings__Postgres="$PG_CS" dotnet Silo/bin/Release/net10.0/NHub.Silo.dll migrate >"$BENCH_WORK/migrate.log" 2>&1 \
+    || { cat "$BENCH_WORK/migrate.log"; return 1; }
+  start_silo "$name" ConnectionStrings__Postgres="$PG_CS" Nats__Url="nats://127.0.0.1:$NATS_PORT" Security__MasterKey="$BENCH_MASTER_KEY" \
+      Orleans__ClusterId=bench Orleans__ServiceId=bench "$@"
+}
+
 # nats-server >= 2.10 with JetStream (from .tools/bin, as scripts/install-deps.sh installs it) and its monitoring port.
 start_nats() {
   NATS_PORT=$(free_tcp_port); NATS_MONITOR=$(free_tcp_port)
