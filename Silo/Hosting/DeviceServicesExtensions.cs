@@ -22,6 +22,8 @@ public static class DeviceServicesExtensions
         services.AddOptions<CredentialOptions>().BindConfiguration(CredentialOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         OptionsGuard.Bind<DeviceOptions>(builder.Configuration, DeviceOptions.Section);
         OptionsGuard.Bind<CredentialOptions>(builder.Configuration, CredentialOptions.Section);
+        services.AddOptions<AutoProvisionOptions>().BindConfiguration(AutoProvisionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        OptionsGuard.Bind<AutoProvisionOptions>(builder.Configuration, AutoProvisionOptions.Section);
         services.AddSingleton(sp => CreateProtector(builder.Configuration, mode, sp.GetRequiredService<ILoggerFactory>()));
 
         if (mode.UsesPostgres)
