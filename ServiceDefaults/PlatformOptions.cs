@@ -68,13 +68,18 @@ public sealed record PlatformMode(string? PostgresConnectionString, string? Nats
     {
         if (UsesPostgres)
         {
+            Npgsql.NpgsqlConnectionStringBuilder parsed;
             try
             {
-                _ = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+                parsed = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
             }
-            catch (ArgumentException ex)
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or OverflowException)
             {
-                throw new ConfigurationValidationException($"{PostgresConnectionStringKey} is not a valid PostgreSQL connection string: {ex.Message}");
+                throw new ConfigurationValidationException($"{PostgresConnectionStringKey} must be a PostgreSQL connection string (Host=...;Database=...;Username=...;Password=...): {ex.Message}");
+            }
+            if (string.IsNullOrWhiteSpace(parsed.Host))
+            {
+                throw new ConfigurationValidationException($"{PostgresConnectionStringKey} must name the server (Host=...;Database=...;Username=...;Password=...)");
             }
         }
         if (UsesNats && (!Uri.TryCreate(NatsUrl, UriKind.Absolute, out var uri) || (uri.Scheme is not ("nats" or "tls" or "ws" or "wss"))))
