@@ -23,6 +23,9 @@ public static class OrleansClientExtensions
         var nats = OptionsGuard.Bind<NatsSettings>(builder.Configuration, NatsSettings.Section);
         builder.Services.AddSingleton(mode);
         builder.Services.AddNHubExceptionSerialization();
+        builder.Services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration("cluster",
+            sp => new ClusterHealthCheck(sp.GetRequiredService<IClusterClient>()), Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy,
+            [ServiceDefaultsExtensions.ReadyTag], TimeSpan.FromSeconds(5)));
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>
