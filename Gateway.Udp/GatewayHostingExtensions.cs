@@ -61,8 +61,30 @@ public static class GatewayHostingExtensions
         services.AddSingleton<BackendFailureGuard>();
         services.AddSingleton<CoapEndpoints>();
         services.AddHostedService<CoapGatewayService>();
+        services.AddStartupSummaryLine(30, sp => CoapSummary(sp.GetRequiredService<CoapEndpoints>(), resolved));
         services.AddHostedService<RevocationListener>();
         services.AddHostedService<DownlinkListener>();
         return builder;
+    }
+
+    /// <summary>The start-up summary's CoAP line: each bound endpoint and what it does.</summary>
+    private static string CoapSummary(CoapEndpoints endpoints, ResolvedGatewayOptions options)
+    {
+        var parts = new List<string>();
+        foreach (var endpoint in endpoints.All)
+        {
+            var local = (System.Net.IPEndPoint)endpoint.Transport.LocalEndPoint;
+            if (endpoint.Transport.Kind == Transport.TransportKind.Dtls)
+            {
+                parts.Add($"coaps:// on UDP {local} (DTLS 1.2 PSK)");
+            }
+            else
+            {
+                parts.Add($"coap:// on UDP {local} " + (options.PlainMode != PlainMode.Enabled
+                    ? "(plain CoAP answered 4.01 \"DTLS required\")"
+                    : options.AutoProvisionPlain ? "(plain CoAP, unknown devices auto-provisioned)" : "(plain CoAP)"));
+            }
+        }
+        return parts.Count == 0 ? "CoAP: no endpoint (Gateway:PlainMode=Off and Gateway:DtlsEnabled=false)" : "CoAP: " + string.Join(", ", parts);
     }
 }

@@ -54,6 +54,23 @@ public sealed record PlatformMode(string? PostgresConnectionString, string? Nats
     public bool UsesNats => !string.IsNullOrWhiteSpace(NatsUrl);
     public bool IsEmbedded => !UsesPostgres && !UsesNats;
 
+    /// <summary>host:port/database of the PostgreSQL server, for logs (never the password).</summary>
+    public string? PostgresDisplay
+    {
+        get
+        {
+            if (!UsesPostgres)
+            {
+                return null;
+            }
+            var b = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+            return $"{b.Host}:{b.Port}/{b.Database ?? b.Username}";
+        }
+    }
+
+    /// <summary>The NATS URL without user information, for logs.</summary>
+    public string? NatsDisplay => UsesNats && Uri.TryCreate(NatsUrl, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Host}:{(u.IsDefaultPort ? 4222 : u.Port)}" : NatsUrl;
+
     public static PlatformMode From(IConfiguration configuration)
     {
         var pg = configuration.GetConnectionString("Postgres");

@@ -20,6 +20,10 @@ public static class ServiceDefaultsExtensions
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         var mode = PlatformMode.From(builder.Configuration);
+        builder.AddLoggingDefaults();
+        builder.Services.AddHostedService<StartupSummaryReporter>();
+        builder.Services.AddStartupHttpEndpoint(90, "health", "/health/ready");
+        builder.Services.AddStartupHttpEndpoint(91, "metrics", "/metrics");
         builder.Services.AddProblemDetails();
 
         builder.Services.AddOpenTelemetry()

@@ -23,7 +23,6 @@ return await StartupGuard.RunAsync("NHub.Silo", async () =>
     app.MapDefaultEndpoints();
     app.MapOrleansDashboard(routePrefix: "/dashboard");
     app.MapManagementApi();
-    app.LogPlatformMode();
     await app.RunValidatedAsync();
     return 0;
 });

@@ -22,6 +22,9 @@ public sealed class ReadinessTests
         await using var silo = new SiloProcess("silo", ClusterSettings.AsEnvironment(settings));
         await silo.StartAsync();
         using var http = new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        // The start-up summary says where things are persisted.
+        Assert.Contains($"Production mode: clustering, grain state and reminders in PostgreSQL 127.0.0.1:{postgres.Port}/nhub_ready; " +
+            $"streams, telemetry and device events in NATS JetStream {nats.Url}", silo.Output, StringComparison.Ordinal);
 
         var (status, body) = await GetAsync(http, "/health/ready");
         Assert.Equal(HttpStatusCode.OK, status);
@@ -62,6 +65,8 @@ public sealed class ReadinessTests
         await using var gateway = new GatewayProcess("gateway", environment);
         await gateway.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{gateway.HttpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Contains($"silos found through PostgreSQL 127.0.0.1:{postgres.Port}/nhub_ready_gw", gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("(plain CoAP answered 4.01 \"DTLS required\")", gateway.Output, StringComparison.Ordinal);
 
         var (status, body) = await GetAsync(http, "/health/ready");
         Assert.Equal(HttpStatusCode.OK, status);
