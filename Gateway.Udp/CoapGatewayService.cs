@@ -79,9 +79,9 @@ public sealed partial class CoapGatewayService(
         InlineFallback = _ => CoapResponse.Text(CoapCode.Unauthorized, "DTLS required: use coaps:// on port 5684 with your PSK identity and key"),
     };
 
-    [LoggerMessage(EventId = 5000, Level = LogLevel.Information, Message = "CoAP gateway started: plain {PlainMode}, DTLS {Dtls}, gateway id {GatewayId}")]
+    [LoggerMessage(EventId = 5000, Level = LogLevel.Debug, Message = "CoAP gateway started: plain {PlainMode}, DTLS {Dtls}, gateway id {GatewayId}")]
     private static partial void LogStarted(ILogger logger, PlainMode plainMode, bool dtls, Guid gatewayId);
 
-    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "CoAP {Transport} endpoint on {EndPoint}")]
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "CoAP {Transport} endpoint on {EndPoint}")]
     private static partial void LogListening(ILogger logger, TransportKind transport, System.Net.EndPoint endPoint);
 }

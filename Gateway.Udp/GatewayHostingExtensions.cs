@@ -9,12 +9,16 @@ using NHub.Gateway.Resources;
 using NHub.Gateway.Security;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Gateway.Transport.Udp;
+using NHub.Grains;
 using NHub.ServiceDefaults;
 
 namespace NHub.Gateway;
 
-/// <summary>The gateway's settings after defaults that depend on the platform mode.</summary>
-public sealed record ResolvedGatewayOptions(PlainMode PlainMode, bool DtlsEnabled, Guid Id);
+/// <summary>
+/// The gateway's settings after defaults that depend on the platform mode. <c>AutoProvisionPlain</c>: unknown plain-CoAP
+/// devices are auto-provisioned (plain CoAP served and <c>Devices:AutoProvisionPlain</c>, by default on without PostgreSQL).
+/// </summary>
+public sealed record ResolvedGatewayOptions(PlainMode PlainMode, bool DtlsEnabled, Guid Id, bool AutoProvisionPlain = false);
 
 public static class GatewayHostingExtensions
 {
@@ -28,10 +32,13 @@ public static class GatewayHostingExtensions
         var gateway = OptionsGuard.Bind<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
         var udp = OptionsGuard.Bind<UdpTransportOptions>(builder.Configuration, UdpTransportOptions.Section);
         var coap = OptionsGuard.Bind<CoapServerOptions>(builder.Configuration, CoapServerOptions.Section);
+        var autoProvision = OptionsGuard.Bind<AutoProvisionOptions>(builder.Configuration, AutoProvisionOptions.Section);
+        var plainMode = gateway.PlainMode ?? (mode.UsesPostgres ? PlainMode.Reject : PlainMode.Enabled);
         var resolved = new ResolvedGatewayOptions(
-            gateway.PlainMode ?? (mode.UsesPostgres ? PlainMode.Reject : PlainMode.Enabled),
+            plainMode,
             gateway.DtlsEnabled,
-            gateway.Id ?? Guid.NewGuid());
+            gateway.Id ?? Guid.NewGuid(),
+            plainMode == PlainMode.Enabled && autoProvision.IsEnabled(mode.UsesPostgres));
 
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
@@ -45,6 +52,8 @@ public static class GatewayHostingExtensions
         services.AddDtlsTransport();
         services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredService<DtlsTransport>());
         services.AddSingleton<DeviceIdentityResolver>();
+        services.AddSingleton(autoProvision);
+        services.AddSingleton<AutoProvisioner>();
         services.AddSingleton<FirmwareCache>();
         services.AddSingleton<TelemetryResource>();
         services.AddSingleton<CommandsResource>();
@@ -52,8 +61,30 @@ public static class GatewayHostingExtensions
         services.AddSingleton<BackendFailureGuard>();
         services.AddSingleton<CoapEndpoints>();
         services.AddHostedService<CoapGatewayService>();
+        services.AddStartupSummaryLine(30, sp => CoapSummary(sp.GetRequiredService<CoapEndpoints>(), resolved));
         services.AddHostedService<RevocationListener>();
         services.AddHostedService<DownlinkListener>();
         return builder;
+    }
+
+    /// <summary>The start-up summary's CoAP line: each bound endpoint and what it does.</summary>
+    private static string CoapSummary(CoapEndpoints endpoints, ResolvedGatewayOptions options)
+    {
+        var parts = new List<string>();
+        foreach (var endpoint in endpoints.All)
+        {
+            var local = (System.Net.IPEndPoint)endpoint.Transport.LocalEndPoint;
+            if (endpoint.Transport.Kind == Transport.TransportKind.Dtls)
+            {
+                parts.Add($"coaps:// on UDP {local} (DTLS 1.2 PSK)");
+            }
+            else
+            {
+                parts.Add($"coap:// on UDP {local} " + (options.PlainMode != PlainMode.Enabled
+                    ? "(plain CoAP answered 4.01 \"DTLS required\")"
+                    : options.AutoProvisionPlain ? "(plain CoAP, unknown devices auto-provisioned)" : "(plain CoAP)"));
+            }
+        }
+        return parts.Count == 0 ? "CoAP: no endpoint (Gateway:PlainMode=Off and Gateway:DtlsEnabled=false)" : "CoAP: " + string.Join(", ", parts);
     }
 }

@@ -2,11 +2,15 @@ using NHub.Gateway;
 using NHub.ServiceDefaults;
 
 // Standalone CoAP gateway: an Orleans client of a running cluster (the production shape).
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-builder.AddNHubOrleansClient();
-builder.AddCoapGateway();
+return await StartupGuard.RunAsync("NHub.Gateway.Udp", async () =>
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddServiceDefaults();
+    builder.AddNHubOrleansClient();
+    builder.AddCoapGateway();
 
-var app = builder.Build();
-app.MapDefaultEndpoints();
-await app.RunAsync();
+    var app = builder.Build();
+    app.MapDefaultEndpoints();
+    await app.RunValidatedAsync();
+    return 0;
+});

@@ -69,7 +69,7 @@ public sealed record DeviceConnectivity(
     [property: Id(2)] string? LastPeerAddress,
     [property: Id(3)] DeviceTransport LastTransport);
 
-/// <summary>The device twin as seen by the portal (never contains key material).</summary>
+/// <summary>The device twin as seen by the portal (never contains key material). <see cref="AutoProvisioned"/>: created by development auto-provisioning, not by the portal.</summary>
 [GenerateSerializer, Immutable, Alias("nhub.DeviceTwin")]
 public sealed record DeviceTwin(
     [property: Id(0)] DeviceRecord Record,
@@ -78,4 +78,5 @@ public sealed record DeviceTwin(
     [property: Id(3)] DeviceConnectivity Connectivity,
     [property: Id(4)] IReadOnlyList<CredentialSummary> Credentials,
     [property: Id(5)] int PendingCommands,
-    [property: Id(6)] FirmwareProgress? Firmware);
+    [property: Id(6)] FirmwareProgress? Firmware,
+    [property: Id(7)] bool AutoProvisioned = false);

@@ -24,6 +24,14 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("GetTwin")]
     Task<DeviceTwin?> GetTwin();
 
+    /// <summary>
+    /// Creates the device with an empty record, marked auto-provisioned (docs/device-guide.md), and publishes an
+    /// <c>auto_provisioned</c> event. False when it already exists. Called by <see cref="IAutoProvisioningGrain"/> only,
+    /// which enforces the cap.
+    /// </summary>
+    [Alias("AutoProvision")]
+    Task<bool> AutoProvision(string peerAddress, DeviceTransport transport);
+
     /// <summary>Revokes every credential (closing live sessions), cancels pending commands and forgets the device.</summary>
     [Alias("Delete")]
     Task<bool> Delete();
@@ -91,9 +99,9 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("CommandsNotDelivered")]
     Task CommandsNotDelivered(IReadOnlyList<Guid> commandIds);
 
-    /// <summary>Throttled firmware download progress from the serving gateway.</summary>
+    /// <summary>Throttled firmware download progress from the serving gateway. False when the device does not exist.</summary>
     [Alias("ReportFirmwareProgress")]
-    Task ReportFirmwareProgress(FirmwareBlockReport report);
+    Task<bool> ReportFirmwareProgress(FirmwareBlockReport report);
 
     [Alias("GetFirmwareProgress")]
     Task<FirmwareProgress?> GetFirmwareProgress();

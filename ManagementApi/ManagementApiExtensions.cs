@@ -32,7 +32,11 @@ public static class ManagementApiExtensions
             new ManagementApiOptionsValidator(sp.GetService<PlatformMode>() ?? PlatformMode.From(sp.GetRequiredService<IConfiguration>())));
 
         services.AddSingleton(ApiKeyStore.Create);
-        services.AddHostedService<GeneratedApiKeyReporter>();
+        services.AddStartupHttpEndpoint(10, "management API", Prefix);
+        services.AddStartupHttpEndpoint(11, "API reference", "/scalar");
+        services.AddStartupSummaryLine(50, sp => sp.GetRequiredService<ApiKeyStore>() is { GeneratedKey: { } key }
+            ? $"Management API key (generated, embedded mode): {key} — send it as 'Authorization: Bearer <key>'; set ManagementApi:ApiKeys to choose your own"
+            : "Management API keys: from ManagementApi:ApiKeys");
         // No default scheme: the handler only ever runs for the API's policy, never for the dashboard or /health.
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

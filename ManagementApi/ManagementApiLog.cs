@@ -1,11 +1,8 @@
 namespace NHub.ManagementApi;
 
-/// <summary>The management API's log events (ids 7000–7099). Keys never appear in them, except the generated API key.</summary>
+/// <summary>The management API's log events (ids 7000–7099). Keys never appear in them (the generated API key is in the start-up summary).</summary>
 internal static partial class ManagementApiLog
 {
-    [LoggerMessage(7000, LogLevel.Warning, "Management API key (generated, embedded mode): {ApiKey} — send it as 'Authorization: Bearer <key>'; set ManagementApi:ApiKeys to choose your own.")]
-    public static partial void ApiKeyGenerated(ILogger logger, string apiKey);
-
     [LoggerMessage(7001, LogLevel.Information, "Management API rejected an API key for {Method} {Path}")]
     public static partial void ApiKeyRejected(ILogger logger, string method, string? path);
 

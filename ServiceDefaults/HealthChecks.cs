@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NATS.Client.Core;
+using NHub.Grains;
 using Npgsql;
 
 namespace NHub.ServiceDefaults;
@@ -38,6 +39,28 @@ internal sealed class NatsHealthCheck(string url) : IHealthCheck
         catch (Exception ex) when (ex is NatsException or TimeoutException or OperationCanceledException)
         {
             return HealthCheckResult.Unhealthy("NATS unreachable: " + ex.Message);
+        }
+    }
+}
+
+/// <summary>
+/// Readiness of a client host (standalone gateway or API): one grain call reaches a silo. A gateway whose cluster is
+/// gone can only answer 5.03, so the load balancer should send devices elsewhere.
+/// </summary>
+internal sealed class ClusterHealthCheck(IClusterClient client) : IHealthCheck
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(3);
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var silo = await client.GetGrain<IClusterProbeGrain>(0).GetSiloIdentity().WaitAsync(CallTimeout, cancellationToken);
+            return HealthCheckResult.Healthy("cluster reachable (silo " + silo + ")");
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException or OperationCanceledException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy("cluster unreachable: " + ex.Message);
         }
     }
 }

@@ -23,6 +23,12 @@ public static class OrleansClientExtensions
         var nats = OptionsGuard.Bind<NatsSettings>(builder.Configuration, NatsSettings.Section);
         builder.Services.AddSingleton(mode);
         builder.Services.AddNHubExceptionSerialization();
+        builder.Services.AddStartupSummaryLine(20, _ => mode.UsesPostgres
+            ? $"Orleans client of cluster '{cluster.ClusterId}' (service '{cluster.ServiceId}'), silos found through PostgreSQL {mode.PostgresDisplay}"
+            : $"Orleans client of the local silo's gateway, port {cluster.GatewayPort} (cluster '{cluster.ClusterId}')");
+        builder.Services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration("cluster",
+            sp => new ClusterHealthCheck(sp.GetRequiredService<IClusterClient>()), Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy,
+            [ServiceDefaultsExtensions.ReadyTag], TimeSpan.FromSeconds(5)));
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>

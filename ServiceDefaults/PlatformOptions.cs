@@ -54,6 +54,23 @@ public sealed record PlatformMode(string? PostgresConnectionString, string? Nats
     public bool UsesNats => !string.IsNullOrWhiteSpace(NatsUrl);
     public bool IsEmbedded => !UsesPostgres && !UsesNats;
 
+    /// <summary>host:port/database of the PostgreSQL server, for logs (never the password).</summary>
+    public string? PostgresDisplay
+    {
+        get
+        {
+            if (!UsesPostgres)
+            {
+                return null;
+            }
+            var b = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+            return $"{b.Host}:{b.Port}/{b.Database ?? b.Username}";
+        }
+    }
+
+    /// <summary>The NATS URL without user information, for logs.</summary>
+    public string? NatsDisplay => UsesNats && Uri.TryCreate(NatsUrl, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Host}:{(u.IsDefaultPort ? 4222 : u.Port)}" : NatsUrl;
+
     public static PlatformMode From(IConfiguration configuration)
     {
         var pg = configuration.GetConnectionString("Postgres");
@@ -68,13 +85,18 @@ public sealed record PlatformMode(string? PostgresConnectionString, string? Nats
     {
         if (UsesPostgres)
         {
+            Npgsql.NpgsqlConnectionStringBuilder parsed;
             try
             {
-                _ = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+                parsed = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
             }
-            catch (ArgumentException ex)
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or OverflowException)
             {
-                throw new ConfigurationValidationException($"{PostgresConnectionStringKey} is not a valid PostgreSQL connection string: {ex.Message}");
+                throw new ConfigurationValidationException($"{PostgresConnectionStringKey} must be a PostgreSQL connection string (Host=...;Database=...;Username=...;Password=...): {ex.Message}");
+            }
+            if (string.IsNullOrWhiteSpace(parsed.Host))
+            {
+                throw new ConfigurationValidationException($"{PostgresConnectionStringKey} must name the server (Host=...;Database=...;Username=...;Password=...)");
             }
         }
         if (UsesNats && (!Uri.TryCreate(NatsUrl, UriKind.Absolute, out var uri) || (uri.Scheme is not ("nats" or "tls" or "ws" or "wss"))))

@@ -20,6 +20,10 @@ public static class ServiceDefaultsExtensions
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         var mode = PlatformMode.From(builder.Configuration);
+        builder.AddLoggingDefaults();
+        builder.Services.AddHostedService<StartupSummaryReporter>();
+        builder.Services.AddStartupHttpEndpoint(90, "health", "/health/ready");
+        builder.Services.AddStartupHttpEndpoint(91, "metrics", "/metrics");
         builder.Services.AddProblemDetails();
 
         builder.Services.AddOpenTelemetry()
@@ -46,7 +50,11 @@ public static class ServiceDefaultsExtensions
         // .NET 9+ publishes runtime metrics on the built-in "System.Runtime" meter; no extra package needed.
         => metrics.AddMeter("System.Runtime");
 
-    /// <summary>/health (readiness), /health/live (liveness), /health/ready, /metrics (Prometheus).</summary>
+    /// <summary>
+    /// /health and /health/ready (readiness: 503 while PostgreSQL, NATS or — for a client host — the cluster does not
+    /// answer), /health/live (liveness: the process serves HTTP; never fails for a dependency, so an orchestrator does
+    /// not restart a healthy process because the database is down), /metrics (Prometheus).
+    /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => true, ResponseWriter = HealthResponseWriter.WriteAsync });

@@ -5,22 +5,24 @@ using NHub.Silo.Hosting;
 using NHub.Silo.Migrations;
 using Orleans.Dashboard;
 
-var builder = WebApplication.CreateBuilder(args);
-
-if (args is ["migrate", ..])
+return await StartupGuard.RunAsync("NHub.Silo", async () =>
 {
-    return await MigrateCommand.RunAsync(builder.Configuration);
-}
+    var builder = WebApplication.CreateBuilder(args);
 
-builder.AddServiceDefaults();
-builder.AddNHubSilo();
-builder.AddManagementApi();
-builder.AddCoapGateway();
+    if (args is ["migrate", ..])
+    {
+        return await MigrateCommand.RunAsync(builder.Configuration);
+    }
 
-var app = builder.Build();
-app.MapDefaultEndpoints();
-app.MapOrleansDashboard(routePrefix: "/dashboard");
-app.MapManagementApi();
-app.LogPlatformMode();
-await app.RunAsync();
-return 0;
+    builder.AddServiceDefaults();
+    builder.AddNHubSilo();
+    builder.AddManagementApi();
+    builder.AddCoapGateway();
+
+    var app = builder.Build();
+    app.MapDefaultEndpoints();
+    app.MapOrleansDashboard(routePrefix: "/dashboard");
+    app.MapManagementApi();
+    await app.RunValidatedAsync();
+    return 0;
+});

@@ -22,7 +22,8 @@ public sealed class CommandRelationState(string deviceId, int contentFormat)
 /// a confirmable separate response when there are any, so the device's ACK marks them delivered); later commands
 /// arrive through <see cref="Backend.DownlinkListener"/> as confirmable notifications.
 /// </summary>
-public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentityResolver identities, GatewayIdentity gateway, ILogger<CommandsResource> logger)
+public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner, GatewayIdentity gateway,
+    ILogger<CommandsResource> logger)
 {
     public static readonly ResourceDescription Description = new("Downlink commands", "nhub.commands", ContentFormat: ContentFormats.Json, Observable: true);
 
@@ -55,9 +56,17 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
         {
             // A plain GET (which also cancelled any relation of this client): the pending commands, no delivery.
             var all = await device.ListCommands();
+            if (all is null && !authenticated)
+            {
+                if (await autoProvisioner.TryProvisionAsync(deviceId, ctx.Peer) is { } refused)
+                {
+                    return refused;
+                }
+                all = await device.ListCommands();
+            }
             if (all is null)
             {
-                return CoapResponse.Text(CoapCode.NotFound, $"device {deviceId} is not provisioned");
+                return AutoProvisioner.NotProvisioned(deviceId);
             }
             var pending = all.Where(c => c.Status is CommandStatus.Queued or CommandStatus.Sent).Reverse().ToList();
             return new CoapResponse(CoapCode.Content) { ContentFormat = format, Payload = CommandPayloads.Encode(pending, format) };
@@ -65,9 +74,17 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
 
         var transport = ctx.Peer.Kind == TransportKind.Dtls ? DeviceTransport.Coaps : DeviceTransport.Coap;
         var undelivered = await device.ObserveCommands(gateway.Id, ctx.Peer.EndPoint.ToString(), transport);
+        if (undelivered is null && !authenticated)
+        {
+            if (await autoProvisioner.TryProvisionAsync(deviceId, ctx.Peer) is { } refused)
+            {
+                return refused;
+            }
+            undelivered = await device.ObserveCommands(gateway.Id, ctx.Peer.EndPoint.ToString(), transport);
+        }
         if (undelivered is null)
         {
-            return CoapResponse.Text(CoapCode.NotFound, $"device {deviceId} is not provisioned");
+            return AutoProvisioner.NotProvisioned(deviceId);
         }
         var state = new CommandRelationState(deviceId, format);
         state.Unacknowledged.AddRange(undelivered);

@@ -12,8 +12,8 @@ namespace NHub.Gateway.Resources;
 /// size the device asks (ETag = image hash, Size2 with the first block). Progress goes to the device's grain,
 /// throttled (<see cref="GatewayOptions.FirmwareProgressInterval"/>), and always at the last block.
 /// </summary>
-public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory grains, DeviceIdentityResolver identities, GatewayOptions gatewayOptions,
-    CoapServerOptions coapOptions, TimeProvider time, ILogger<FirmwareResource> logger)
+public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory grains, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner,
+    GatewayOptions gatewayOptions, CoapServerOptions coapOptions, TimeProvider time, ILogger<FirmwareResource> logger)
 {
     public static readonly ResourceDescription Description = new("Firmware images (Block2)", "nhub.firmware", ContentFormat: ContentFormats.OctetStream);
 
@@ -48,7 +48,7 @@ public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory 
         }
         if (deviceId is not null && DeviceIds.IsValid(deviceId))
         {
-            Track(deviceId, version, image.Content.Length, ctx.Request.Block2);
+            Track(deviceId, version, image.Content.Length, ctx.Request.Block2, authenticated ? null : ctx.Peer);
         }
         return new CoapResponse(CoapCode.Content)
         {
@@ -58,8 +58,11 @@ public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory 
         };
     }
 
-    /// <summary>The block this request is served (as the stack's Block2 layer computes it), counted toward progress.</summary>
-    private void Track(string deviceId, string version, int total, BlockOption? requested)
+    /// <summary>
+    /// The block this request is served (as the stack's Block2 layer computes it), counted toward progress.
+    /// <paramref name="plainPeer"/>: the plain-CoAP peer that named the device with <c>?id=</c> (auto-provisioned when unknown).
+    /// </summary>
+    private void Track(string deviceId, string version, int total, BlockOption? requested, PeerInfo? plainPeer)
     {
         var maxSzx = BlockOption.ExponentFor(coapOptions.MaxBlockSize);
         var szx = requested is { } r ? Math.Min(r.SizeExponent, maxSzx) : Math.Min(BlockOption.ExponentFor(coapOptions.PreferredBlockSize), maxSzx);
@@ -90,14 +93,19 @@ public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory 
         {
             _progress.TryRemove((deviceId, version), out _);
         }
-        _ = ReportAsync(deviceId, new FirmwareBlockReport(version, blocks, bytes, total, last, time.GetUtcNow()));
+        _ = ReportAsync(deviceId, new FirmwareBlockReport(version, blocks, bytes, total, last, time.GetUtcNow()), plainPeer);
     }
 
-    private async Task ReportAsync(string deviceId, FirmwareBlockReport report)
+    private async Task ReportAsync(string deviceId, FirmwareBlockReport report, PeerInfo? plainPeer)
     {
         try
         {
-            await grains.GetGrain<IDeviceGrain>(deviceId).ReportFirmwareProgress(report);
+            var device = grains.GetGrain<IDeviceGrain>(deviceId);
+            if (!await device.ReportFirmwareProgress(report) && plainPeer is not null
+                && await autoProvisioner.TryProvisionAsync(deviceId, plainPeer) is null)
+            {
+                await device.ReportFirmwareProgress(report);
+            }
         }
         catch (Exception ex)
         {

@@ -6,7 +6,7 @@ using NHub.Grains;
 namespace NHub.Gateway.Resources;
 
 /// <summary>POST /telemetry: the guide's rules (<see cref="TelemetryRequestRules"/>), then the device's grain.</summary>
-public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolver identities, TimeProvider time)
+public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner, TimeProvider time)
 {
     public static readonly ResourceDescription Description = new("Telemetry", "nhub.telemetry");
 
@@ -30,7 +30,16 @@ public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolv
 
         var report = new TelemetryReport(decision.ContentFormat, ctx.Body.ToArray(), time.GetUtcNow(), ctx.ExchangeId,
             ctx.Peer.Kind == TransportKind.Dtls ? DeviceTransport.Coaps : DeviceTransport.Coap, ctx.Peer.EndPoint.ToString());
-        var result = await grains.GetGrain<IDeviceGrain>(decision.DeviceId!).ReportTelemetry(report);
+        var device = grains.GetGrain<IDeviceGrain>(decision.DeviceId!);
+        var result = await device.ReportTelemetry(report);
+        if (result.Outcome == TelemetryOutcome.UnknownDevice && !authenticated)
+        {
+            if (await autoProvisioner.TryProvisionAsync(decision.DeviceId!, ctx.Peer) is { } refused)
+            {
+                return refused;
+            }
+            result = await device.ReportTelemetry(report);
+        }
         return result.Outcome switch
         {
             TelemetryOutcome.Accepted => new CoapResponse(CoapCode.Created),
@@ -40,7 +49,7 @@ public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolv
                 MaxAge = (uint)result.RetryAfterSeconds,
                 Payload = System.Text.Encoding.UTF8.GetBytes(result.Detail ?? "backend unavailable"),
             },
-            _ => CoapResponse.Text(CoapCode.NotFound, $"device {decision.DeviceId} is not provisioned"),
+            _ => AutoProvisioner.NotProvisioned(decision.DeviceId!),
         };
     }
 }

@@ -4,11 +4,11 @@ namespace NHub.Grains.Devices;
 
 public sealed partial class DeviceGrain
 {
-    public async Task ReportFirmwareProgress(FirmwareBlockReport report)
+    public async Task<bool> ReportFirmwareProgress(FirmwareBlockReport report)
     {
         if (!Exists)
         {
-            return;
+            return false;
         }
         var current = state.State.Firmware;
         var restarted = current is null
@@ -33,6 +33,7 @@ public sealed partial class DeviceGrain
             await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.FirmwareCompleted, report.At,
                 new Dictionary<string, object?> { ["version"] = report.Version, ["bytes"] = report.TotalBytes }));
         }
+        return true;
     }
 
     public Task<FirmwareProgress?> GetFirmwareProgress() => Task.FromResult(Exists ? state.State.Firmware : null);

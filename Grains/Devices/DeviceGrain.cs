@@ -73,6 +73,25 @@ public sealed partial class DeviceGrain(
 
     public async Task<DeviceTwin?> Create(DeviceRecord record) => Exists ? null : await Provision(record);
 
+    public async Task<bool> AutoProvision(string peerAddress, DeviceTransport transport)
+    {
+        if (Exists)
+        {
+            return false;
+        }
+        if (!DeviceIds.IsValid(DeviceId))
+        {
+            throw new ArgumentException($"Invalid device id '{DeviceId}'");
+        }
+        var now = time.GetUtcNow();
+        state.State.AutoProvisioned = true;
+        await Provision(new DeviceRecord(DeviceId, null, null, null, null));
+        LogAutoProvisioned(logger, DeviceId, peerAddress, transport);
+        await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.AutoProvisioned, now,
+            new Dictionary<string, object?> { ["peer"] = peerAddress, ["transport"] = transport.ToString().ToLowerInvariant() }));
+        return true;
+    }
+
     public async Task<DeviceTwin?> Update(DeviceRecordPatch patch) => Exists ? await Provision(patch.ApplyTo(state.State.Record!)) : null;
 
     public Task<DeviceTwin?> GetTwin()
@@ -101,6 +120,7 @@ public sealed partial class DeviceGrain(
                 await BroadcastRevocationAsync(credential, now);
             }
         }
+        var autoProvisioned = state.State.AutoProvisioned;
         await state.ClearStateAsync();
         state.State = new DeviceState();
         _offlineTimer?.Dispose();
@@ -108,6 +128,10 @@ public sealed partial class DeviceGrain(
         await StopOfflineWatchAsync();
         await registry.RemoveAsync(DeviceId, CancellationToken.None);
         await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.Deleted, now));
+        if (autoProvisioned)
+        {
+            await GrainFactory.GetGrain<IAutoProvisioningGrain>(0).Released(DeviceId);
+        }
         DeactivateOnIdle();
         return true;
     }
@@ -130,7 +154,7 @@ public sealed partial class DeviceGrain(
         }
         return new DeviceTwin(s.Record!, s.CreatedAt, s.UpdatedAt,
             new DeviceConnectivity(s.Online, s.LastSeen, s.LastPeerAddress, s.LastTransport),
-            credentials, pending, s.Firmware);
+            credentials, pending, s.Firmware, s.AutoProvisioned);
     }
 
     private DeviceSummary ToSummary()
@@ -138,4 +162,7 @@ public sealed partial class DeviceGrain(
         var s = state.State;
         return new DeviceSummary(DeviceId, s.Record?.Model, s.Record?.Serial, s.Record?.Imei, s.Online, s.LastSeen, s.CreatedAt);
     }
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Device {DeviceId} auto-provisioned (plain CoAP from {Peer} over {Transport}; Devices:AutoProvisionPlain)")]
+    private static partial void LogAutoProvisioned(ILogger logger, string deviceId, string peer, DeviceTransport transport);
 }

@@ -19,6 +19,8 @@ public sealed class DeviceState
     [Id(8)] public List<CommandState> Commands { get; set; } = [];
     [Id(9)] public Guid? ObserverGateway { get; set; }
     [Id(10)] public FirmwareProgress? Firmware { get; set; }
+    /// <summary>Created by development auto-provisioning (a plain-CoAP request for an unknown id), not by the portal.</summary>
+    [Id(11)] public bool AutoProvisioned { get; set; }
 }
 
 [GenerateSerializer, Alias("nhub.CredentialState")]

@@ -12,7 +12,7 @@ public interface ITelemetryPublisher
     ValueTask<TelemetryResult> PublishAsync(string deviceId, TelemetryReport report, CancellationToken cancellationToken);
 }
 
-/// <summary>Device lifecycle events (online, offline, command delivered, firmware completed, credential revoked).</summary>
+/// <summary>Device lifecycle events (online, offline, command delivered, firmware completed, credential revoked, deleted, auto-provisioned).</summary>
 public interface IDeviceEventPublisher
 {
     /// <summary>Best effort: a lost event is logged and counted, never fails the grain operation that raised it.</summary>
@@ -30,4 +30,7 @@ public static class DeviceEventTypes
     public const string FirmwareCompleted = "firmware_completed";
     public const string CredentialRevoked = "credential_revoked";
     public const string Deleted = "deleted";
+
+    /// <summary>Created by development auto-provisioning (data: peer, transport).</summary>
+    public const string AutoProvisioned = "auto_provisioned";
 }

@@ -120,18 +120,3 @@ internal sealed class ApiKeyAuthenticationHandler(
         });
     }
 }
-
-/// <summary>Logs the generated key once at start, so a developer running embedded mode can use the API.</summary>
-internal sealed class GeneratedApiKeyReporter(ApiKeyStore keys, ILogger<GeneratedApiKeyReporter> logger) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (keys.GeneratedKey is { } key)
-        {
-            ManagementApiLog.ApiKeyGenerated(logger, key);
-        }
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-}

@@ -19,7 +19,10 @@ public sealed record CreateDeviceRequest(string? DeviceId, string? Model = null,
 /// </summary>
 public sealed record UpdateDeviceRequest(string? Model = null, string? Serial = null, string? Imei = null, SimDto? Sim = null);
 
-/// <summary>The device twin: record, connectivity, credentials (never keys), pending commands, firmware progress.</summary>
+/// <summary>
+/// The device twin: record, connectivity, credentials (never keys), pending commands, firmware progress.
+/// <c>auto_provisioned</c>: created by development auto-provisioning (a plain-CoAP request for an unknown id), not by the API.
+/// </summary>
 public sealed record DeviceResponse(
     string DeviceId,
     string? Model,
@@ -34,7 +37,8 @@ public sealed record DeviceResponse(
     DeviceTransport Transport,
     IReadOnlyList<CredentialResponse> Credentials,
     int PendingCommands,
-    FirmwareProgressResponse? Firmware)
+    FirmwareProgressResponse? Firmware,
+    bool AutoProvisioned)
 {
     internal static DeviceResponse From(DeviceTwin twin)
     {
@@ -43,7 +47,7 @@ public sealed record DeviceResponse(
         return new(r.DeviceId, r.Model, r.Serial, r.Imei, SimDto.From(r.Sim), twin.CreatedAt, twin.UpdatedAt,
             c.Online, c.LastSeen, c.LastPeerAddress, c.LastTransport,
             [.. twin.Credentials.Select(CredentialResponse.From)], twin.PendingCommands,
-            twin.Firmware is null ? null : FirmwareProgressResponse.From(twin.Firmware));
+            twin.Firmware is null ? null : FirmwareProgressResponse.From(twin.Firmware), twin.AutoProvisioned);
     }
 }
 

@@ -22,7 +22,11 @@ public static class DeviceServicesExtensions
         services.AddOptions<CredentialOptions>().BindConfiguration(CredentialOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         OptionsGuard.Bind<DeviceOptions>(builder.Configuration, DeviceOptions.Section);
         OptionsGuard.Bind<CredentialOptions>(builder.Configuration, CredentialOptions.Section);
-        services.AddSingleton(sp => CreateProtector(builder.Configuration, mode, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddOptions<AutoProvisionOptions>().BindConfiguration(AutoProvisionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        OptionsGuard.Bind<AutoProvisionOptions>(builder.Configuration, AutoProvisionOptions.Section);
+        // Parsed now, not when the first device grain activates: a production silo without a usable key must not start.
+        var masterKey = ReadMasterKey(builder.Configuration, mode);
+        services.AddSingleton(sp => CreateProtector(masterKey, sp.GetRequiredService<ILoggerFactory>()));
 
         if (mode.UsesPostgres)
         {
@@ -57,19 +61,16 @@ public static class DeviceServicesExtensions
 
     /// <summary>
     /// PSKs are encrypted at rest under <c>Security:MasterKey</c> (base64 of 32 bytes). Required whenever state is
-    /// persisted; in embedded mode (nothing persisted) a random key is generated per run.
+    /// persisted; in embedded mode (nothing persisted) null: a random key is generated per run.
     /// </summary>
-    private static CredentialProtector CreateProtector(IConfiguration configuration, PlatformMode mode, ILoggerFactory loggers)
+    private static byte[]? ReadMasterKey(IConfiguration configuration, PlatformMode mode)
     {
         var configured = configuration[MasterKeyKey];
         if (string.IsNullOrWhiteSpace(configured))
         {
-            if (mode.UsesPostgres)
-            {
-                throw new ConfigurationValidationException($"{MasterKeyKey} must be set (base64 of 32 random bytes, e.g. `openssl rand -base64 32`) when ConnectionStrings:Postgres is set: PSKs are encrypted at rest with it.");
-            }
-            loggers.CreateLogger("NHub.Silo").LogWarning("{Key} is not set: PSKs are encrypted with a key generated for this run (embedded mode keeps nothing anyway).", MasterKeyKey);
-            return new CredentialProtector(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            return mode.UsesPostgres
+                ? throw new ConfigurationValidationException($"{MasterKeyKey} must be set (base64 of 32 random bytes, e.g. `openssl rand -base64 32`) when ConnectionStrings:Postgres is set: PSKs are encrypted at rest with it")
+                : null;
         }
         byte[] key;
         try
@@ -78,8 +79,18 @@ public static class DeviceServicesExtensions
         }
         catch (FormatException)
         {
-            throw new ConfigurationValidationException($"{MasterKeyKey} must be base64 (of 32 bytes)");
+            throw new ConfigurationValidationException($"{MasterKeyKey} must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`); the value is not base64");
         }
-        return key.Length == 32 ? new CredentialProtector(key) : throw new ConfigurationValidationException($"{MasterKeyKey} must decode to 32 bytes, got {key.Length}");
+        return key.Length == 32 ? key : throw new ConfigurationValidationException($"{MasterKeyKey} must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`); it decodes to {key.Length} bytes");
+    }
+
+    private static CredentialProtector CreateProtector(byte[]? masterKey, ILoggerFactory loggers)
+    {
+        if (masterKey is not null)
+        {
+            return new CredentialProtector(masterKey);
+        }
+        loggers.CreateLogger("NHub.Silo").LogDebug("{Key} is not set: PSKs are encrypted with a key generated for this run (embedded mode keeps nothing anyway).", MasterKeyKey);
+        return new CredentialProtector(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     }
 }

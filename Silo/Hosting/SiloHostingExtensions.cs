@@ -39,6 +39,10 @@ public static class SiloHostingExtensions
         }
 
         builder.AddNHubDeviceServices(mode);
+        builder.Services.AddStartupSummaryLine(10, _ => PersistenceSummary(mode));
+        builder.Services.AddStartupSummaryLine(20, _ => $"Orleans silo of cluster '{cluster.ClusterId}' (service '{cluster.ServiceId}'): silo port {cluster.SiloPort}, " +
+            $"client gateway port {cluster.GatewayPort}{(mode.UsesPostgres ? "" : ", localhost clustering")}");
+        builder.Services.AddStartupHttpEndpoint(20, "dashboard", "/dashboard");
         if (mode.UsesNats)
         {
             // Registered before the silo so it runs first (hosted services start in registration order).
@@ -115,19 +119,21 @@ public static class SiloHostingExtensions
         silo.ConfigureEndpoints(ip, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(ip));
     }
 
-    /// <summary>One clear line at start saying what is (and is not) persisted.</summary>
-    public static void LogPlatformMode(this WebApplication app)
+    /// <summary>The start-up summary's line on what is (and is not) persisted, and where.</summary>
+    private static string PersistenceSummary(PlatformMode mode)
     {
-        var mode = app.Services.GetRequiredService<PlatformMode>();
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NHub.Silo");
         if (mode.IsEmbedded)
         {
-            log.LogWarning("Embedded mode: localhost clustering, in-memory grain storage, reminders and streams. NOTHING IS PERSISTED; set ConnectionStrings:Postgres and Nats:Url for production.");
-            return;
+            return "Embedded mode: NOTHING IS PERSISTED (grain state, reminders, streams and telemetry are in this process's memory); " +
+                "set ConnectionStrings:Postgres and Nats:Url for production";
         }
-        log.LogInformation("Production mode: clustering, grain storage and reminders on {Storage}; streams on {Streams}.",
-            mode.UsesPostgres ? "PostgreSQL" : "memory (NOT persisted: ConnectionStrings:Postgres is not set)",
-            mode.UsesNats ? "NATS JetStream" : "memory (Nats:Url is not set)");
+        var storage = mode.UsesPostgres
+            ? $"clustering, grain state and reminders in PostgreSQL {mode.PostgresDisplay}"
+            : "clustering, grain state and reminders in memory (NOT persisted: ConnectionStrings:Postgres is not set)";
+        var streams = mode.UsesNats
+            ? $"streams, telemetry and device events in NATS JetStream {mode.NatsDisplay}"
+            : "streams and telemetry in memory (NOT durable: Nats:Url is not set)";
+        return $"Production mode: {storage}; {streams}";
     }
 }
 

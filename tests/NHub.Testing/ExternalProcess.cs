@@ -12,6 +12,7 @@ public sealed class ExternalProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly StringBuilder _errors = new();
     private readonly List<(Regex Pattern, TaskCompletionSource<Match> Signal)> _waiters = [];
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -23,7 +24,7 @@ public sealed class ExternalProcess : IAsyncDisposable
         Name = name;
         _process = new Process { StartInfo = info, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
-        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data, stderr: true);
         _process.Exited += (_, _) =>
         {
             // Exited can fire before the asynchronous readers delivered the last lines; the parameterless
@@ -38,6 +39,18 @@ public sealed class ExternalProcess : IAsyncDisposable
     public bool HasExited => _exited.Task.IsCompleted;
 
     public Task<int> Exited => _exited.Task;
+
+    /// <summary>What the process wrote to stderr alone (also part of <see cref="Output"/>).</summary>
+    public string Errors
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _errors.ToString();
+            }
+        }
+    }
 
     public string Output
     {
@@ -81,6 +94,13 @@ public sealed class ExternalProcess : IAsyncDisposable
     /// <summary>Runs a command to completion and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment = null)
     {
+        var (code, output, _) = await RunCapturedAsync(fileName, args, timeout, environment);
+        return (code, output);
+    }
+
+    /// <summary>Runs a command to completion: its exit code, all output, and stderr alone.</summary>
+    public static async Task<(int ExitCode, string Output, string Errors)> RunCapturedAsync(string fileName, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment = null)
+    {
         await using var p = Start(Path.GetFileName(fileName), fileName, args, environment);
         p._process.StandardInput.Close();
         var exited = await Task.WhenAny(p.Exited, Task.Delay(timeout));
@@ -89,7 +109,7 @@ public sealed class ExternalProcess : IAsyncDisposable
             throw new TimeoutException($"{fileName} {string.Join(' ', args)} did not finish within {timeout}:\n{p.Tail()}");
         }
         p._process.WaitForExit(); // drains the asynchronous output readers
-        return (await p.Exited, p.Output);
+        return (await p.Exited, p.Output, p.Errors);
     }
 
     /// <summary>Completes when a line matching <paramref name="pattern"/> has been printed (including earlier lines).</summary>
@@ -169,7 +189,7 @@ public sealed class ExternalProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private void OnLine(string? line)
+    private void OnLine(string? line, bool stderr = false)
     {
         if (line is null)
         {
@@ -178,6 +198,10 @@ public sealed class ExternalProcess : IAsyncDisposable
         lock (_gate)
         {
             _output.Append(line).Append('\n');
+            if (stderr)
+            {
+                _errors.Append(line).Append('\n');
+            }
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
                 var m = _waiters[i].Pattern.Match(line);

@@ -6,7 +6,7 @@ namespace NHub.Gateway.Transport.Dtls;
 /// <summary>The DTLS transport's log events (ids 1100-1199).</summary>
 internal static partial class DtlsLog
 {
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "CoAP DTLS transport listening on {EndPoint} (suites {CipherSuites}, {HandshakeThreads} handshake threads)")]
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "CoAP DTLS transport listening on {EndPoint} (suites {CipherSuites}, {HandshakeThreads} handshake threads)")]
     public static partial void Listening(ILogger logger, EndPoint endPoint, string cipherSuites, int handshakeThreads);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} established: identity {Identity}, suite {CipherSuite}")]

@@ -33,7 +33,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     private readonly TimeProvider _time;
     private readonly int[] _cipherSuites;
     private readonly PeerTable _peers;
-    private readonly HandshakeRateLimiter _rateLimiter;
+    private readonly SourceRateLimiter _rateLimiter;
     private readonly CancellationTokenSource _stop = new();
     private readonly long _handshakeTimeout;
     private readonly long _idleTimeout;
@@ -60,7 +60,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         _time = timeProvider ?? TimeProvider.System;
         _cipherSuites = DtlsCipherSuites.Parse(options.EffectiveCipherSuites);
         _peers = new PeerTable(options.MaxPeers);
-        _rateLimiter = new HandshakeRateLimiter(options.HandshakesPerSecondPerIp, options.HandshakeBurstPerIp, options.RateLimiterMaxAddresses, _time);
+        _rateLimiter = new SourceRateLimiter(options.HandshakesPerSecondPerIp, options.HandshakeBurstPerIp, options.RateLimiterMaxAddresses, _time);
         _handshakeTimeout = (long)(options.HandshakeTimeout.TotalSeconds * _time.TimestampFrequency);
         _idleTimeout = (long)(options.SessionIdleTimeout.TotalSeconds * _time.TimestampFrequency);
         // Session ids stay unique across restarts in practice (upper layers may log or persist them).

@@ -262,7 +262,7 @@ public sealed partial class UdpTransport : IDatagramTransport
         }
     }
 
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "CoAP UDP transport listening on {EndPoint}")]
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Debug, Message = "CoAP UDP transport listening on {EndPoint}")]
     private static partial void LogListening(ILogger logger, EndPoint endPoint);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "UDP send to {Peer} failed: {Error}")]

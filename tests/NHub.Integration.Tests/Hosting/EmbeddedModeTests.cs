@@ -27,6 +27,39 @@ public sealed class EmbeddedModeTests
         Assert.Contains("orleans", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_embedded_start_prints_a_short_summary_with_what_a_new_user_needs()
+    {
+        // Only the test harness's own settings (ports, Development): the default log levels apply.
+        await using var silo = new SiloProcess("embedded-quiet", new Dictionary<string, string?>());
+        await silo.StartAsync();
+        var output = silo.Output;
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        // Before the defaults moved framework detail to Debug, this start printed ~400 lines (Orleans option dumps).
+        Assert.True(lines.Length < 30, $"{lines.Length} lines at start:\n{output}");
+        Assert.DoesNotContain("info: Orleans", output, StringComparison.Ordinal);
+
+        Assert.Contains("Embedded mode: NOTHING IS PERSISTED", output, StringComparison.Ordinal);
+        Assert.Contains($"silo port {silo.SiloPort}, client gateway port {silo.GatewayPort}", output, StringComparison.Ordinal);
+        Assert.Contains($"coap:// on UDP 127.0.0.1:{silo.CoapPort} (plain CoAP, unknown devices auto-provisioned)", output, StringComparison.Ordinal);
+        Assert.Contains($"coaps:// on UDP 127.0.0.1:{silo.CoapsPort} (DTLS 1.2 PSK)", output, StringComparison.Ordinal);
+        var http = silo.BaseAddress.ToString().TrimEnd('/');
+        Assert.Contains($"management API {http}/api/v4/manage", output, StringComparison.Ordinal);
+        Assert.Contains($"dashboard {http}/dashboard", output, StringComparison.Ordinal);
+        Assert.Contains($"metrics {http}/metrics", output, StringComparison.Ordinal);
+        Assert.Contains($"health {http}/health/ready", output, StringComparison.Ordinal);
+        var key = System.Text.RegularExpressions.Regex.Match(output, @"Management API key \(generated, embedded mode\): (\S+)").Groups[1].Value;
+
+        // Every URL printed works as printed, the generated key included.
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri($"{http}/dashboard/"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri($"{http}/metrics"))).StatusCode);
+        using var api = new HttpRequestMessage(HttpMethod.Get, new Uri($"{http}/api/v4/manage/devices/"));
+        api.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(api)).StatusCode);
+    }
+
     [Theory]
     [InlineData("Nats__Url", "not a url", "Nats:Url")]
     [InlineData("Orleans__SiloPort", "70000", "Orleans:SiloPort")]

@@ -1,17 +1,17 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
-using NHub.Gateway.Transport.Dtls;
+using NHub.Gateway.Transport;
 
-namespace NHub.Gateway.Tests.Transport.Dtls;
+namespace NHub.Gateway.Tests.Transport;
 
-public sealed class HandshakeRateLimiterTests
+public sealed class SourceRateLimiterTests
 {
     private readonly FakeTimeProvider _time = new();
 
     [Fact]
     public void A_source_gets_its_burst_then_waits_for_refill()
     {
-        var limiter = new HandshakeRateLimiter(ratePerSecond: 2, burst: 3, maxSources: 100, _time);
+        var limiter = new SourceRateLimiter(ratePerSecond: 2, burst: 3, maxSources: 100, _time);
         var ip = IPAddress.Parse("198.51.100.7");
 
         Assert.True(limiter.TryAcquire(ip));
@@ -27,7 +27,7 @@ public sealed class HandshakeRateLimiterTests
     [Fact]
     public void Sources_are_independent()
     {
-        var limiter = new HandshakeRateLimiter(1, 1, 100, _time);
+        var limiter = new SourceRateLimiter(1, 1, 100, _time);
 
         Assert.True(limiter.TryAcquire(IPAddress.Parse("198.51.100.1")));
         Assert.False(limiter.TryAcquire(IPAddress.Parse("198.51.100.1")));
@@ -37,7 +37,7 @@ public sealed class HandshakeRateLimiterTests
     [Fact]
     public void IPv6_addresses_share_a_bucket_per_64_prefix_and_mapped_IPv4_is_IPv4()
     {
-        var limiter = new HandshakeRateLimiter(1, 1, 100, _time);
+        var limiter = new SourceRateLimiter(1, 1, 100, _time);
 
         Assert.True(limiter.TryAcquire(IPAddress.Parse("2001:db8:1:2::1")));
         Assert.False(limiter.TryAcquire(IPAddress.Parse("2001:db8:1:2:ffff::9")));
@@ -50,7 +50,7 @@ public sealed class HandshakeRateLimiterTests
     [Fact]
     public void Refilled_sources_are_forgotten_and_a_full_table_fails_open()
     {
-        var limiter = new HandshakeRateLimiter(1, 1, 16, _time);
+        var limiter = new SourceRateLimiter(1, 1, 16, _time);
         for (var i = 0; i < 16; i++)
         {
             Assert.True(limiter.TryAcquire(IPAddress.Parse($"10.0.0.{i}")));

@@ -1,16 +1,17 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace NHub.Gateway.Transport.Dtls;
+namespace NHub.Gateway.Transport;
 
 /// <summary>
-/// A token bucket per source: <c>rate</c> new handshakes per second, bursts up to <c>burst</c>. IPv4 addresses are
+/// A token bucket per source: <c>rate</c> actions per second, bursts up to <c>burst</c>. IPv4 addresses are
 /// one source each; IPv6 addresses count per /64, the smallest prefix a site or a 3GPP PDN connection gets (an
-/// attacker owns all 2^64 addresses of theirs). Consulted only after the cookie exchange proved the address.
-/// When <c>maxSources</c> are tracked and none is idle, new sources pass untracked (fail open: the peer cap and the
-/// handshake queue still bound the work).
+/// attacker owns all 2^64 addresses of theirs). Used for DTLS handshakes (consulted only after the cookie exchange
+/// proved the address) and for development auto-provisioning of plain-CoAP devices.
+/// When <c>maxSources</c> are tracked and none is idle, new sources pass untracked (fail open: the callers' own caps
+/// still bound the work — the peer cap and handshake queue, the auto-provisioning device cap).
 /// </summary>
-internal sealed class HandshakeRateLimiter(double ratePerSecond, int burst, int maxSources, TimeProvider time)
+internal sealed class SourceRateLimiter(double ratePerSecond, int burst, int maxSources, TimeProvider time)
 {
     private readonly Dictionary<UInt128, Bucket> _buckets = [];
     private readonly Lock _gate = new();
