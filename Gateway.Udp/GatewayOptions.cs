@@ -58,6 +58,18 @@ public sealed class GatewayOptions
     [Range(1, 1_000_000, ErrorMessage = "Gateway:FirmwareNotFoundCacheEntries must be between 1 and 1000000")]
     public int FirmwareNotFoundCacheEntries { get; set; } = 10_000;
 
+    /// <summary>
+    /// A plain-CoAP device id found not to exist (and not auto-provisioned) is answered 4.04 from memory for this long,
+    /// without a grain call: a fuzzer or a misconfigured device repeating an unknown id costs one look-up per period.
+    /// A device created through the API is served over plain CoAP after at most this. DTLS devices are never affected.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Gateway:UnknownDeviceCacheTime must be between 0 and 10 min")]
+    public TimeSpan UnknownDeviceCacheTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>At most this many unknown device ids are remembered.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Gateway:UnknownDeviceCacheEntries must be between 1 and 1000000")]
+    public int UnknownDeviceCacheEntries { get; set; } = 10_000;
+
     /// <summary>Firmware progress is reported to the device's grain at most this often per download (and at the last block).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Gateway:FirmwareProgressInterval must be between 100 ms and 1 h")]
     public TimeSpan FirmwareProgressInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -10,7 +10,9 @@ namespace NHub.Gateway.Resources;
 /// Development auto-provisioning at the gateway (<see cref="AutoProvisionOptions"/>, docs/device-guide.md): when a
 /// plain-CoAP request names a device that does not exist, the resource asks here before answering 4.04. Bounded by a
 /// per-source rate here (4.29 beyond it) and by the cluster-wide cap in <see cref="IAutoProvisioningGrain"/> (4.04
-/// with a diagnostic beyond it). Never for DTLS: a DTLS peer is a provisioned device by construction.
+/// with a diagnostic beyond it). Never for DTLS: a DTLS peer is a provisioned device by construction. Ids that end
+/// in "not provisioned" are remembered for <see cref="GatewayOptions.UnknownDeviceCacheTime"/> (<see cref="KnownMissing"/>),
+/// so repeating them costs no grain call.
 /// </summary>
 public sealed partial class AutoProvisioner
 {
@@ -21,10 +23,13 @@ public sealed partial class AutoProvisioner
     private readonly SourceRateLimiter _rate;
     private readonly uint _retryAfterSeconds;
     private readonly ILogger<AutoProvisioner> _logger;
+    private readonly NegativeCache _missing;
 
-    public AutoProvisioner(IGrainFactory grains, ResolvedGatewayOptions resolved, AutoProvisionOptions options, TimeProvider time, ILogger<AutoProvisioner> logger)
+    public AutoProvisioner(IGrainFactory grains, ResolvedGatewayOptions resolved, AutoProvisionOptions options, GatewayOptions gatewayOptions,
+        TimeProvider time, ILogger<AutoProvisioner> logger)
     {
         _grains = grains;
+        _missing = new NegativeCache(gatewayOptions.UnknownDeviceCacheTime, gatewayOptions.UnknownDeviceCacheEntries, time);
         _logger = logger;
         Enabled = resolved.AutoProvisionPlain;
         var perMinute = options.AutoProvisionPerSourcePerMinute;
@@ -44,8 +49,13 @@ public sealed partial class AutoProvisioner
     /// </summary>
     public async ValueTask<CoapResponse?> TryProvisionAsync(string deviceId, PeerInfo peer)
     {
-        if (!Enabled || peer.Kind == TransportKind.Dtls || !DeviceIds.IsValid(deviceId))
+        if (peer.Kind == TransportKind.Dtls || !DeviceIds.IsValid(deviceId))
         {
+            return NotProvisioned(deviceId);
+        }
+        if (!Enabled)
+        {
+            _missing.Add(deviceId);
             return NotProvisioned(deviceId);
         }
         if (!_rate.TryAcquire(peer.EndPoint.Address))
@@ -60,11 +70,20 @@ public sealed partial class AutoProvisioner
             };
         }
         var outcome = await _grains.GetGrain<IAutoProvisioningGrain>(0).Provision(deviceId, peer.EndPoint.ToString(), DeviceTransport.Coap);
-        return outcome == AutoProvisionOutcome.Provisioned
-            ? null
-            : CoapResponse.Text(CoapCode.NotFound,
+        if (outcome == AutoProvisionOutcome.Provisioned)
+        {
+            return null;
+        }
+        _missing.Add(deviceId);
+        return CoapResponse.Text(CoapCode.NotFound,
                 $"device {deviceId} is not provisioned, and auto-provisioning reached its cap (Devices:AutoProvisionMaxDevices): provision it through the API");
     }
+
+    /// <summary>
+    /// True while a plain-CoAP request naming <paramref name="deviceId"/> is known to end in "not provisioned": the
+    /// resource answers <see cref="NotProvisioned"/> without calling the grain. Always false for DTLS peers.
+    /// </summary>
+    public bool KnownMissing(string deviceId, PeerInfo peer) => peer.Kind != TransportKind.Dtls && _missing.Contains(deviceId);
 
     [LoggerMessage(EventId = 5301, Level = LogLevel.Debug, Message = "Auto-provisioning of {DeviceId} refused for {Peer}: source rate exceeded")]
     private static partial void LogRateLimited(ILogger logger, string deviceId, System.Net.IPEndPoint peer);

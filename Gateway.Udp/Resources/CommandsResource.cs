@@ -50,6 +50,10 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
         {
             return CoapResponse.Text(CoapCode.NotAcceptable, "Accept must be 50 (application/json) or 60 (application/cbor)");
         }
+        if (!authenticated && autoProvisioner.KnownMissing(deviceId, ctx.Peer))
+        {
+            return AutoProvisioner.NotProvisioned(deviceId);
+        }
         var device = grains.GetGrain<IDeviceGrain>(deviceId);
 
         if (!ctx.IsObserveRegistration)

@@ -28,6 +28,10 @@ public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolv
                 return CoapResponse.Text(CoapCode.UnsupportedContentFormat, decision.Diagnostic!);
         }
 
+        if (!authenticated && autoProvisioner.KnownMissing(decision.DeviceId!, ctx.Peer))
+        {
+            return AutoProvisioner.NotProvisioned(decision.DeviceId!);
+        }
         var report = new TelemetryReport(decision.ContentFormat, ctx.Body.ToArray(), time.GetUtcNow(), ctx.ExchangeId,
             ctx.Peer.Kind == TransportKind.Dtls ? DeviceTransport.Coaps : DeviceTransport.Coap, ctx.Peer.EndPoint.ToString());
         var device = grains.GetGrain<IDeviceGrain>(decision.DeviceId!);
