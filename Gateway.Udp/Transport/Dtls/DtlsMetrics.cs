@@ -31,6 +31,10 @@ internal sealed class DtlsMetrics
 
     public void Handshake(string result) => _handshakes.Add(1, new KeyValuePair<string, object?>("result", result));
 
+    /// <summary>A completed handshake, tagged with whether it negotiated a Connection ID (RFC 9146).</summary>
+    public void HandshakeSucceeded(bool connectionId) => _handshakes.Add(1,
+        new KeyValuePair<string, object?>("result", "success"), new KeyValuePair<string, object?>("connection_id", connectionId ? "true" : "false"));
+
     public void SessionOpened(bool connectionId)
     {
         _sessions.Add(1);

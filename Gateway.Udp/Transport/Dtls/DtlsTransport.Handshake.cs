@@ -72,7 +72,7 @@ public sealed partial class DtlsTransport
             peer.LastActivity = peer.LastReceived = _time.GetTimestamp();
             _peers.AddSession(peer);
             _metrics.SessionOpened(connectionId is not null);
-            _metrics.Handshake("success");
+            _metrics.HandshakeSucceeded(connectionId is not null);
             DtlsLog.HandshakeCompleted(_logger, peer.SessionId, peer.EndPoint, identity, CipherSuiteName(server.NegotiatedCipherSuite),
                 connectionId is null ? "none" : Convert.ToHexString(connectionId));
             // Records that arrived between our Finished and now (the client's first request) are waiting.
