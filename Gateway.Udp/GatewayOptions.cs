@@ -39,6 +39,14 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:UnavailableRetryAfter must be between 1 s and 1 h")]
     public TimeSpan UnavailableRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// This gateway's node number, the first byte of every DTLS Connection ID it issues (docs/dtls-connection-id.md):
+    /// a load balancer in front of several gateways routes a CID record to its gateway by this byte alone. Give each
+    /// gateway behind one address its own value.
+    /// </summary>
+    [Range(0, 255, ErrorMessage = "Gateway:NodeId must be between 0 and 255")]
+    public int NodeId { get; set; }
+
     /// <summary>Firmware images kept in the gateway's memory (least recently used evicted beyond this).</summary>
     [Range(0, 16L * 1024 * 1024 * 1024, ErrorMessage = "Gateway:FirmwareCacheBytes must be between 0 and 16 GiB")]
     public long FirmwareCacheBytes { get; set; } = 256L * 1024 * 1024;

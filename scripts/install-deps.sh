@@ -8,6 +8,9 @@
 #     private apt state directory, so the system's apt configuration is untouched, and unpack
 #     it into .tools/.
 #   - npm interop clients (coap, node-coap-client) into .tools/node
+#   - a DTLS client with RFC 9146 Connection IDs (no bookworm package has one: OpenSSL and GnuTLS lack CID):
+#     Mbed TLS 3.6 (trixie) and libcoap 4.3.5 (sid) built from their Debian source packages' upstream
+#     tarballs into .tools/ (coap-client, coap-server in .tools/bin); cached: skipped once the binary exists.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
@@ -85,4 +88,51 @@ if [ ! -f "$tools/node/node_modules/coap/package.json" ] || [ ! -f "$tools/node/
   (cd "$tools/node" && { [ -f package.json ] || echo '{"name":"nhub-interop-clients","private":true}' > package.json; } \
      && npm install --silent --no-audit --no-fund coap@1.5.0 node-coap-client@2.1.0 >/dev/null)
 fi
+# libcoap 4.3.5 on Mbed TLS 3.6: the CID-capable client (and server) for the Connection ID interop tests.
+# Only the upstream .orig tarballs are used (sid's .dsc may be missing from a mirror); only the needed
+# targets are built, so a cold build stays at a few minutes on 2 cores.
+if [ ! -x "$tools/bin/coap-client" ] || [ ! -x "$tools/bin/coap-server" ]; then
+  command -v cmake >/dev/null 2>&1 && command -v make >/dev/null 2>&1 && command -v cc >/dev/null 2>&1 || {
+    log "installing build tools (cmake, make, gcc, bzip2)"; apt_update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cmake make gcc libc6-dev bzip2 >/dev/null; }
+  log "building Mbed TLS 3.6 (trixie) and libcoap 4.3.5 (sid) from Debian sources into .tools/ (private apt state)"
+  st="$tools/apt-src"
+  mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$st/etc/sources.list.d" "$st/etc/preferences.d" "$st/src"
+  cat > "$st/etc/sources.list" <<SRC
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) trixie main
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) sid main
+SRC
+  srcopts=(-o Dir::State="$st" -o Dir::State::Lists="$st/lists" -o Dir::Cache="$st/cache"
+           -o Dir::Etc::SourceList="$st/etc/sources.list" -o Dir::Etc::SourceParts="$st/etc/sources.list.d"
+           -o Dir::Etc::Preferences="$st/etc/preferences" -o Dir::Etc::PreferencesParts="$st/etc/preferences.d"
+           -o Dir::State::status=/dev/null -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  fetch_orig() { # $1 package/suite, $2 tarball glob: a missing .dsc or Debian tarball is not an error, a missing .orig is
+    (cd "$st/src" && apt-get "${srcopts[@]}" source --download-only "$1" >/dev/null 2>&1) || true
+    local f; f="$(ls "$st/src"/$2 2>/dev/null | head -1)"
+    [ -n "$f" ] || { echo "could not fetch the upstream tarball of $1 ($2)" >&2; exit 1; }
+    printf '%s' "$f"
+  }
+  apt-get "${srcopts[@]}" update -qq
+  mbed_tar="$(fetch_orig mbedtls/trixie 'mbedtls_3.6.*.orig.tar.*')"
+  coap_tar="$(fetch_orig libcoap3/sid 'libcoap3_4.3.5*.orig.tar.*')"
+  # Outside any git work tree: libcoap's build stamps the enclosing repository's `git describe` into its banner.
+  build="$(mktemp -d)"; mkdir -p "$build/mbedtls" "$build/libcoap"
+  tar -xf "$mbed_tar" -C "$build/mbedtls" --strip-components=1
+  tar -xf "$coap_tar" -C "$build/libcoap" --strip-components=1
+  # Mbed TLS: the three static libraries only (no tests, no programs). MBEDTLS_SSL_DTLS_CONNECTION_ID is on by
+  # default in 3.6, with the RFC 9146 record format.
+  make -C "$build/mbedtls" -j2 lib >/dev/null
+  mlib="$build/mbedtls/library"
+  cmake -S "$build/libcoap" -B "$build/libcoap/out" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+    -DENABLE_DTLS=ON -DDTLS_BACKEND=mbedtls -DENABLE_DOCS=OFF -DENABLE_EXAMPLES=ON -DENABLE_TESTS=OFF \
+    -DMBEDTLS_INCLUDE_DIRS="$build/mbedtls/include" -DMBEDTLS_LIBRARY="$mlib/libmbedtls.a" \
+    -DMBEDX509_LIBRARY="$mlib/libmbedx509.a" -DMBEDCRYPTO_LIBRARY="$mlib/libmbedcrypto.a" >/dev/null
+  make -C "$build/libcoap/out" -j2 coap-client coap-server >/dev/null
+  install -m 0755 "$build/libcoap/out/coap-client" "$tools/bin/coap-client"
+  install -m 0755 "$build/libcoap/out/coap-server" "$tools/bin/coap-server"
+  rm -rf "$build"
+fi
+coap_banner="$("$tools/bin/coap-client" 2>&1 || true)" # usage text, exit status 1
+[[ "$coap_banner" == *"Mbed TLS"* ]] || { echo "$tools/bin/coap-client is not libcoap on Mbed TLS" >&2; exit 1; }
+log "coap-client: $(printf '%s\n' "$coap_banner" | sed -n '1p'), $(printf '%s\n' "$coap_banner" | grep 'TLS Library')"
 log "ready"

@@ -221,6 +221,12 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     /// <summary>Stops the retransmission timer (outstanding confirmables are abandoned without callbacks).</summary>
     public void Dispose() => Confirmables.Dispose();
 
+    /// <summary>
+    /// The transport saw the peer again at a new address or after a silence: confirmable messages in flight to it
+    /// (command notifications above all) go out now rather than at their next retransmission timeout.
+    /// </summary>
+    public int OnPeerReachable(TPeer peer) => Confirmables.RetransmitNow(peer);
+
     /// <summary>The peer's session ended: its relations, transfers and outstanding confirmables go with it.</summary>
     public void OnPeerClosed(TPeer peer)
     {

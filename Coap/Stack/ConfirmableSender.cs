@@ -161,6 +161,39 @@ public sealed class ConfirmableSender<TPeer> : IDisposable
     /// <summary>Stops retransmitting (or never sends) a message; its callback gets <see cref="ConfirmableOutcome.Cancelled"/>.</summary>
     public bool Cancel(TPeer peer, ushort messageId) => Finish(peer, messageId, ConfirmableOutcome.Cancelled);
 
+    /// <summary>
+    /// The peer is reachable again: its session moved to a new address (DTLS Connection ID, RFC 9146) or it spoke
+    /// after a silence. Every message in flight to it is sent again now instead of at its next timeout, which may be
+    /// tens of seconds away after a few doublings, and its §4.2 schedule restarts from the initial timeout: the earlier
+    /// transmissions may all have gone to an address the device no longer has. Returns how many were sent.
+    /// </summary>
+    public int RetransmitNow(TPeer peer)
+    {
+        List<Outstanding> resend = [];
+        lock (_gate)
+        {
+            if (!_peers.TryGetValue(peer, out var queue) || queue.InFlight.Count == 0)
+            {
+                return 0;
+            }
+            foreach (var o in queue.InFlight)
+            {
+                _deadlines.Cancelled(); // the old slot goes stale: Due changes below
+                o.Retransmissions = 0;
+                o.Timeout = InitialTimeout();
+                o.Due = _time.GetTimestamp() + ToTimestamp(o.Timeout);
+                _deadlines.Schedule(o, o.Due);
+                resend.Add(o);
+            }
+        }
+        foreach (var o in resend)
+        {
+            Interlocked.Increment(ref _retransmissions);
+            _send(o.Peer, o.Datagram);
+        }
+        return resend.Count;
+    }
+
     /// <summary>Cancels everything outstanding to a peer (its session ended).</summary>
     public void CancelPeer(TPeer peer)
     {
@@ -286,8 +319,7 @@ public sealed class ConfirmableSender<TPeer> : IDisposable
 
     private void StartLocked(PeerQueue queue, Outstanding o)
     {
-        // §4.2: initial timeout random in [ACK_TIMEOUT, ACK_TIMEOUT × ACK_RANDOM_FACTOR].
-        o.Timeout = _options.AckTimeout * (1 + (Random.Shared.NextDouble() * (_options.AckRandomFactor - 1)));
+        o.Timeout = InitialTimeout();
         o.Stage = Stage.InFlight;
         o.Due = _time.GetTimestamp() + ToTimestamp(o.Timeout);
         queue.InFlight.Add(o);
@@ -305,6 +337,9 @@ public sealed class ConfirmableSender<TPeer> : IDisposable
             _send(o.Peer, o.Datagram);
         }
     }
+
+    /// <summary>§4.2: the initial timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT × ACK_RANDOM_FACTOR].</summary>
+    private TimeSpan InitialTimeout() => _options.AckTimeout * (1 + (Random.Shared.NextDouble() * (_options.AckRandomFactor - 1)));
 
     private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 }

@@ -25,6 +25,8 @@ public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
 
     public bool TryReceiveInline(PeerInfo peer, ReadOnlyMemory<byte> payload) => Server.TryProcessInline(peer, payload);
 
+    public void OnPeerReachable(PeerInfo peer) => Server.OnPeerReachable(peer);
+
     public void OnPeerClosed(PeerInfo peer) => Server.OnPeerClosed(peer);
 
     public async ValueTask DisposeAsync() => await _transport.DisposeAsync();

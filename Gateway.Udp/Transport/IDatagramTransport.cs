@@ -15,7 +15,10 @@ public enum TransportKind
 /// <summary>
 /// The sender of a datagram. <see cref="Identity"/> is the authenticated DTLS PSK identity, or null on plain UDP.
 /// A DTLS peer keeps the same <see cref="PeerInfo"/> instance for the life of its session, so upper layers may use it
-/// (or <see cref="SessionId"/>) as a key.
+/// (or <see cref="SessionId"/>) as a key. Identity is the session, not the address: a DTLS session with a Connection
+/// ID (RFC 9146) may move to a new address, and then <see cref="EndPoint"/> changes while the peer stays equal to
+/// itself, so de-duplication, block-wise transfers and Observe relations follow the device. Sends are routed by the
+/// session, so they always go to the current address.
 /// </summary>
 public sealed record PeerInfo(IPEndPoint EndPoint, TransportKind Kind, string? Identity, long SessionId)
 {
@@ -27,10 +30,25 @@ public sealed record PeerInfo(IPEndPoint EndPoint, TransportKind Kind, string? I
     /// </summary>
     public string SessionKey { get; init; } = "coap:" + EndPoint;
 
-    /// <summary>Same members as the record's equality; the same instance short-cuts it (upper layers key by the peer).</summary>
+    private IPEndPoint _endPoint = EndPoint;
+
+    /// <summary>The address the peer's latest datagrams came from (and where sends go); changes only when a DTLS session moves.</summary>
+    public IPEndPoint EndPoint
+    {
+        get => Volatile.Read(ref _endPoint);
+        init => _endPoint = value;
+    }
+
+    /// <summary>The transport moved the session to <paramref name="endPoint"/> (after an authenticated CID record from there).</summary>
+    internal void MoveTo(IPEndPoint endPoint) => Volatile.Write(ref _endPoint, endPoint);
+
+    /// <summary>
+    /// The session, not the address: session id (unique per transport: one per DTLS session, one per plain-UDP
+    /// address), kind and identity. The same instance short-cuts it (upper layers key by the peer).
+    /// </summary>
     public bool Equals(PeerInfo? other) =>
         ReferenceEquals(this, other) || (other is not null && SessionId == other.SessionId && Kind == other.Kind
-            && string.Equals(Identity, other.Identity, StringComparison.Ordinal) && EndPoint.Equals(other.EndPoint));
+            && string.Equals(Identity, other.Identity, StringComparison.Ordinal));
 
     /// <summary>Session id and kind only: cheaper than hashing the endpoint, and equal peers share both.</summary>
     public override int GetHashCode() => HashCode.Combine(SessionId, Kind);
@@ -51,6 +69,15 @@ public interface IDatagramReceiver
     /// transport then queues a copy (bounded queue, its overflow policy applies). A transport may skip this.
     /// </summary>
     bool TryReceiveInline(PeerInfo peer, ReadOnlyMemory<byte> payload) => false;
+
+    /// <summary>
+    /// The peer proved reachable again: its DTLS session moved to a new address (RFC 9146 §6), or its first record
+    /// after a silence arrived. Whatever waits for it (a confirmable notification in retransmission) can go now.
+    /// Called on a transport thread, possibly under the session's lock: must not block.
+    /// </summary>
+    void OnPeerReachable(PeerInfo peer)
+    {
+    }
 
     /// <summary>The peer's session ended (DTLS close_notify, eviction, revocation, replacement). Never called for plain UDP.</summary>
     void OnPeerClosed(PeerInfo peer);

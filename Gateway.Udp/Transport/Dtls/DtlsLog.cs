@@ -9,8 +9,8 @@ internal static partial class DtlsLog
     [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "CoAP DTLS transport listening on {EndPoint} (suites {CipherSuites}, {HandshakeThreads} handshake threads)")]
     public static partial void Listening(ILogger logger, EndPoint endPoint, string cipherSuites, int handshakeThreads);
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} established: identity {Identity}, suite {CipherSuite}")]
-    public static partial void HandshakeCompleted(ILogger logger, long sessionId, IPEndPoint peer, string? identity, string cipherSuite);
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} established: identity {Identity}, suite {CipherSuite}, connection id {ConnectionId}")]
+    public static partial void HandshakeCompleted(ILogger logger, long sessionId, IPEndPoint peer, string? identity, string cipherSuite, string connectionId);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "DTLS handshake with {Peer} failed: {Reason} (identity {Identity}): {Detail}")]
     public static partial void HandshakeFailed(ILogger logger, IPEndPoint peer, string reason, string? identity, string detail);
@@ -35,6 +35,9 @@ internal static partial class DtlsLog
 
     [LoggerMessage(EventId = 1109, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} failed while receiving: {Detail}")]
     public static partial void SessionFailed(ILogger logger, long sessionId, IPEndPoint peer, string detail);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Debug, Message = "DTLS session {SessionId} (identity {Identity}) moved from {From} to {To} (RFC 9146 connection id)")]
+    public static partial void SessionMoved(ILogger logger, long sessionId, IPEndPoint from, IPEndPoint to, string? identity);
 
     [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "CoAP DTLS transport stopped; {Count} session(s) closed")]
     public static partial void Stopped(ILogger logger, int count);

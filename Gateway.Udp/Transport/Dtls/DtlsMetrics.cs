@@ -7,6 +7,8 @@ internal sealed class DtlsMetrics
 {
     private readonly Counter<long> _handshakes;
     private readonly UpDownCounter<long> _sessions;
+    private readonly UpDownCounter<long> _connectionIdSessions;
+    private readonly Counter<long> _addressChanges;
     private readonly Counter<long> _recordsDropped;
     private readonly Counter<long> _helloVerifySent;
     private readonly Counter<long> _previousSecretCookies;
@@ -17,6 +19,8 @@ internal sealed class DtlsMetrics
         var meter = meterFactory.Create("NHub");
         _handshakes = meter.CreateCounter<long>("nhub.dtls.handshakes", "{handshake}", "DTLS handshakes by result (success, or why not)");
         _sessions = meter.CreateUpDownCounter<long>("nhub.dtls.sessions", "{session}", "Established DTLS sessions");
+        _connectionIdSessions = meter.CreateUpDownCounter<long>("nhub.dtls.sessions.connection_id", "{session}", "Established DTLS sessions with an RFC 9146 Connection ID (the rest of nhub.dtls.sessions have none)");
+        _addressChanges = meter.CreateCounter<long>("nhub.dtls.address_changes", "{change}", "DTLS sessions moved to a new peer address by an authenticated, newest Connection ID record (RFC 9146 §6)");
         _recordsDropped = meter.CreateCounter<long>("nhub.dtls.records.dropped", "{record}", "DTLS records dropped before or by the record layer, by reason");
         _helloVerifySent = meter.CreateCounter<long>("nhub.dtls.hello_verify.sent", "{message}", "HelloVerifyRequests sent (stateless cookie exchange)");
         _previousSecretCookies = meter.CreateCounter<long>("nhub.dtls.cookies.previous_secret", "{cookie}", "ClientHello cookies accepted with the previous (rotated-out) cookie secret");
@@ -27,9 +31,29 @@ internal sealed class DtlsMetrics
 
     public void Handshake(string result) => _handshakes.Add(1, new KeyValuePair<string, object?>("result", result));
 
-    public void SessionOpened() => _sessions.Add(1);
+    /// <summary>A completed handshake, tagged with whether it negotiated a Connection ID (RFC 9146).</summary>
+    public void HandshakeSucceeded(bool connectionId) => _handshakes.Add(1,
+        new KeyValuePair<string, object?>("result", "success"), new KeyValuePair<string, object?>("connection_id", connectionId ? "true" : "false"));
 
-    public void SessionClosed() => _sessions.Add(-1);
+    public void SessionOpened(bool connectionId)
+    {
+        _sessions.Add(1);
+        if (connectionId)
+        {
+            _connectionIdSessions.Add(1);
+        }
+    }
+
+    public void SessionClosed(bool connectionId)
+    {
+        _sessions.Add(-1);
+        if (connectionId)
+        {
+            _connectionIdSessions.Add(-1);
+        }
+    }
+
+    public void AddressChanged() => _addressChanges.Add(1);
 
     public void RecordDropped(string reason) => _recordsDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
 

@@ -108,6 +108,23 @@ public sealed class DtlsOptions : IValidatableObject
     [Range(0, 256 * 1024 * 1024, ErrorMessage = "Gateway:Dtls:SocketBufferBytes must be between 0 and 268435456")]
     public int SocketBufferBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Length in bytes of the Connection ID (RFC 9146) this server asks for in the records a client sends it, offered
+    /// to every client that sends the connection_id extension; clients without it are served as before. 0 turns CIDs
+    /// off; otherwise 5-16: one byte of <c>Gateway:NodeId</c>, then an encrypted counter (docs/dtls-connection-id.md).
+    /// Each byte costs every record the device sends; 6 (40 unpredictable bits, a trillion CIDs per start) is plenty.
+    /// </summary>
+    public int ConnectionIdLength { get; set; } = 6;
+
+    /// <summary>
+    /// A session that has not received an authenticated record for this long counts as asleep: its next record (like
+    /// a move to a new address) makes the CoAP layer re-send at once what waits for the device (a command
+    /// notification in retransmission), instead of at the next retransmission timer. RFC 7252's first retransmission
+    /// comes after 2-3 s; a device silent for longer may have missed it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:Dtls:WakeAfterIdle must be between 100 ms and 1 day")]
+    public TimeSpan WakeAfterIdle { get; set; } = TimeSpan.FromSeconds(5);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var name in CipherSuites)
@@ -118,6 +135,12 @@ public sealed class DtlsOptions : IValidatableObject
                     $"Gateway:Dtls:CipherSuites: '{name}' is not supported (use {string.Join(", ", DtlsCipherSuites.DefaultOrder)})",
                     [nameof(CipherSuites)]);
             }
+        }
+        if (ConnectionIdLength != 0 && ConnectionIdLength is < ConnectionIdIssuer.MinLength or > ConnectionIdIssuer.MaxLength)
+        {
+            yield return new ValidationResult(
+                $"Gateway:Dtls:ConnectionIdLength must be 0 (off) or between {ConnectionIdIssuer.MinLength} and {ConnectionIdIssuer.MaxLength} (got {ConnectionIdLength})",
+                [nameof(ConnectionIdLength)]);
         }
         if (!System.Net.IPAddress.TryParse(BindAddress, out _))
         {

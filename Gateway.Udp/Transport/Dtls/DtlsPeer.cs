@@ -30,10 +30,22 @@ internal sealed class DtlsPeer
         LastActivity = createdAt;
     }
 
-    /// <summary>Owned copy of the socket address: the peer table's key.</summary>
-    public SocketAddress Address { get; }
+    /// <summary>
+    /// Owned copy of the socket address (never mutated): the peer table's key and where sends go. Replaced only by
+    /// <see cref="MoveTo"/>, under <see cref="Gate"/>.
+    /// </summary>
+    public SocketAddress Address { get; private set; }
 
-    public IPEndPoint EndPoint { get; }
+    public IPEndPoint EndPoint { get; private set; }
+
+    /// <summary>The Connection ID the client puts in its records (RFC 9146), null when the session has none. Set once established.</summary>
+    public byte[]? ConnectionId { get; private set; }
+
+    /// <summary>Timestamp of the last record that authenticated (for wake detection; sends do not count).</summary>
+    public long LastReceived { get; set; }
+
+    /// <summary>Set (Interlocked) while the peer counts towards the table's cap; cleared by the one removal that counts.</summary>
+    public int Registered;
 
     public PeerDatagramChannel Channel { get; }
 
@@ -72,13 +84,27 @@ internal sealed class DtlsPeer
     private long _lastActivity;
 
     /// <summary>Under <see cref="Gate"/>: the handshake succeeded. Receive stops blocking; records are pumped from now on.</summary>
-    public void Establish(BcDtlsTransport session, string? identity, string sessionKey)
+    public void Establish(BcDtlsTransport session, string? identity, string sessionKey, byte[]? connectionId)
     {
         Session = session;
+        ConnectionId = connectionId;
         SendLimit = session.GetSendLimit();
         Info = new PeerInfo(EndPoint, TransportKind.Dtls, identity, SessionId) { SessionKey = sessionKey };
         State = PeerState.Established;
         Channel.StopBlocking();
+    }
+
+    /// <summary>
+    /// Under <see cref="Gate"/>, for an authenticated CID record newer than any before it (RFC 9146 §6): from now on
+    /// everything for this session goes to <paramref name="address"/> (an owned copy). The PeerInfo instance stays
+    /// the same, so the CoAP layer's state for the session (dedup, block-wise, Observe) stays with it.
+    /// </summary>
+    public void MoveTo(SocketAddress address, IPEndPoint endPoint)
+    {
+        Address = address;
+        EndPoint = endPoint;
+        Channel.Retarget(address);
+        Info?.MoveTo(endPoint);
     }
 
     /// <summary>

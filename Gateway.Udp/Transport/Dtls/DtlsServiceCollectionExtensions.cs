@@ -27,7 +27,8 @@ public static class DtlsServiceCollectionExtensions
             sp.GetRequiredService<CredentialCache>(),
             sp.GetRequiredService<ILogger<DtlsTransport>>(),
             sp.GetRequiredService<IMeterFactory>(),
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<GatewayOptions>()?.NodeId ?? 0));
         return services;
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class DtlsTransport
             return;
         }
         var identities = new CachedPskIdentityManager(_credentials, _stop.Token);
-        var server = new PskDtlsServer(_crypto!, identities, _cipherSuites, (int)_options.HandshakeTimeout.TotalMilliseconds);
+        var server = new PskDtlsServer(_crypto!, identities, _cipherSuites, (int)_options.HandshakeTimeout.TotalMilliseconds, _connectionIds);
         BcDtlsTransport session;
         try
         {
@@ -50,6 +50,7 @@ public sealed partial class DtlsTransport
         var identity = server.AuthenticatedIdentity;
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
         bool closed;
+        PumpOutcome outcome = default;
         lock (peer.Gate)
         {
             if (peer.State == PeerState.Closed)
@@ -66,19 +67,18 @@ public sealed partial class DtlsTransport
                 _metrics.Handshake("cancelled");
                 return;
             }
-            peer.Establish(session, identity, server.SessionKey!);
-            peer.LastActivity = _time.GetTimestamp();
+            var connectionId = server.ReceiveConnectionId;
+            peer.Establish(session, identity, server.SessionKey!, connectionId);
+            peer.LastActivity = peer.LastReceived = _time.GetTimestamp();
             _peers.AddSession(peer);
-            _metrics.SessionOpened();
-            _metrics.Handshake("success");
-            DtlsLog.HandshakeCompleted(_logger, peer.SessionId, peer.EndPoint, identity, CipherSuiteName(server.NegotiatedCipherSuite));
+            _metrics.SessionOpened(connectionId is not null);
+            _metrics.HandshakeSucceeded(connectionId is not null);
+            DtlsLog.HandshakeCompleted(_logger, peer.SessionId, peer.EndPoint, identity, CipherSuiteName(server.NegotiatedCipherSuite),
+                connectionId is null ? "none" : Convert.ToHexString(connectionId));
             // Records that arrived between our Finished and now (the client's first request) are waiting.
-            closed = peer.Channel.HasPending && PumpLocked(peer, plaintext);
+            closed = peer.Channel.HasPending && PumpLocked(peer, plaintext, source: null, ref outcome);
         }
-        if (closed)
-        {
-            FinishClose(peer, "failed");
-        }
+        AfterPump(peer, closed, outcome);
     }
 
     [ThreadStatic]

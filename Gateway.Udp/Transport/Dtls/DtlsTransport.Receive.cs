@@ -79,6 +79,11 @@ public sealed partial class DtlsTransport
             _metrics.RecordDropped("malformed");
             return;
         }
+        if (header.ContentType == DtlsRecordHeader.ConnectionId && _connectionIds.Length > 0)
+        {
+            OnConnectionIdRecord(context, header, datagram);
+            return;
+        }
         if (_peers.TryGet(context.Address, out var peer))
         {
             if (isClientHello && peer.State == PeerState.Established)
@@ -98,6 +103,35 @@ public sealed partial class DtlsTransport
             return;
         }
         OnClientHello(context, datagram, replacing: null);
+    }
+
+    /// <summary>
+    /// A tls12_cid record (RFC 9146 §4: the CID sits at offset 11, after epoch and sequence number): matched to its
+    /// session by CID alone, whatever its source address. Nothing changes for the session until BouncyCastle has
+    /// authenticated the record (see <see cref="PumpLocked"/>).
+    /// </summary>
+    private void OnConnectionIdRecord(ReceiveContext context, DtlsRecordHeader header, ReadOnlySpan<byte> datagram)
+    {
+        // type(1) version(2) epoch(2) sequence(6) cid(L) length(2)
+        if (datagram.Length < 11 + _connectionIds.Length + 2)
+        {
+            _metrics.RecordDropped("malformed");
+            return;
+        }
+        var cid = datagram.Slice(11, _connectionIds.Length);
+        if (_peers.TryGetByConnectionId(cid, out var owner))
+        {
+            OnPeerRecord(owner, header, datagram, context.Plaintext, context.Address);
+            return;
+        }
+        // Not a live session's CID (yet). The client's Finished and first request carry the CID before the session is
+        // registered under it (the handshake thread registers it right after): those come from the handshake's address.
+        if (_peers.TryGet(context.Address, out var peer) && (peer.ConnectionId is null || cid.SequenceEqual(peer.ConnectionId)))
+        {
+            OnPeerRecord(peer, header, datagram, context.Plaintext, source: null);
+            return;
+        }
+        _metrics.RecordDropped("unknown_cid");
     }
 
     /// <summary>A ClientHello from an address without a session (or replacing one): cookie first, state only after.</summary>
@@ -177,10 +211,14 @@ public sealed partial class DtlsTransport
         DtlsLog.HandshakeRefused(_logger, endPoint, reason);
     }
 
-    /// <summary>A record for a known peer: fed to its handshake, or decrypted now (the pump).</summary>
-    private void OnPeerRecord(DtlsPeer peer, DtlsRecordHeader header, ReadOnlySpan<byte> datagram, byte[] plaintext)
+    /// <summary>
+    /// A record for a known peer: fed to its handshake, or decrypted now (the pump). <paramref name="source"/> is set
+    /// for a record matched by CID: the address it came from, where the session moves if the record proves newest.
+    /// </summary>
+    private void OnPeerRecord(DtlsPeer peer, DtlsRecordHeader header, ReadOnlySpan<byte> datagram, byte[] plaintext, SocketAddress? source = null)
     {
         var closed = false;
+        PumpOutcome outcome = default;
         lock (peer.Gate)
         {
             switch (peer.State)
@@ -213,7 +251,17 @@ public sealed partial class DtlsTransport
                 _metrics.RecordDropped("peer_queue_full");
                 return;
             }
-            closed = PumpLocked(peer, plaintext);
+            closed = PumpLocked(peer, plaintext, source, ref outcome);
+        }
+        AfterPump(peer, closed, outcome);
+    }
+
+    /// <summary>Outside the peer's lock: what a pump left to do (close the session, close a peer whose address it took).</summary>
+    private void AfterPump(DtlsPeer peer, bool closed, PumpOutcome outcome)
+    {
+        if (outcome.Displaced is { } displaced)
+        {
+            ClosePeer(displaced, "address_taken", notify: false);
         }
         if (closed)
         {
@@ -221,11 +269,31 @@ public sealed partial class DtlsTransport
         }
     }
 
+    /// <summary>What one pump did besides delivering data.</summary>
+    private struct PumpOutcome
+    {
+        /// <summary>A session without CID whose address this session moved to (it cannot be reached any more).</summary>
+        public DtlsPeer? Displaced;
+    }
+
+    /// <summary>The flags of the record BouncyCastle authenticated last on this thread (its record callback writes them).</summary>
+    [ThreadStatic]
+    private static DtlsRecordFlags t_recordFlags;
+
+    [ThreadStatic]
+    private static bool t_recordAuthenticated;
+
+    private static readonly DtlsRecordCallback RecordCallback = static flags =>
+    {
+        t_recordFlags = flags;
+        t_recordAuthenticated = true;
+    };
+
     /// <summary>
     /// Under the peer's lock: decrypts what the channel holds and delivers the plaintext. Returns true when the
     /// session ended (close_notify received, fatal alert, record-layer failure); the caller then finishes the close.
     /// </summary>
-    private bool PumpLocked(DtlsPeer peer, byte[] plaintext)
+    private bool PumpLocked(DtlsPeer peer, byte[] plaintext, SocketAddress? source, ref PumpOutcome outcome)
     {
         var session = peer.Session!;
         try
@@ -234,13 +302,25 @@ public sealed partial class DtlsTransport
             {
                 int length;
                 peer.Channel.BeginPump();
+                t_recordAuthenticated = false;
+                t_recordFlags = DtlsRecordFlags.None;
                 try
                 {
-                    length = session.Receive(plaintext, 0, plaintext.Length, PumpWaitMillis);
+                    length = session.Receive(plaintext.AsSpan(), PumpWaitMillis, RecordCallback);
                 }
                 catch (PumpDrainedSignal)
                 {
                     length = -1;
+                }
+                if (t_recordAuthenticated)
+                {
+                    OnAuthenticatedLocked(peer, source, t_recordFlags, ref outcome);
+                }
+                else if (peer.Channel.LastServed is { Epoch: > 0 })
+                {
+                    // A protected record that did not authenticate (bad MAC, wrong CID, stale epoch): dropped by
+                    // BouncyCastle (RFC 9146 §6: silently), counted here.
+                    _metrics.RecordDropped("auth_failed");
                 }
                 if (length < 0)
                 {
@@ -279,6 +359,47 @@ public sealed partial class DtlsTransport
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Under the peer's lock, right after BouncyCastle authenticated a record and before its data is delivered: the
+    /// RFC 9146 §6 address update, and wake detection. The session moves only for a record that used the CID and is
+    /// newer (epoch, sequence number) than any received before: a replayed or delayed copy, even a genuine one, sent
+    /// from elsewhere cannot pull the session away; a forged one never gets here.
+    /// </summary>
+    private void OnAuthenticatedLocked(DtlsPeer peer, SocketAddress? source, DtlsRecordFlags flags, ref PumpOutcome outcome)
+    {
+        var now = _time.GetTimestamp();
+        var reachable = now - peer.LastReceived > _wakeAfterIdle;
+        peer.LastReceived = now;
+        const DtlsRecordFlags Movable = DtlsRecordFlags.IsNewest | DtlsRecordFlags.UsesConnectionID;
+        if (source is not null && (flags & Movable) == Movable && !source.Equals(peer.Address))
+        {
+            var owned = PeerTable.Clone(source);
+            var endPoint = ToEndPoint(owned);
+            var from = peer.EndPoint;
+            var displaced = _peers.Move(peer, owned);
+            peer.MoveTo(owned, endPoint);
+            if (displaced is not null && displaced.ConnectionId is null)
+            {
+                // A CID session that lost the address keeps working (found by its CID); one without is unreachable.
+                outcome.Displaced = displaced;
+            }
+            _metrics.AddressChanged();
+            DtlsLog.SessionMoved(_logger, peer.SessionId, from, endPoint, peer.Info?.Identity);
+            reachable = true;
+        }
+        if (reachable && peer.Info is { } info)
+        {
+            try
+            {
+                _receiver!.OnPeerReachable(info);
+            }
+            catch (Exception ex)
+            {
+                DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
+            }
+        }
     }
 
     private void Deliver(DtlsPeer peer, byte[] plaintext, int length)

@@ -37,6 +37,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     private readonly CancellationTokenSource _stop = new();
     private readonly long _handshakeTimeout;
     private readonly long _idleTimeout;
+    private readonly long _wakeAfterIdle;
+    private readonly ConnectionIdIssuer _connectionIds;
     private GatewayTlsCrypto? _crypto;
     private CookieVerifier? _cookies;
     private HandshakeWorkers<HandshakeWork>? _handshakes;
@@ -50,7 +52,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
 
     private sealed record HandshakeWork(DtlsPeer Peer, DtlsRequest Request);
 
-    public DtlsTransport(DtlsOptions options, CredentialCache credentials, ILogger<DtlsTransport> logger, IMeterFactory meterFactory, TimeProvider? timeProvider = null)
+    /// <summary>Validates <paramref name="options"/>; <paramref name="nodeId"/> (<c>Gateway:NodeId</c>) is the first byte of every Connection ID issued.</summary>
+    public DtlsTransport(DtlsOptions options, CredentialCache credentials, ILogger<DtlsTransport> logger, IMeterFactory meterFactory, TimeProvider? timeProvider = null, int nodeId = 0)
     {
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         _options = options;
@@ -63,6 +66,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         _rateLimiter = new SourceRateLimiter(options.HandshakesPerSecondPerIp, options.HandshakeBurstPerIp, options.RateLimiterMaxAddresses, _time);
         _handshakeTimeout = (long)(options.HandshakeTimeout.TotalSeconds * _time.TimestampFrequency);
         _idleTimeout = (long)(options.SessionIdleTimeout.TotalSeconds * _time.TimestampFrequency);
+        _wakeAfterIdle = (long)(options.WakeAfterIdle.TotalSeconds * _time.TimestampFrequency);
+        _connectionIds = new ConnectionIdIssuer(options.ConnectionIdLength, nodeId);
         // Session ids stay unique across restarts in practice (upper layers may log or persist them).
         _nextSessionId = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
     }
@@ -73,6 +78,12 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
 
     /// <summary>Established sessions.</summary>
     public int SessionCount => _peers.SessionCount;
+
+    /// <summary>Established sessions that negotiated a Connection ID (RFC 9146).</summary>
+    public int ConnectionIdSessionCount => _peers.ConnectionIdCount;
+
+    /// <summary>The Connection ID length this transport issues (0: none).</summary>
+    public int ConnectionIdLength => _connectionIds.Length;
 
     /// <summary>Peer state held: sessions plus handshakes in progress (zero for addresses that only got a cookie).</summary>
     public int PeerCount => _peers.Count;
@@ -211,6 +222,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
     {
         await StopAsync();
         _stop.Dispose();
+        _connectionIds.Dispose();
     }
 
     /// <summary>Closes a peer in any state; OnPeerClosed for established sessions. False when it was already closed.</summary>
@@ -235,7 +247,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         {
             return;
         }
-        _metrics.SessionClosed();
+        _metrics.SessionClosed(peer.ConnectionId is not null);
         DtlsLog.SessionClosed(_logger, peer.SessionId, peer.EndPoint, info.Identity, reason);
         try
         {

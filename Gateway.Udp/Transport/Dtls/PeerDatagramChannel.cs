@@ -15,7 +15,7 @@ namespace NHub.Gateway.Transport.Dtls;
 internal sealed class PeerDatagramChannel : DatagramTransport
 {
     private readonly Socket _socket;
-    private readonly SocketAddress _remote;
+    private volatile SocketAddress _remote;
     private readonly int _datagramLimit;
     private readonly int _capacity;
     private readonly DtlsMetrics _metrics;
@@ -121,6 +121,9 @@ internal sealed class PeerDatagramChannel : DatagramTransport
             LastServed = null;
         }
     }
+
+    /// <summary>The session moved (RFC 9146 §6): every later send goes to <paramref name="remote"/> (an owned, never-mutated copy).</summary>
+    public void Retarget(SocketAddress remote) => _remote = remote;
 
     /// <summary>Drops every later send, including BouncyCastle's close_notify (the peer is gone or restarted).</summary>
     public void Mute() => _muted = true;

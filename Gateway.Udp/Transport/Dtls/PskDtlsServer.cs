@@ -14,12 +14,14 @@ internal sealed class PskDtlsServer : PskTlsServer
 {
     private readonly int[] _cipherSuites;
     private readonly int _handshakeTimeoutMillis;
+    private readonly ConnectionIdIssuer _connectionIds;
 
-    public PskDtlsServer(TlsCrypto crypto, CachedPskIdentityManager identities, int[] cipherSuites, int handshakeTimeoutMillis)
+    public PskDtlsServer(TlsCrypto crypto, CachedPskIdentityManager identities, int[] cipherSuites, int handshakeTimeoutMillis, ConnectionIdIssuer connectionIds)
         : base(crypto, identities)
     {
         _cipherSuites = cipherSuites;
         _handshakeTimeoutMillis = handshakeTimeoutMillis;
+        _connectionIds = connectionIds;
         Identities = identities;
     }
 
@@ -32,6 +34,19 @@ internal sealed class PskDtlsServer : PskTlsServer
 
     /// <summary>The session's name outside this process (<see cref="DtlsSessionKey"/>), set when the handshake completed.</summary>
     public string? SessionKey { get; private set; }
+
+    /// <summary>
+    /// The CID the client puts in the records it sends us (RFC 9146 §3), null when none was negotiated. BouncyCastle
+    /// names it SecurityParameters.ConnectionIDPeer (the CID in the peer's records); ConnectionIDLocal is the one we
+    /// write, the client's own choice, often empty.
+    /// </summary>
+    public byte[]? ReceiveConnectionId { get; private set; }
+
+    /// <summary>
+    /// RFC 9146 §3: asked only when the ClientHello carries connection_id, even an empty one (a client that will not
+    /// receive a CID can still send ours). Null (CIDs off, or this start's supply used up) answers without the extension.
+    /// </summary>
+    protected override byte[]? GetNewConnectionID() => _connectionIds.Next();
 
     /// <summary>The last alert this side raised, or the peer sent (for the failure log).</summary>
     public string? LastAlert { get; private set; }
@@ -60,6 +75,7 @@ internal sealed class PskDtlsServer : PskTlsServer
         AuthenticatedIdentity = identity is null ? null : Encoding.UTF8.GetString(identity);
         NegotiatedCipherSuite = parameters.CipherSuite;
         SessionKey = DtlsSessionKey.From(parameters.ClientRandom, parameters.ServerRandom);
+        ReceiveConnectionId = parameters.ConnectionIDPeer is { Length: > 0 } cid ? cid : null;
     }
 
     /// <summary>

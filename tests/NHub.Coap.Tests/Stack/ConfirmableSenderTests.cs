@@ -201,4 +201,34 @@ public sealed class ConfirmableSenderTests
         Assert.NotEqual(TokenGenerator.Next(), TokenGenerator.Next());
         Assert.Throws<ArgumentOutOfRangeException>(() => TokenGenerator.Next(9));
     }
+
+    [Fact]
+    public void A_peer_reachable_again_gets_its_message_in_flight_now_and_a_fresh_retransmission_schedule()
+    {
+        using var sender = Create();
+        var outcome = (ConfirmableOutcome?)null;
+        Assert.True(sender.Send("dev", 1, [7], o => outcome = o));
+        Assert.True(sender.Send("other", 1, [8], null));
+        AdvanceSeconds(3.1);  // first retransmission (at T = 2-3 s) went out, to the old address
+        AdvanceSeconds(2.8);  // the next is due at 3T >= 6 s: not yet
+        var before = _sent.Count(s => s.Peer == "dev");
+        var otherBefore = _sent.Count(s => s.Peer == "other");
+        Assert.Equal(2, before);
+
+        Assert.Equal(1, sender.RetransmitNow("dev"));
+        Assert.Equal(before + 1, _sent.Count(s => s.Peer == "dev"));
+        Assert.Equal(otherBefore, _sent.Count(s => s.Peer == "other")); // only the peer that came back
+        Assert.Equal(0, sender.RetransmitNow("nobody"));
+
+        // The schedule restarted: the next retransmission comes 2-3 s after the expedited one, then doubles, and the
+        // message gets MAX_RETRANSMIT more before it times out.
+        var expedited = _sent.Last(s => s.Peer == "dev").At;
+        AdvanceSeconds(3.05);
+        var next = _sent.Last(s => s.Peer == "dev").At;
+        Assert.InRange((next - expedited).TotalSeconds, 2.0, 3.05);
+        Assert.Null(outcome);
+        AdvanceSeconds(100);
+        Assert.Equal(ConfirmableOutcome.TimedOut, outcome);
+        Assert.Equal(before + 1 + 4, _sent.Count(s => s.Peer == "dev"));
+    }
 }

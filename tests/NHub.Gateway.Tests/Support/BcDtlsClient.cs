@@ -16,15 +16,18 @@ public sealed class BcDtlsClient : IDisposable
 
     private readonly ClientUdpTransport _transport;
 
-    private BcDtlsClient(Socket socket, ClientUdpTransport transport, BcDtlsTransport session, TestPskClient peer)
+    private readonly EndPoint _server;
+
+    private BcDtlsClient(EndPoint server, ClientUdpTransport transport, BcDtlsTransport session, TestPskClient peer)
     {
+        _server = server;
         _transport = transport;
-        Socket = socket;
         Session = session;
         Peer = peer;
     }
 
-    public Socket Socket { get; }
+    /// <summary>The client's current socket (replaced by <see cref="MoveToNewPort"/>).</summary>
+    public Socket Socket => _transport.Socket;
 
     public BcDtlsTransport Session { get; }
 
@@ -36,21 +39,25 @@ public sealed class BcDtlsClient : IDisposable
     public IPEndPoint LocalEndPoint => (IPEndPoint)Socket.LocalEndPoint!;
 
     /// <summary>Handshakes (blocking). Throws what BouncyCastle throws: TlsFatalAlertReceived, TlsTimeoutException.</summary>
-    public static BcDtlsClient Connect(EndPoint server, string identity, string key, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, IPEndPoint? bind = null) =>
-        Connect(server, identity, Encoding.ASCII.GetBytes(key), cipherSuites, handshakeTimeoutMillis, bind);
+    /// <remarks>
+    /// <paramref name="connectionId"/>: null sends no connection_id extension (a client without RFC 9146); otherwise
+    /// the CID this client wants in the server's records, empty for "none, but send me yours" (RFC 9146 §3).
+    /// </remarks>
+    public static BcDtlsClient Connect(EndPoint server, string identity, string key, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, IPEndPoint? bind = null, byte[]? connectionId = null) =>
+        Connect(server, identity, Encoding.ASCII.GetBytes(key), cipherSuites, handshakeTimeoutMillis, bind, connectionId);
 
     /// <summary>Handshakes with a PSK given as raw bytes (a binary-format credential's decoded key).</summary>
-    public static BcDtlsClient Connect(EndPoint server, string identity, byte[] key, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, IPEndPoint? bind = null)
+    public static BcDtlsClient Connect(EndPoint server, string identity, byte[] key, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, IPEndPoint? bind = null, byte[]? connectionId = null)
     {
         var socket = new Socket(bind?.AddressFamily ?? AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             socket.Bind(bind ?? new IPEndPoint(IPAddress.Loopback, 0));
             socket.Connect(server);
-            var peer = new TestPskClient(Crypto, identity, key, cipherSuites ?? [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8], handshakeTimeoutMillis);
+            var peer = new TestPskClient(Crypto, identity, key, cipherSuites ?? [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8], handshakeTimeoutMillis) { OfferedConnectionId = connectionId };
             var transport = new ClientUdpTransport(socket);
             var session = new DtlsClientProtocol().Connect(peer, transport);
-            return new BcDtlsClient(socket, transport, session, peer);
+            return new BcDtlsClient(server, transport, session, peer);
         }
         catch
         {
@@ -73,6 +80,21 @@ public sealed class BcDtlsClient : IDisposable
         return n < 0 ? null : buffer[..n];
     }
 
+    /// <summary>The next record BouncyCastle writes is captured (<see cref="LastSent"/>) but never reaches the wire: a delayed datagram.</summary>
+    public void HoldNextSend() => _transport.HoldNext = true;
+
+    /// <summary>
+    /// A NAT rebinding: the session (keys, sequence numbers, CID) carries on from a new socket on another local port
+    /// (or <paramref name="bind"/>); the old socket is closed, so nothing sent to the old address arrives.
+    /// </summary>
+    public void MoveToNewPort(IPEndPoint? bind = null)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(bind ?? new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Connect(_server);
+        _transport.Replace(socket).Dispose();
+    }
+
     /// <summary>Drops the socket without close_notify: a device that lost power.</summary>
     public void Dispose() => Socket.Dispose();
 
@@ -81,6 +103,22 @@ public sealed class BcDtlsClient : IDisposable
         : PskTlsClient(crypto, new BasicTlsPskIdentity(identity, key))
     {
         public int NegotiatedCipherSuite { get; private set; } = -1;
+
+        /// <summary>The connection_id extension to offer (null: none). Set before connecting.</summary>
+        public byte[]? OfferedConnectionId { get; init; }
+
+        /// <summary>The server's CID, which this client writes into every record it sends (null: none negotiated).</summary>
+        public byte[]? ServerConnectionId { get; private set; }
+
+        public override IDictionary<int, byte[]> GetClientExtensions()
+        {
+            var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
+            if (OfferedConnectionId is { } cid)
+            {
+                TlsExtensionsUtilities.AddConnectionIDExtension(extensions, cid);
+            }
+            return extensions;
+        }
 
         /// <summary>Completes with the description of the first alert received after the handshake (close_notify = 0).</summary>
         public TaskCompletionSource<short> AlertReceived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -91,6 +129,8 @@ public sealed class BcDtlsClient : IDisposable
         {
             base.NotifyHandshakeComplete();
             NegotiatedCipherSuite = m_context.SecurityParameters.CipherSuite;
+            // BouncyCastle's client side: ConnectionIDLocal is the CID it writes (the server's choice).
+            ServerConnectionId = m_context.SecurityParameters.ConnectionIDLocal is { Length: > 0 } cid ? cid : null;
         }
 
         public override void NotifyAlertReceived(short alertLevel, short alertDescription) => AlertReceived.TrySetResult(alertDescription);
@@ -103,7 +143,21 @@ public sealed class BcDtlsClient : IDisposable
     /// <summary>A connected UDP socket as BouncyCastle's DatagramTransport (wait 0 = forever, -1 = timed out).</summary>
     private sealed class ClientUdpTransport(Socket socket) : DatagramTransport
     {
+        private volatile Socket _socket = socket;
+
+        public Socket Socket => _socket;
+
         public byte[]? LastSent { get; private set; }
+
+        public bool HoldNext { get; set; }
+
+        /// <summary>Sends and receives go through <paramref name="next"/> from now on; returns the previous socket.</summary>
+        public Socket Replace(Socket next)
+        {
+            var previous = _socket;
+            _socket = next;
+            return previous;
+        }
 
         public int GetReceiveLimit() => 1500;
 
@@ -115,11 +169,12 @@ public sealed class BcDtlsClient : IDisposable
         {
             try
             {
-                if (!socket.Poll(waitMillis == 0 ? -1 : waitMillis * 1000, SelectMode.SelectRead))
+                var current = _socket;
+                if (!current.Poll(waitMillis == 0 ? -1 : waitMillis * 1000, SelectMode.SelectRead))
                 {
                     return -1;
                 }
-                return socket.Receive(buffer);
+                return current.Receive(buffer);
             }
             catch (ObjectDisposedException)
             {
@@ -133,8 +188,13 @@ public sealed class BcDtlsClient : IDisposable
         {
             try
             {
-                socket.Send(buffer);
                 LastSent = buffer.ToArray();
+                if (HoldNext)
+                {
+                    HoldNext = false;
+                    return;
+                }
+                _socket.Send(buffer);
             }
             catch (SocketException)
             {

@@ -1,5 +1,6 @@
 using System.Net;
 using NHub.Gateway.Security;
+using NHub.Gateway.Transport;
 using NHub.Gateway.Transport.Dtls;
 using CredentialCache = NHub.Gateway.Security.CredentialCache;
 
@@ -11,15 +12,17 @@ public sealed class DtlsServerHarness : IAsyncDisposable
     public const string Identity = "koru-869181072798893";
     public const string Key = "secret-psk-0123456789abcdef";
 
-    public DtlsServerHarness(Action<DtlsOptions>? configure = null, TimeProvider? time = null, CredentialCacheOptions? cacheOptions = null)
+    /// <summary>Starts the transport; the layer above is <see cref="Receiver"/> (the echo stand-in) unless <paramref name="receiver"/> builds another, e.g. a real CoAP endpoint.</summary>
+    public DtlsServerHarness(Action<DtlsOptions>? configure = null, TimeProvider? time = null, CredentialCacheOptions? cacheOptions = null,
+        int nodeId = 0, Func<DtlsTransport, IDatagramReceiver>? receiver = null)
     {
         Source.Add(Identity, Key);
         Options = new DtlsOptions { BindAddress = "127.0.0.1", Port = 0 };
         configure?.Invoke(Options);
         Cache = new CredentialCache(Source, cacheOptions ?? new CredentialCacheOptions(), time);
-        Transport = new DtlsTransport(Options, Cache, Log, Meters, time);
+        Transport = new DtlsTransport(Options, Cache, Log, Meters, time, nodeId);
         Receiver.Transport = Transport;
-        Transport.Start(Receiver);
+        Transport.Start(receiver?.Invoke(Transport) ?? Receiver);
     }
 
     public DtlsOptions Options { get; }

@@ -56,6 +56,13 @@ public sealed class EchoCoapReceiver : IDatagramReceiver
         Transport?.TrySend(peer, ack);
     }
 
+    /// <summary>OnPeerReachable calls so far (moves and wakes).</summary>
+    public int Reachable => Volatile.Read(ref _reachable);
+
+    private int _reachable;
+
+    public void OnPeerReachable(PeerInfo peer) => Interlocked.Increment(ref _reachable);
+
     public void OnPeerClosed(PeerInfo peer)
     {
         _peers.TryRemove(peer.SessionId, out _);

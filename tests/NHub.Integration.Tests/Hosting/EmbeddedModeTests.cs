@@ -64,6 +64,8 @@ public sealed class EmbeddedModeTests
     [InlineData("Nats__Url", "not a url", "Nats:Url")]
     [InlineData("Orleans__SiloPort", "70000", "Orleans:SiloPort")]
     [InlineData("ConnectionStrings__Postgres", "Host=x;Bogus Key=1", "ConnectionStrings:Postgres")]
+    [InlineData("Gateway__NodeId", "256", "Gateway:NodeId")]
+    [InlineData("Gateway__Dtls__ConnectionIdLength", "3", "Gateway:Dtls:ConnectionIdLength")]
     public async Task A_bad_setting_stops_the_host_at_start_with_a_message_naming_the_key(string variable, string value, string key)
     {
         await using var silo = new SiloProcess("bad-config", new Dictionary<string, string?> { [variable] = value });
