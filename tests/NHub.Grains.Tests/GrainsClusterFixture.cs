@@ -82,6 +82,26 @@ public sealed class GrainsClusterFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Completes with <paramref name="delivered"/>, moving the fake clock on by the memory streams' pull period until it
+    /// does. Stream delivery to subscribers is pulled by Orleans' pulling agent on a grain timer, which follows the fake
+    /// clock like every other timer: nothing arrives unless time moves. Each step gives the tick it caused a short
+    /// real-time bound to run; the loop waits on the delivery, never on time passing, and fails after a bounded
+    /// number of steps.
+    /// </summary>
+    public async Task<T> AdvanceUntilAsync<T>(Task<T> delivered, int maxSteps = 200)
+    {
+        for (var step = 0; step < maxSteps && !delivered.IsCompleted; step++)
+        {
+            Time.Advance(StreamPullPeriod);
+            await Task.WhenAny(delivered, delivered.WaitAsync(TimeSpan.FromMilliseconds(25)));
+        }
+        return await delivered.WaitAsync(TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>Orleans' default StreamPullingAgentOptions.GetQueueMsgsTimerPeriod.</summary>
+    private static readonly TimeSpan StreamPullPeriod = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Provisions a device with a plain record and returns its grain.</summary>
     public async Task<IDeviceGrain> ProvisionAsync(string deviceId)
     {
