@@ -27,6 +27,9 @@ public sealed class GrainsClusterFixture : IAsyncLifetime
 
     public const int RecentTelemetryCapacity = 5;
 
+    /// <summary>Small, so the cap is reached in a test; only AutoProvisioningTests auto-provision.</summary>
+    public const int AutoProvisionMaxDevices = 2;
+
     private InProcessTestCluster? _cluster;
 
     /// <summary>The silo's clock. Starts at a fixed instant so timestamps in assertions are exact.</summary>
@@ -55,6 +58,7 @@ public sealed class GrainsClusterFixture : IAsyncLifetime
                 o.MaxPendingCommands = 3;
             });
             services.AddOptions<CredentialOptions>();
+            services.AddOptions<AutoProvisionOptions>().Configure(o => o.AutoProvisionMaxDevices = AutoProvisionMaxDevices);
             services.AddSingleton(new CredentialProtector(RandomNumberGenerator.GetBytes(32)));
             services.AddSingleton<IDeviceRegistry, InMemoryDeviceRegistry>();
             services.AddSingleton<IFirmwareRepository, InMemoryFirmwareRepository>();

@@ -15,7 +15,7 @@ public sealed class FirmwareTests(GrainsClusterFixture cluster)
         var start = cluster.Time.GetUtcNow();
         Assert.Null(await device.GetFirmwareProgress());
 
-        await device.ReportFirmwareProgress(new FirmwareBlockReport("1.2.3", 1, 512, Total, false, start));
+        Assert.True(await device.ReportFirmwareProgress(new FirmwareBlockReport("1.2.3", 1, 512, Total, false, start)));
         // A second gateway's report is a delta too: the twin sums them.
         await device.ReportFirmwareProgress(new FirmwareBlockReport("1.2.3", 1, 512, Total, false, start.AddSeconds(1)));
         var midway = (await device.GetFirmwareProgress())!;
@@ -55,7 +55,7 @@ public sealed class FirmwareTests(GrainsClusterFixture cluster)
     public async Task An_unknown_device_records_no_progress()
     {
         var nobody = cluster.Grains.GetGrain<IDeviceGrain>("fw-nobody");
-        await nobody.ReportFirmwareProgress(new FirmwareBlockReport("1.0.0", 1, 512, Total, true, cluster.Time.GetUtcNow()));
+        Assert.False(await nobody.ReportFirmwareProgress(new FirmwareBlockReport("1.0.0", 1, 512, Total, true, cluster.Time.GetUtcNow())));
         Assert.Null(await nobody.GetFirmwareProgress());
         Assert.Empty(cluster.Events.Of("fw-nobody"));
     }
