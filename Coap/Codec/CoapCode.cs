@@ -1,14 +1,5 @@
 namespace NHub.Coap;
 
-/// <summary>CoAP message type (RFC 7252 §3: the 2-bit T field).</summary>
-public enum CoapMessageType : byte
-{
-    Confirmable = 0,
-    NonConfirmable = 1,
-    Acknowledgement = 2,
-    Reset = 3,
-}
-
 /// <summary>
 /// A CoAP code (RFC 7252 §3, §12.1): 3-bit class and 5-bit detail, written c.dd. 0.00 is the empty message,
 /// 0.01–0.31 requests, 2.xx–5.xx responses.
@@ -78,36 +69,4 @@ public readonly record struct CoapCode(byte Value)
     public static readonly CoapCode ServiceUnavailable = Create(5, 3);
     public static readonly CoapCode GatewayTimeout = Create(5, 4);
     public static readonly CoapCode ProxyingNotSupported = Create(5, 5);
-}
-
-/// <summary>Content-Format numbers (RFC 7252 §12.3 and the IANA registry).</summary>
-public static class ContentFormats
-{
-    public const int TextPlain = 0;
-    public const int LinkFormat = 40;
-    public const int Xml = 41;
-    public const int OctetStream = 42;
-    public const int Exi = 47;
-    public const int Json = 50;
-    public const int Cbor = 60;
-
-    /// <summary>RFC 8428 §12.3: application/senml+json.</summary>
-    public const int SenmlJson = 110;
-
-    /// <summary>RFC 8428 §12.3: application/senml+cbor.</summary>
-    public const int SenmlCbor = 112;
-
-    public static string? MediaType(int format) => format switch
-    {
-        TextPlain => "text/plain;charset=utf-8",
-        LinkFormat => "application/link-format",
-        Xml => "application/xml",
-        OctetStream => "application/octet-stream",
-        Exi => "application/exi",
-        Json => "application/json",
-        Cbor => "application/cbor",
-        SenmlJson => "application/senml+json",
-        SenmlCbor => "application/senml+cbor",
-        _ => null,
-    };
 }

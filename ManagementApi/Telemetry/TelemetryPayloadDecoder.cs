@@ -3,6 +3,7 @@ using System.Formats.Cbor;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using NHub.Coap;
 using NHub.Grains;
 using NHub.ManagementApi.Contracts;
 
@@ -14,12 +15,6 @@ namespace NHub.ManagementApi.Telemetry;
 /// </summary>
 public static class TelemetryPayloadDecoder
 {
-    /// <summary>CoAP Content-Format numbers (RFC 7252 §12.3 registry).</summary>
-    public const int TextPlain = 0;
-    public const int OctetStream = 42;
-    public const int Json = 50;
-    public const int Cbor = 60;
-
     /// <summary>Deeper nesting is refused rather than recursed into (a hostile payload must not exhaust the stack).</summary>
     public const int MaxDepth = 64;
 
@@ -35,7 +30,7 @@ public static class TelemetryPayloadDecoder
     {
         switch (contentFormat)
         {
-            case Json:
+            case ContentFormats.Json:
                 try
                 {
                     var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth });
@@ -50,7 +45,7 @@ public static class TelemetryPayloadDecoder
                 {
                     return (null, "invalid JSON: " + ex.Message);
                 }
-            case Cbor:
+            case ContentFormats.Cbor:
                 try
                 {
                     return (CborToJson(payload), null);
@@ -176,12 +171,7 @@ public static class TelemetryPayloadDecoder
         return true;
     }
 
-    public static string ContentTypeOf(int contentFormat) => contentFormat switch
-    {
-        TextPlain => "text/plain;charset=utf-8",
-        OctetStream => "application/octet-stream",
-        Json => "application/json",
-        Cbor => "application/cbor",
-        _ => "content-format/" + contentFormat.ToString(CultureInfo.InvariantCulture),
-    };
+    /// <summary>The media type of the format (<see cref="ContentFormats"/>), or "content-format/N" for one without a registered name.</summary>
+    public static string ContentTypeOf(int contentFormat) =>
+        ContentFormats.MediaType(contentFormat) ?? "content-format/" + contentFormat.ToString(CultureInfo.InvariantCulture);
 }

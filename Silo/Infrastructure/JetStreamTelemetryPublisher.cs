@@ -25,7 +25,8 @@ public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOpti
         {
             [TelemetryHeaders.DeviceId] = deviceId,
             [TelemetryHeaders.ContentFormat] = report.ContentFormat.ToString(CultureInfo.InvariantCulture),
-            [TelemetryHeaders.ContentType] = ContentTypes.For(report.ContentFormat),
+            // Formats without a registered name are opaque bytes to a consumer.
+            [TelemetryHeaders.ContentType] = NHub.Coap.ContentFormats.MediaType(report.ContentFormat) ?? "application/octet-stream",
             [TelemetryHeaders.ReceivedAt] = report.ReceivedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
             [TelemetryHeaders.Transport] = report.Transport == DeviceTransport.Coaps ? "coaps" : "coap",
         };
@@ -63,20 +64,4 @@ public static class TelemetryHeaders
     public const string ContentType = "Content-Type";
     public const string ReceivedAt = "NHub-Received-At";
     public const string Transport = "NHub-Transport";
-}
-
-/// <summary>CoAP Content-Format numbers (RFC 7252 §12.3) to media types.</summary>
-public static class ContentTypes
-{
-    public static string For(int contentFormat) => contentFormat switch
-    {
-        0 => "text/plain; charset=utf-8",
-        40 => "application/link-format",
-        41 => "application/xml",
-        42 => "application/octet-stream",
-        47 => "application/exi",
-        50 => "application/json",
-        60 => "application/cbor",
-        _ => "application/octet-stream",
-    };
 }

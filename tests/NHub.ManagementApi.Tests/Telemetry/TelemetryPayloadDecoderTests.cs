@@ -13,12 +13,12 @@ public sealed class TelemetryPayloadDecoderTests
     {
         var writer = new CborWriter(CborConformanceMode.Lax, allowMultipleRootLevelValues: true);
         write(writer);
-        var (payload, error) = TelemetryPayloadDecoder.DecodePayload(TelemetryPayloadDecoder.Cbor, writer.Encode());
+        var (payload, error) = TelemetryPayloadDecoder.DecodePayload(NHub.Coap.ContentFormats.Cbor, writer.Encode());
         Assert.Null(error);
         return payload;
     }
 
-    private static string? CborError(byte[] bytes) => TelemetryPayloadDecoder.DecodePayload(TelemetryPayloadDecoder.Cbor, bytes).Error;
+    private static string? CborError(byte[] bytes) => TelemetryPayloadDecoder.DecodePayload(NHub.Coap.ContentFormats.Cbor, bytes).Error;
 
     [Fact]
     public void Json_is_returned_as_json()
