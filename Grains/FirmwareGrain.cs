@@ -1,5 +1,4 @@
 using NHub.Grains.Services;
-using Orleans.Concurrency;
 
 namespace NHub.Grains;
 
@@ -30,19 +29,4 @@ public sealed class FirmwareGrain(IFirmwareRepository repository, TimeProvider t
         DeactivateOnIdle();
         return deleted;
     }
-}
-
-[StatelessWorker]
-public sealed class FirmwareCatalogGrain(IFirmwareRepository repository) : Grain, IFirmwareCatalogGrain
-{
-    public Task<IReadOnlyList<FirmwareInfo>> List() => repository.ListAsync(CancellationToken.None);
-
-    public Task<FirmwareInfo?> Find(string version) =>
-        FirmwareVersions.IsValid(version) ? repository.GetInfoAsync(version, CancellationToken.None) : Task.FromResult<FirmwareInfo?>(null);
-}
-
-[StatelessWorker]
-public sealed class DeviceRegistryGrain(IDeviceRegistry registry) : Grain, IDeviceRegistryGrain
-{
-    public Task<DevicePage> Query(DeviceQuery query) => registry.QueryAsync(query, CancellationToken.None);
 }

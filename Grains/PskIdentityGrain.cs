@@ -1,12 +1,5 @@
 namespace NHub.Grains;
 
-[GenerateSerializer, Alias("nhub.PskIdentityState")]
-public sealed class PskIdentityState
-{
-    [Id(0)] public string? DeviceId { get; set; }
-    [Id(1)] public Guid CredentialId { get; set; }
-}
-
 /// <summary>Index PSK identity → device. The key material stays in the device grain (encrypted at rest).</summary>
 public sealed class PskIdentityGrain(
     [PersistentState("psk-identity", GrainStorageNames.Default)] IPersistentState<PskIdentityState> state) : Grain, IPskIdentityGrain

@@ -79,13 +79,3 @@ public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIden
     [LoggerMessage(EventId = 5102, Level = LogLevel.Information, Message = "Commands for {DeviceId} arrived but it no longer observes here; returned to queued")]
     private static partial void LogNoRelation(ILogger logger, string deviceId);
 }
-
-/// <summary>The gateway's CoAP endpoints (plain and DTLS), for components that act on every one.</summary>
-public sealed class CoapEndpoints
-{
-    private readonly List<CoapEndpoint> _all = [];
-
-    public IReadOnlyList<CoapEndpoint> All => _all;
-
-    public void Add(CoapEndpoint endpoint) => _all.Add(endpoint);
-}

@@ -160,6 +160,3 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
     [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "Could not report command delivery ({Outcome}) of device {DeviceId}")]
     private static partial void LogReportFailed(ILogger logger, Exception ex, string deviceId, ConfirmableOutcome outcome);
 }
-
-/// <summary>This gateway's identity for downlink routing (<c>Gateway:Id</c>, or new per start).</summary>
-public sealed record GatewayIdentity(Guid Id);

@@ -5,7 +5,7 @@ using NHub.Grains.Services;
 namespace NHub.Grains.Tests.Devices;
 
 /// <summary>
-/// DeviceGrain.Telemetry / DeviceGrain.OfflineWatch: online at the first message, offline after Devices:OfflineAfter
+/// DeviceGrain.Connectivity: online at the first message, offline after Devices:OfflineAfter
 /// of silence, and the durable reminder that still turns a device offline when the activation that armed the timer is
 /// gone. The same contract as tests/NHub.Integration.Tests/Devices/ConnectivityTests, without processes or waiting.
 /// </summary>

@@ -1,0 +1,10 @@
+using NHub.Grains.Services;
+using Orleans.Concurrency;
+
+namespace NHub.Grains;
+
+[StatelessWorker]
+public sealed class DeviceRegistryGrain(IDeviceRegistry registry) : Grain, IDeviceRegistryGrain
+{
+    public Task<DevicePage> Query(DeviceQuery query) => registry.QueryAsync(query, CancellationToken.None);
+}
