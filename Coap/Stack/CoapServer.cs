@@ -15,9 +15,10 @@ public interface ICoapServerObserver
 }
 
 /// <summary>
-/// The CoAP message layer over any datagram transport, in Californium's order: de-duplication and matching →
-/// Observe → block-wise → reliability → router. Transport-free: it is fed datagrams (<see cref="OnDatagram"/>) and
-/// sends through a delegate, so lockstep tests drive it without sockets.
+/// The CoAP message layer over any datagram transport: matching and de-duplication, then per request Block1 →
+/// Observe → handler → Block2, then reliability (the stages are drawn in Coap/README.md, "Stack"). Transport-free:
+/// it is fed datagrams (<see cref="OnDatagram"/>) and sends through a delegate, so lockstep tests drive it without
+/// sockets.
 /// </summary>
 public sealed partial class CoapServer<TPeer> : IDisposable
     where TPeer : notnull
