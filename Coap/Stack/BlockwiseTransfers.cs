@@ -169,29 +169,12 @@ public sealed class BlockwiseTransfers<TPeer>
     /// </summary>
     public bool TrySliceBlock2(ReadOnlyMemory<byte> representation, BlockOption? requested, out BlockOption block, out ReadOnlyMemory<byte> slice)
     {
-        var maxSzx = BlockOption.ExponentFor(_options.MaxBlockSize);
-        int szx;
-        long offset;
-        if (requested is { } r)
+        if (!Block2Plan.TryPlan(representation.Length, requested, _options, out block, out var offset, out var length))
         {
-            szx = Math.Min(r.SizeExponent, maxSzx);
-            offset = r.Offset;
-        }
-        else
-        {
-            szx = Math.Min(BlockOption.ExponentFor(_options.PreferredBlockSize), maxSzx);
-            offset = 0;
-        }
-        var size = 1 << (szx + 4);
-        if (offset > 0 && offset >= representation.Length)
-        {
-            block = default;
             slice = default;
             return false;
         }
-        var length = (int)Math.Min(size, representation.Length - offset);
-        slice = representation.Slice((int)offset, length);
-        block = new BlockOption((uint)(offset / size), offset + length < representation.Length, szx);
+        slice = representation.Slice(offset, length);
         return true;
     }
 

@@ -59,19 +59,15 @@ public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory 
     }
 
     /// <summary>
-    /// The block this request is served (as the stack's Block2 layer computes it), counted toward progress.
+    /// The block this request is served (the stack's own plan, <see cref="Block2Plan"/>), counted toward progress.
     /// <paramref name="plainPeer"/>: the plain-CoAP peer that named the device with <c>?id=</c> (auto-provisioned when unknown).
     /// </summary>
     private void Track(string deviceId, string version, int total, BlockOption? requested, PeerInfo? plainPeer)
     {
-        var maxSzx = BlockOption.ExponentFor(coapOptions.MaxBlockSize);
-        var szx = requested is { } r ? Math.Min(r.SizeExponent, maxSzx) : Math.Min(BlockOption.ExponentFor(coapOptions.PreferredBlockSize), maxSzx);
-        var offset = requested?.Offset ?? 0;
-        if (offset >= total && total > 0)
+        if (!Block2Plan.TryPlan(total, requested, coapOptions, out _, out var offset, out var served))
         {
-            return;
+            return; // past the end: the stack answers 4.02, nothing was served
         }
-        var served = (int)Math.Min(1 << (szx + 4), total - offset);
         var last = offset + served >= total;
         var p = _progress.GetOrAdd((deviceId, version), _ => new Progress { LastReport = time.GetTimestamp() });
         long blocks, bytes;
