@@ -85,6 +85,7 @@ public static class ManagementApiExtensions
         var api = app.MapGroup(Prefix)
             .RequireAuthorization(PolicyName)
             .AddEndpointFilter<ClusterUnavailableFilter>()
+            .AddEndpointFilter<DeviceIdFilter>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapDevicesApi();

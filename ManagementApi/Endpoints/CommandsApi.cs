@@ -57,10 +57,6 @@ public static class CommandsApi
     public static async Task<Results<Accepted<CommandResponse>, ProblemHttpResult>> SendCommand(
         [FromRoute(Name = "device_id")] string deviceId, JsonBody<SendCommandRequest> body, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } badId)
-        {
-            return badId;
-        }
         if (body.Problem is { } bad)
         {
             return bad;
@@ -127,10 +123,6 @@ public static class CommandsApi
     public static async Task<Results<Ok<CommandListResponse>, ProblemHttpResult>> ListCommands(
         [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         var list = await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCommands();
         return list is null
             ? Problems.DeviceNotFound(deviceId)
@@ -140,10 +132,6 @@ public static class CommandsApi
     public static async Task<Results<Ok<CommandResponse>, ProblemHttpResult>> GetCommand(
         [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "command_id")] Guid commandId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         var list = await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCommands();
         if (list is null)
         {
@@ -158,10 +146,6 @@ public static class CommandsApi
     public static async Task<Results<NoContent, ProblemHttpResult>> CancelCommand(
         [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "command_id")] Guid commandId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         var outcome = await services.Grains.GetGrain<IDeviceGrain>(deviceId).CancelCommand(commandId);
         switch (outcome)
         {

@@ -58,10 +58,6 @@ public static class CredentialsApi
     public static async Task<Results<Created<IssuedCredentialResponse>, ProblemHttpResult>> IssueCredential(
         [FromRoute(Name = "device_id")] string deviceId, JsonBody<IssueCredentialRequest> body, HttpResponse response, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } badId)
-        {
-            return badId;
-        }
         if (body.Problem is { } bad)
         {
             return bad;
@@ -115,10 +111,6 @@ public static class CredentialsApi
     public static async Task<Results<Ok<CredentialListResponse>, ProblemHttpResult>> ListCredentials(
         [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         var list = await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCredentials();
         return list is null
             ? Problems.DeviceNotFound(deviceId)
@@ -128,10 +120,6 @@ public static class CredentialsApi
     public static async Task<Results<Ok<CredentialResponse>, ProblemHttpResult>> GetCredential(
         [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "credential_id")] Guid credentialId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         var list = await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCredentials();
         if (list is null)
         {
@@ -146,10 +134,6 @@ public static class CredentialsApi
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeCredential(
         [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "credential_id")] Guid credentialId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         if (!await services.Grains.GetGrain<IDeviceGrain>(deviceId).RevokeCredential(credentialId))
         {
             return Problems.NotFound($"Device '{deviceId}' has no credential '{credentialId}'.");

@@ -140,10 +140,6 @@ public static class DevicesApi
     public static async Task<Results<Ok<DeviceResponse>, ProblemHttpResult>> GetDevice(
         [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         var twin = await services.Grains.GetGrain<IDeviceGrain>(deviceId).GetTwin();
         return twin is null ? Problems.DeviceNotFound(deviceId) : TypedResults.Ok(DeviceResponse.From(twin));
     }
@@ -151,10 +147,6 @@ public static class DevicesApi
     public static async Task<Results<Ok<DeviceResponse>, ProblemHttpResult>> UpdateDevice(
         [FromRoute(Name = "device_id")] string deviceId, JsonBody<UpdateDeviceRequest> body, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } badId)
-        {
-            return badId;
-        }
         if (body.Problem is { } bad)
         {
             return bad;
@@ -181,10 +173,6 @@ public static class DevicesApi
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteDevice(
         [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         if (!await services.Grains.GetGrain<IDeviceGrain>(deviceId).Delete())
         {
             return Problems.DeviceNotFound(deviceId);

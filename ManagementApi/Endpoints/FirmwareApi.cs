@@ -134,10 +134,6 @@ public static class FirmwareApi
     public static async Task<Results<Ok<DeviceFirmwareResponse>, ProblemHttpResult>> GetDeviceFirmware(
         [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         var twin = await services.Grains.GetGrain<IDeviceGrain>(deviceId).GetTwin();
         if (twin is null)
         {

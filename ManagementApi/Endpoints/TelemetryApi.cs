@@ -33,10 +33,6 @@ public static class TelemetryApi
     public static async Task<Results<Ok<TelemetryListResponse>, ProblemHttpResult>> GetRecentTelemetry(
         [FromRoute(Name = "device_id")] string deviceId, [FromQuery] string? limit, [AsParameters] ApiServices services)
     {
-        if (Identifiers.CheckDeviceId(deviceId) is { } bad)
-        {
-            return bad;
-        }
         var count = DefaultLimit;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
         {
