@@ -121,27 +121,13 @@ public static class CommandsApi
     }
 
     public static async Task<Results<Ok<CommandListResponse>, ProblemHttpResult>> ListCommands(
-        [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services)
-    {
-        var list = await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCommands();
-        return list is null
-            ? Problems.DeviceNotFound(deviceId)
-            : TypedResults.Ok(new CommandListResponse([.. list.Select(CommandResponse.From)]));
-    }
+        [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services) =>
+        DeviceItems.List(deviceId, await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCommands(),
+            items => new CommandListResponse([.. items.Select(CommandResponse.From)]));
 
     public static async Task<Results<Ok<CommandResponse>, ProblemHttpResult>> GetCommand(
-        [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "command_id")] Guid commandId, [AsParameters] ApiServices services)
-    {
-        var list = await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCommands();
-        if (list is null)
-        {
-            return Problems.DeviceNotFound(deviceId);
-        }
-        var command = list.FirstOrDefault(c => c.Id == commandId);
-        return command is null
-            ? Problems.NotFound($"Device '{deviceId}' has no command '{commandId}'.")
-            : TypedResults.Ok(CommandResponse.From(command));
-    }
+        [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "command_id")] Guid commandId, [AsParameters] ApiServices services) =>
+        DeviceItems.One(deviceId, await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCommands(), commandId, c => c.Id, CommandResponse.From, "command");
 
     public static async Task<Results<NoContent, ProblemHttpResult>> CancelCommand(
         [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "command_id")] Guid commandId, [AsParameters] ApiServices services)

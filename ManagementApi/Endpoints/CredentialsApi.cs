@@ -109,27 +109,13 @@ public static class CredentialsApi
     }
 
     public static async Task<Results<Ok<CredentialListResponse>, ProblemHttpResult>> ListCredentials(
-        [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services)
-    {
-        var list = await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCredentials();
-        return list is null
-            ? Problems.DeviceNotFound(deviceId)
-            : TypedResults.Ok(new CredentialListResponse([.. list.Select(CredentialResponse.From)]));
-    }
+        [FromRoute(Name = "device_id")] string deviceId, [AsParameters] ApiServices services) =>
+        DeviceItems.List(deviceId, await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCredentials(),
+            items => new CredentialListResponse([.. items.Select(CredentialResponse.From)]));
 
     public static async Task<Results<Ok<CredentialResponse>, ProblemHttpResult>> GetCredential(
-        [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "credential_id")] Guid credentialId, [AsParameters] ApiServices services)
-    {
-        var list = await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCredentials();
-        if (list is null)
-        {
-            return Problems.DeviceNotFound(deviceId);
-        }
-        var credential = list.FirstOrDefault(c => c.Id == credentialId);
-        return credential is null
-            ? Problems.NotFound($"Device '{deviceId}' has no credential '{credentialId}'.")
-            : TypedResults.Ok(CredentialResponse.From(credential));
-    }
+        [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "credential_id")] Guid credentialId, [AsParameters] ApiServices services) =>
+        DeviceItems.One(deviceId, await services.Grains.GetGrain<IDeviceGrain>(deviceId).ListCredentials(), credentialId, c => c.Id, CredentialResponse.From, "credential");
 
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeCredential(
         [FromRoute(Name = "device_id")] string deviceId, [FromRoute(Name = "credential_id")] Guid credentialId, [AsParameters] ApiServices services)

@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace NHub.ManagementApi.Http;
+
+/// <summary>
+/// The two shapes of a device's sub-collections (commands, credentials): the list, and one item by id. A device that
+/// does not exist is 404 <c>device not found</c>; an id the device does not have is 404 naming both.
+/// </summary>
+internal static class DeviceItems
+{
+    public static Results<Ok<TList>, ProblemHttpResult> List<TItem, TList>(string deviceId, IReadOnlyList<TItem>? items, Func<IEnumerable<TItem>, TList> toList) =>
+        items is null ? Problems.DeviceNotFound(deviceId) : TypedResults.Ok(toList(items));
+
+    public static Results<Ok<TResponse>, ProblemHttpResult> One<TItem, TResponse>(string deviceId, IReadOnlyList<TItem>? items, Guid id,
+        Func<TItem, Guid> idOf, Func<TItem, TResponse> toResponse, string kind)
+    {
+        if (items is null)
+        {
+            return Problems.DeviceNotFound(deviceId);
+        }
+        foreach (var item in items)
+        {
+            if (idOf(item) == id)
+            {
+                return TypedResults.Ok(toResponse(item));
+            }
+        }
+        return Problems.NotFound($"Device '{deviceId}' has no {kind} '{id}'.");
+    }
+}
