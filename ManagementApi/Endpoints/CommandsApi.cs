@@ -16,7 +16,10 @@ public static class CommandsApi
 {
     public static RouteGroupBuilder MapCommandsApi(this RouteGroupBuilder api)
     {
-        var commands = api.MapGroup("/devices/{device_id}/commands").WithTags("Commands");
+        var commands = api.MapGroup("/devices/{device_id}/commands").WithTags("Commands")
+            // Every route here names a device: 400 for an impossible id (DeviceIdFilter), 404 for an unknown one.
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         commands.MapPost("", SendCommand)
             .WithName("SendCommand")
@@ -24,8 +27,6 @@ public static class CommandsApi
             .WithDescription("Durably queues the command and pushes it to the device if it is observing. 202 with the command's id and status " +
                 "(queued, or sent when handed to the gateway at once). 409 when the device has too many pending commands.")
             .Accepts<SendCommandRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
@@ -33,22 +34,16 @@ public static class CommandsApi
         commands.MapGet("", ListCommands)
             .WithName("ListCommands")
             .WithSummary("List a device's commands")
-            .WithDescription("Newest first, with statuses: queued, sent, delivered, expired, cancelled.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithDescription("Newest first, with statuses: queued, sent, delivered, expired, cancelled.");
 
         commands.MapGet("/{command_id:guid}", GetCommand)
             .WithName("GetCommand")
-            .WithSummary("Get one command")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Get one command");
 
         commands.MapDelete("/{command_id:guid}", CancelCommand)
             .WithName("CancelCommand")
             .WithSummary("Cancel a pending command")
             .WithDescription("Cancels a queued or sent command. 409 when it is no longer pending (delivered, expired or cancelled).")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         return api;

@@ -17,7 +17,10 @@ public static class CredentialsApi
 
     public static RouteGroupBuilder MapCredentialsApi(this RouteGroupBuilder api)
     {
-        var credentials = api.MapGroup("/devices/{device_id}/credentials").WithTags("Credentials");
+        var credentials = api.MapGroup("/devices/{device_id}/credentials").WithTags("Credentials")
+            // Every route here names a device: 400 for an impossible id (DeviceIdFilter), 404 for an unknown one.
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         credentials.MapPost("", IssueCredential)
             .WithName("IssueCredential")
@@ -25,32 +28,24 @@ public static class CredentialsApi
             .WithDescription("Returns id, auth_type, psk_identity, psk_key, server and status. The psk_key appears in this response only. " +
                 "409 while the device has an active credential: revoke it first (rotation).")
             .Accepts<IssueCredentialRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
         credentials.MapGet("", ListCredentials)
             .WithName("ListCredentials")
             .WithSummary("List a device's credentials")
-            .WithDescription("Active and revoked credentials, without keys.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithDescription("Active and revoked credentials, without keys.");
 
         credentials.MapGet("/{credential_id:guid}", GetCredential)
             .WithName("GetCredential")
             .WithSummary("Get one credential")
-            .WithDescription("The credential without its key.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithDescription("The credential without its key.");
 
         credentials.MapDelete("/{credential_id:guid}", RevokeCredential)
             .WithName("RevokeCredential")
             .WithSummary("Revoke a credential")
             .WithDescription("Revokes the credential and pushes the revocation to every gateway: live DTLS sessions using it are dropped " +
-                "and new handshakes with it fail.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+                "and new handshakes with it fail.");
 
         return api;
     }
