@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using NHub.Coap;
 using NHub.Gateway;
+using NHub.ManagementApi;
 using NHub.ServiceDefaults;
 using NHub.Silo.Hosting;
 using NHub.Testing;
@@ -28,6 +30,7 @@ public sealed class TelemetryTraceTests
     {
         await using var nats = await NatsServer.StartAsync();
         var coapPort = FreePorts.Next();
+        var httpPort = FreePorts.Next();
         var settings = new Dictionary<string, string?>
         {
             ["Nats:Url"] = nats.Url,
@@ -37,16 +40,19 @@ public sealed class TelemetryTraceTests
             ["Gateway:Udp:Port"] = coapPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Gateway:Dtls:BindAddress"] = "127.0.0.1",
             ["Gateway:Dtls:Port"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ManagementApi:ApiKeys:0"] = ClusterSettings.TestApiKey,
         };
         var spans = new ConcurrentActivityList();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.UseUrls($"http://127.0.0.1:{FreePorts.Next()}");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{httpPort}");
         builder.AddServiceDefaults();
         builder.AddNHubSilo();
+        builder.AddManagementApi();
         builder.AddCoapGateway();
         builder.AddPlatformTracing(tracing => tracing.AddInMemoryExporter(spans));
         await using var app = builder.Build();
+        app.MapManagementApi();
         await app.StartAsync();
         try
         {
@@ -99,6 +105,15 @@ public sealed class TelemetryTraceTests
             Assert.Equal($"00-{gateway.TraceId}-{publish.SpanId}-01", traceparent.ToString());
             Assert.True(ActivityContext.TryParse(traceparent.ToString(), null, out var context));
             Assert.Equal(gateway.TraceId, context.TraceId);
+
+            // Management API requests are traced too (ASP.NET Core's server spans, with the route template).
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ClusterSettings.TestApiKey);
+            (await http.GetAsync($"{ManagementApiExtensions.Prefix}/devices/trace-001")).EnsureSuccessStatusCode();
+            var api = await WaitForAsync(() => spans.Snapshot().FirstOrDefault(a => a.Source.Name == "Microsoft.AspNetCore"
+                && a.GetTagItem("http.route") is string route && route.Contains("devices", StringComparison.Ordinal)), "the management API request's span");
+            Assert.Equal(ActivityKind.Server, api.Kind);
+            Assert.Equal("GET", api.GetTagItem("http.request.method"));
         }
         finally
         {
