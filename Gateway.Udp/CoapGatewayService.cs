@@ -9,6 +9,7 @@ using NHub.Gateway.Resources;
 using NHub.Gateway.Transport;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Gateway.Transport.Udp;
+using NHub.ServiceDefaults;
 
 namespace NHub.Gateway;
 
@@ -35,12 +36,14 @@ public sealed partial class CoapGatewayService(
         {
             var udp = (UdpTransport)services.GetService(typeof(UdpTransport))!;
             var router = options.PlainMode == PlainMode.Enabled ? ServiceRouter() : RejectingRouter();
-            Start(new CoapEndpoint(udp, coapOptions, router, time, new GatewayMetrics(meters, "udp")));
+            Start(new CoapEndpoint(udp, coapOptions, router, time, new GatewayMetrics(meters, "udp"),
+                new CoapExchangeTracing(PlatformTracing.Source, "udp")));
         }
         if (options.DtlsEnabled)
         {
             var dtls = (DtlsTransport)services.GetService(typeof(DtlsTransport))!;
-            Start(new CoapEndpoint(dtls, coapOptions, ServiceRouter(), time, new GatewayMetrics(meters, "dtls")));
+            Start(new CoapEndpoint(dtls, coapOptions, ServiceRouter(), time, new GatewayMetrics(meters, "dtls"),
+                new CoapExchangeTracing(PlatformTracing.Source, "dtls")));
         }
         LogStarted(logger, options.PlainMode, options.DtlsEnabled, options.Id);
         await Task.CompletedTask;

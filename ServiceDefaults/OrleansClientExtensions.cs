@@ -49,6 +49,8 @@ public static class OrleansClientExtensions
                 client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
             }
             client.AddNHubStreams(mode, nats);
+            // Activity.Current crosses grain calls (a span per call; trace context in the call's headers).
+            client.AddActivityPropagation();
         });
         return builder;
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace NHub.ServiceDefaults;
 
@@ -32,6 +33,13 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentationIfAvailable()
                 .AddPrometheusExporter());
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]))
+        {
+            // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and _PROTOCOL, _HEADERS) itself. Without it no tracer
+            // provider is registered: the platform's spans are never started (StartActivity returns null).
+            builder.AddPlatformTracing(tracing => tracing.AddOtlpExporter());
+            builder.Services.AddStartupSummaryLine(95, _ => $"Tracing: OTLP export to {builder.Configuration[OtlpEndpointVariable]}");
+        }
 
         var health = builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
@@ -43,6 +51,25 @@ public static class ServiceDefaultsExtensions
         {
             health.Add(new HealthCheckRegistration("nats", _ => new NatsHealthCheck(mode.NatsUrl!), HealthStatus.Unhealthy, [ReadyTag], TimeSpan.FromSeconds(5)));
         }
+        return builder;
+    }
+
+    /// <summary>The standard OpenTelemetry variable that turns on trace export (OTLP).</summary>
+    public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    /// <summary>
+    /// Records the platform's spans: CoAP exchanges and JetStream publishes (<see cref="PlatformTracing"/>), Orleans'
+    /// application grain calls, management API requests (ASP.NET Core); <paramref name="exporters"/> adds where they go.
+    /// </summary>
+    public static IHostApplicationBuilder AddPlatformTracing(this IHostApplicationBuilder builder, Action<TracerProviderBuilder> exporters)
+    {
+        builder.Services.AddOpenTelemetry().WithTracing(tracing =>
+        {
+            tracing
+                .AddSource(PlatformTracing.SourceName, PlatformTracing.OrleansSource)
+                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health") && !ctx.Request.Path.StartsWithSegments("/metrics"));
+            exporters(tracing);
+        });
         return builder;
     }
 

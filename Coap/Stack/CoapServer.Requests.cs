@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace NHub.Coap.Stack;
 
 public sealed partial class CoapServer<TPeer>
@@ -5,6 +7,9 @@ public sealed partial class CoapServer<TPeer>
     private async Task ProcessAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match, ulong fingerprint)
     {
         var started = _time.GetTimestamp();
+        // Started here, inside the async method, so Activity.Current flows into the handler (and its grain call)
+        // and is restored for the caller's receive loop when this method first yields.
+        using var activity = StartExchangeActivity(request, match);
         var confirmable = request.Type == CoapMessageType.Confirmable;
         var separate = false;
         CoapMessage response;
@@ -90,6 +95,39 @@ public sealed partial class CoapServer<TPeer>
             onDelivery?.Invoke(ConfirmableOutcome.Acknowledged);
         }
         _observer?.Response(response.Code, _time.GetElapsedTime(started).TotalMilliseconds);
+        if (activity is not null)
+        {
+            activity.SetTag(CoapExchangeTracing.ResponseCodeTag, response.Code.ToString());
+            if (response.Code.IsServerError)
+            {
+                activity.SetStatus(ActivityStatusCode.Error);
+            }
+        }
+    }
+
+    /// <summary>The exchange's span, or null (nothing allocated) when tracing is off or nobody listens.</summary>
+    private Activity? StartExchangeActivity(CoapMessage request, RouteMatch<TPeer> match)
+    {
+        var tracing = _tracing;
+        if (tracing is null || !tracing.Source.HasListeners())
+        {
+            return null;
+        }
+        var activity = tracing.Source.StartActivity(CoapExchangeTracing.ActivityName, ActivityKind.Server);
+        if (activity is null || !activity.IsAllDataRequested)
+        {
+            return activity;
+        }
+        var method = MethodName(request.Code);
+        var route = match.Status == RouteStatus.NotFound || string.IsNullOrEmpty(match.Template) ? null : match.Template;
+        activity.DisplayName = route is null ? method : method + " " + route;
+        activity.SetTag(CoapExchangeTracing.MethodTag, method);
+        if (route is not null)
+        {
+            activity.SetTag(CoapExchangeTracing.RouteTag, route);
+        }
+        activity.SetTag(CoapExchangeTracing.TransportTag, tracing.Transport);
+        return activity;
     }
 
     /// <summary>The response to a request (type and message id are set by the caller) and the handler's delivery callback.</summary>

@@ -29,10 +29,12 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     private readonly TimeProvider _time;
     private readonly ICoapServerObserver? _observer;
     private readonly Func<TPeer, string> _describePeer;
+    private readonly CoapExchangeTracing? _tracing;
 
     public CoapServer(CoapServerOptions options, CoapRouter<TPeer> router, Func<TPeer, ReadOnlyMemory<byte>, bool> send, TimeProvider time,
-        ICoapServerObserver? observer = null, Func<TPeer, string>? describePeer = null)
+        ICoapServerObserver? observer = null, Func<TPeer, string>? describePeer = null, CoapExchangeTracing? tracing = null)
     {
+        _tracing = tracing;
         _options = options;
         _router = router;
         _send = send;

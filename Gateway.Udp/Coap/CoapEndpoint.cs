@@ -8,11 +8,12 @@ public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
 {
     private readonly IDatagramTransport _transport;
 
-    public CoapEndpoint(IDatagramTransport transport, CoapServerOptions options, CoapRouter<PeerInfo> router, TimeProvider time, ICoapServerObserver? observer)
+    public CoapEndpoint(IDatagramTransport transport, CoapServerOptions options, CoapRouter<PeerInfo> router, TimeProvider time, ICoapServerObserver? observer,
+        CoapExchangeTracing? tracing = null)
     {
         _transport = transport;
         Server = new CoapServer<PeerInfo>(options, router, (peer, bytes) => _transport.TrySend(peer, bytes.Span), time, observer,
-            peer => peer.SessionKey);
+            peer => peer.SessionKey, tracing);
     }
 
     public CoapServer<PeerInfo> Server { get; }

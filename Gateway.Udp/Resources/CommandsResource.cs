@@ -3,6 +3,7 @@ using NHub.Coap;
 using NHub.Coap.Stack;
 using NHub.Gateway.Transport;
 using NHub.Grains;
+using NHub.ServiceDefaults;
 
 namespace NHub.Gateway.Resources;
 
@@ -50,6 +51,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
         {
             return CoapResponse.Text(CoapCode.NotAcceptable, "Accept must be 50 (application/json) or 60 (application/cbor)");
         }
+        PlatformTracing.TagDevice(deviceId);
         if (!authenticated && autoProvisioner.KnownMissing(deviceId, ctx.Peer))
         {
             return AutoProvisioner.NotProvisioned(deviceId);

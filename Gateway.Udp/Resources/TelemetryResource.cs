@@ -2,6 +2,7 @@ using NHub.Coap;
 using NHub.Coap.Stack;
 using NHub.Gateway.Transport;
 using NHub.Grains;
+using NHub.ServiceDefaults;
 
 namespace NHub.Gateway.Resources;
 
@@ -28,6 +29,7 @@ public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolv
                 return CoapResponse.Text(CoapCode.UnsupportedContentFormat, decision.Diagnostic!);
         }
 
+        PlatformTracing.TagDevice(decision.DeviceId!);
         if (!authenticated && autoProvisioner.KnownMissing(decision.DeviceId!, ctx.Peer))
         {
             return AutoProvisioner.NotProvisioned(decision.DeviceId!);

@@ -101,6 +101,8 @@ public static class SiloHostingExtensions
             }
 
             silo.AddDashboard();
+            // Activity.Current crosses grain calls (a span per call; trace context in the call's headers).
+            silo.AddActivityPropagation();
         });
         return builder;
     }

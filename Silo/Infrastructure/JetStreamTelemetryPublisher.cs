@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NHub.Grains;
 using NHub.Grains.Services;
+using NHub.ServiceDefaults;
 
 namespace NHub.Silo.Infrastructure;
 
@@ -12,6 +14,8 @@ namespace NHub.Silo.Infrastructure;
 /// device, content format, receive time and transport, and <c>Nats-Msg-Id = {device_id}:{exchange}</c> so a
 /// retransmitted CON message is stored once even if it reaches another gateway (docs/telemetry-envelope.md).
 /// Accepted only after the JetStream ack; NATS down or a late ack → Unavailable (the device gets 5.03).
+/// Traced: a Producer span per publish (child of the grain call, itself a child of the gateway's CoAP exchange) whose
+/// W3C trace context goes into the <c>traceparent</c>/<c>tracestate</c> headers so a consumer continues the trace.
 /// </summary>
 public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOptions<DeviceDataOptions> options, ILogger<JetStreamTelemetryPublisher> logger) : ITelemetryPublisher
 {
@@ -31,15 +35,28 @@ public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOpti
             [TelemetryHeaders.Transport] = report.Transport == DeviceTransport.Coaps ? "coaps" : "coap",
         };
         var msgId = $"{deviceId}:{report.ExchangeId}";
+        var subject = $"{_options.TelemetrySubjectPrefix}.{deviceId}";
+        using var activity = PlatformTracing.Source.StartActivity(PublishActivityName, ActivityKind.Producer);
+        if (activity is not null)
+        {
+            activity.DisplayName = $"{_options.TelemetrySubjectPrefix} publish";
+            activity.SetTag("messaging.system", "nats");
+            activity.SetTag("messaging.operation.type", "send");
+            activity.SetTag("messaging.destination.name", subject);
+            activity.SetTag("messaging.message.id", msgId);
+            activity.SetTag(PlatformTracing.DeviceIdTag, deviceId);
+        }
+        WriteTraceContext(headers, activity ?? Activity.Current);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.PublishTimeout);
         try
         {
-            var ack = await js.PublishAsync($"{_options.TelemetrySubjectPrefix}.{deviceId}", report.Payload,
+            var ack = await js.PublishAsync(subject, report.Payload,
                 opts: new NatsJSPubOpts { MsgId = msgId }, headers: headers, cancellationToken: timeout.Token);
             if (ack.Duplicate)
             {
                 // JetStream already holds this exchange (a CON retransmission): accepted, stored once.
+                activity?.SetTag("nhub.duplicate", true);
                 return new TelemetryResult(TelemetryOutcome.Accepted, Duplicate: true);
             }
             ack.EnsureSuccess();
@@ -47,8 +64,29 @@ public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOpti
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             LogUnavailable(logger, deviceId, ex.GetType().Name, ex.Message);
             return new TelemetryResult(TelemetryOutcome.Unavailable, _options.RetryAfterSeconds, "telemetry backend (NATS JetStream) unavailable");
+        }
+    }
+
+    public const string PublishActivityName = "telemetry.publish";
+
+    /// <summary>
+    /// W3C Trace Context (https://www.w3.org/TR/trace-context/ §3.2, §3.3): <c>traceparent</c> = version-traceid-spanid-flags
+    /// of the span the consumer's span should be a child of, <c>tracestate</c> when the trace carries vendor state.
+    /// Nothing written when nothing is traced.
+    /// </summary>
+    private static void WriteTraceContext(NatsHeaders headers, Activity? activity)
+    {
+        if (activity is null || activity.IdFormat != ActivityIdFormat.W3C || activity.Id is not { } id)
+        {
+            return;
+        }
+        headers[TelemetryHeaders.TraceParent] = id;
+        if (!string.IsNullOrEmpty(activity.TraceStateString))
+        {
+            headers[TelemetryHeaders.TraceState] = activity.TraceStateString;
         }
     }
 
@@ -64,4 +102,6 @@ public static class TelemetryHeaders
     public const string ContentType = "Content-Type";
     public const string ReceivedAt = "NHub-Received-At";
     public const string Transport = "NHub-Transport";
+    public const string TraceParent = "traceparent";
+    public const string TraceState = "tracestate";
 }
