@@ -43,7 +43,10 @@ public sealed partial class CoapServer<TPeer>
         finally
         {
             Interlocked.Decrement(ref _inFlight);
-            _limiter.Exit(peer);
+            if (!match.Inline)
+            {
+                _limiter.Exit(peer);
+            }
         }
 
         if (confirmable && onDelivery is not null && !separate)
@@ -87,11 +90,7 @@ public sealed partial class CoapServer<TPeer>
         }
         else
         {
-            response.Type = confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable;
-            response.MessageId = confirmable ? request.MessageId : Confirmables.NextMessageId(peer);
-            var bytes = CoapSerializer.ToArray(response);
-            _send(peer, bytes);
-            Deduplicator.Complete(peer, request.MessageId, fingerprint, bytes);
+            Answer(peer, request, response, fingerprint);
             onDelivery?.Invoke(ConfirmableOutcome.Acknowledged);
         }
         _observer?.Response(response.Code, _time.GetElapsedTime(started).TotalMilliseconds);

@@ -193,7 +193,8 @@ public sealed partial class CoapServer<TPeer> : IDisposable
                 break;
         }
         _observer?.Request(message.Code);
-        if (!_limiter.TryEnter(peer))
+        // Only asynchronous handlers can pile up work; an inline one is done before the next datagram is read.
+        if (!match.Inline && !_limiter.TryEnter(peer))
         {
             RejectTooMany(peer, message, fingerprint);
             return;
@@ -208,15 +209,24 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     /// </summary>
     private void RejectTooMany(TPeer peer, CoapMessage request, ulong fingerprint)
     {
-        var confirmable = request.Type == CoapMessageType.Confirmable;
         var response = ToMessage(request, CoapResponse.Text(CoapCode.TooManyRequests, "too many requests in progress; retry after Max-Age"));
         response.MaxAge = (uint)_options.TooManyRequestsMaxAge.TotalSeconds;
+        Answer(peer, request, response, fingerprint);
+        _observer?.Response(response.Code, 0);
+    }
+
+    /// <summary>
+    /// Sends the response of a request: piggybacked on the ACK of a CON (§5.2.1), as a NON to a NON (§5.2.3), and
+    /// remembers it for the request's retransmissions (§4.5).
+    /// </summary>
+    private void Answer(TPeer peer, CoapMessage request, CoapMessage response, ulong fingerprint)
+    {
+        var confirmable = request.Type == CoapMessageType.Confirmable;
         response.Type = confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable;
         response.MessageId = confirmable ? request.MessageId : Confirmables.NextMessageId(peer);
         var bytes = CoapSerializer.ToArray(response);
         _send(peer, bytes);
         Deduplicator.Complete(peer, request.MessageId, fingerprint, bytes);
-        _observer?.Response(response.Code, 0);
     }
 
     private static string MalformedReason(CoapParseError error) => "malformed_" + error.ToString().ToLowerInvariant();

@@ -24,9 +24,6 @@ internal sealed class PeerRequestLimiter<TPeer>(int maxPerPeer)
 
     private readonly ConcurrentDictionary<TPeer, Counter> _inProgress = new();
 
-    /// <summary>Peers with requests in progress.</summary>
-    public int PeerCount => _inProgress.Count;
-
     public bool TryEnter(TPeer peer)
     {
         var counter = _inProgress.GetOrAdd(peer, static _ => new Counter());

@@ -72,9 +72,6 @@ public sealed class FirmwareCache(IGrainFactory grains, GatewayOptions options, 
         return entry;
     }
 
-    /// <summary>Unknown versions remembered now (for tests and metrics).</summary>
-    public int NotFoundCount => _notFound.Count;
-
     private void Remove(string version)
     {
         if (_images.TryRemove(version, out var removed))
