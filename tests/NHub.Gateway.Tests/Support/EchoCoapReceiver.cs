@@ -42,7 +42,7 @@ public sealed class EchoCoapReceiver : IDatagramReceiver
         {
             return;
         }
-        var body = payload.IndexOf((byte)0xFF) is var marker and >= 0 ? payload[(marker + 1)..] : [];
+        var body = Body(payload, 4 + tokenLength);
         Span<byte> ack = stackalloc byte[4 + tokenLength + 1 + 3 + body.Length];
         ack[0] = (byte)(0x60 | tokenLength);   // Ver 1, Type 2 (ACK), TKL
         ack[1] = 0x45;                          // 2.05 Content
@@ -55,6 +55,39 @@ public sealed class EchoCoapReceiver : IDatagramReceiver
         body.CopyTo(ack[(at + 3)..]);
         Transport?.TrySend(peer, ack);
     }
+
+    /// <summary>
+    /// The payload after the options (RFC 7252 §3.1: each option starts with a delta/length byte whose nibbles 13 and
+    /// 14 take one or two extension bytes; 0xFF in that place is the payload marker). A token or an option value may
+    /// itself hold 0xFF, so the marker is found by walking the options, not by searching for the byte.
+    /// </summary>
+    private static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> message, int at)
+    {
+        while (at < message.Length)
+        {
+            var header = message[at++];
+            if (header == 0xFF)
+            {
+                return message[at..];
+            }
+            at += ExtensionLength(header >> 4);
+            var length = header & 0x0F;
+            if (length >= 13 && at + ExtensionLength(length) > message.Length)
+            {
+                return [];
+            }
+            length = length switch
+            {
+                13 => message[at] + 13,
+                14 => (message[at] << 8 | message[at + 1]) + 269,
+                _ => length,
+            };
+            at += ExtensionLength(header & 0x0F) + length;
+        }
+        return [];
+    }
+
+    private static int ExtensionLength(int nibble) => nibble switch { 13 => 1, 14 => 2, _ => 0 };
 
     /// <summary>OnPeerReachable calls so far (moves and wakes).</summary>
     public int Reachable => Volatile.Read(ref _reachable);
