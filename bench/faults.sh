@@ -50,7 +50,7 @@ for fault in $faults; do
   start_production_silo "silo-$fault"
   target_port=$COAPS_PORT
   if [[ $fault == gateway || $fault == silo-under-gateway ]]; then
-    start_gateway "gw-$fault"
+    start_production_gateway "gw-$fault"
     target_port=$GW_COAPS_PORT
   fi
   sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix "f-$fault-" --out "$BENCH_WORK/$fault.csv" >/dev/null
@@ -82,14 +82,17 @@ for fault in $faults; do
   sed -n '/^telemetry-audit/,$p' "$BENCH_WORK/$fault.sim.log"
   audit_rc=0
   sim stream-audit --nats "nats://127.0.0.1:$NATS_PORT" --acked "$BENCH_WORK/$fault.acked.csv" --json "$BENCH_WORK/$fault.audit.json" || audit_rc=$?
-  line=$(python3 - "$BENCH_WORK/$fault.acked.csv" "$BENCH_WORK/$fault.audit.json" "$kill_ms" "$restart_ms" "$ready_ms" "$fault" <<'PY'
+  line=$(python3 - "$BENCH_WORK/$fault.acked.csv" "$BENCH_WORK/$fault.audit.json" "$kill_ms" "$restart_ms" "$ready_ms" "$fault" "$BENCH_WORK/$fault.json" <<'PY'
 import csv, json, sys
 acked, audit, kill, restart, ready, fault = sys.argv[1], json.load(open(sys.argv[2])), *map(int, sys.argv[3:6]), sys.argv[6]
+gap = json.load(open(sys.argv[7]))["audit"]["longest_gap_ms"]
 times = sorted(int(r["acked_unix_ms"]) for r in csv.DictReader(open(acked)))
-before = [t for t in times if t <= kill]; after = [t for t in times if t > kill]
-last = before[-1] if before else kill
+# "restart" is taken once the killed process is gone (or PostgreSQL has stopped): a 2.01 before it may still be one
+# the dying process sent.
+before = [t for t in times if t <= restart]; after = [t for t in times if t > restart]
+last = before[-1] if before else restart
 first = after[0] if after else None
-outage = (first - last) if first else None
+outage = gap if first else None  # the longest time in the run without any 2.01
 to_ready = ready - restart
 recovery = (first - ready) if first else None
 ok = audit["missing"] == 0 and audit["duplicates_one_request"] == 0

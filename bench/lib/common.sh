@@ -110,6 +110,14 @@ start_production_silo() {
       Orleans__ClusterId=bench Orleans__ServiceId=bench "$@"
 }
 
+# start_production_gateway NAME [ENV=VALUE ...]: a standalone gateway of the production silo (same cluster, found
+# through PostgreSQL, streams on the same nats-server). Sets what start_gateway sets.
+start_production_gateway() {
+  local name="$1"; shift
+  start_gateway "$name" ConnectionStrings__Postgres="$PG_CS" Nats__Url="nats://127.0.0.1:$NATS_PORT" Security__MasterKey="$BENCH_MASTER_KEY" \
+      Orleans__ClusterId=bench Orleans__ServiceId=bench "$@"
+}
+
 # nats-server >= 2.10 with JetStream (from .tools/bin, as scripts/install-deps.sh installs it) and its monitoring port.
 start_nats() {
   NATS_PORT=$(free_tcp_port); NATS_MONITOR=$(free_tcp_port)
