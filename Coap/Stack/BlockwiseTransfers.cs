@@ -1,7 +1,7 @@
 namespace NHub.Coap.Stack;
 
 /// <summary>The outcome of one Block1 block (RFC 7959 §2.3, §2.5).</summary>
-public enum Block1Status
+internal enum Block1Status
 {
     /// <summary>Not the last block: answer 2.31 Continue echoing Block1 (M=1).</summary>
     Continue,
@@ -19,14 +19,14 @@ public enum Block1Status
     Busy,
 }
 
-public readonly record struct Block1Result(Block1Status Status, BlockOption Echo, ReadOnlyMemory<byte> Body);
+internal readonly record struct Block1Result(Block1Status Status, BlockOption Echo, ReadOnlyMemory<byte> Body);
 
 /// <summary>
 /// Server side of block-wise transfers (RFC 7959): Block1 reassembly keyed by peer and request URI (§2.5: the
 /// token may change between blocks) and Block2 slicing of a full representation at the size the client asks for.
 /// Transfers time out, and their number is capped globally and per peer.
 /// </summary>
-public sealed class BlockwiseTransfers<TPeer>
+internal sealed class BlockwiseTransfers<TPeer>
     where TPeer : notnull
 {
     private sealed class Transfer

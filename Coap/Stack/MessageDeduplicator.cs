@@ -1,7 +1,7 @@
 namespace NHub.Coap.Stack;
 
 /// <summary>What the deduplicator knows of an incoming (peer, message id).</summary>
-public enum DedupState
+internal enum DedupState
 {
     /// <summary>First time seen: process it.</summary>
     New,
@@ -47,7 +47,7 @@ public enum DedupState
 /// </para>
 /// Entry objects are recycled through a small free list, so steady traffic allocates no per-message objects here.
 /// </summary>
-public sealed class MessageDeduplicator<TPeer>
+internal sealed class MessageDeduplicator<TPeer>
     where TPeer : notnull
 {
     private const int MaxPooledEntries = 1024;
