@@ -1,20 +1,11 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
+using NHub.Gateway.Transport;
 using NHub.Grains;
 using Orleans.Streams;
 
 namespace NHub.Gateway.Backend;
-
-/// <summary>
-/// Something that can end a device's live sessions (the DTLS transport). Kept as an interface so the listener does
-/// not depend on the transport's construction order.
-/// </summary>
-public interface ISessionCloser
-{
-    /// <summary>Closes every live session authenticated as <paramref name="identity"/>; returns how many.</summary>
-    int CloseSessions(string identity);
-}
 
 /// <summary>
 /// Subscribes to the platform's revocation stream: a revoked identity is dropped from the credential cache and its
