@@ -73,15 +73,40 @@ internal sealed class MessageDeduplicator<TPeer>
 
     private sealed class PeerEntries
     {
-        public Entry? Oldest;
-        public Entry? Newest;
+        public EntryList List;
         public int Count;
     }
 
+    /// <summary>An intrusive FIFO list of entries (head = oldest), linked through the links that <see cref="ILinks"/> picks.</summary>
     private struct EntryList
     {
         public Entry? Oldest;
         public Entry? Newest;
+    }
+
+    /// <summary>
+    /// Which pair of an entry's links a list uses. Static members on structs: the generic list operations below compile
+    /// to direct field access for each pair, with no delegate and no allocation.
+    /// </summary>
+    private interface ILinks
+    {
+        static abstract ref Entry? Previous(Entry entry);
+
+        static abstract ref Entry? Next(Entry entry);
+    }
+
+    private readonly struct ByAge : ILinks
+    {
+        public static ref Entry? Previous(Entry entry) => ref entry.PreviousByAge;
+
+        public static ref Entry? Next(Entry entry) => ref entry.NextByAge;
+    }
+
+    private readonly struct OfPeer : ILinks
+    {
+        public static ref Entry? Previous(Entry entry) => ref entry.PreviousOfPeer;
+
+        public static ref Entry? Next(Entry entry) => ref entry.NextOfPeer;
     }
 
     private readonly Dictionary<(TPeer, ushort), Entry> _entries = new();
@@ -158,21 +183,23 @@ internal sealed class MessageDeduplicator<TPeer>
             _entries.Add((peer, messageId), entry);
             if (confirmable)
             {
-                AppendByAge(ref _confirmable, entry);
+                Append<ByAge>(ref _confirmable, entry);
             }
             else
             {
-                AppendByAge(ref _nonConfirmable, entry);
+                Append<ByAge>(ref _nonConfirmable, entry);
             }
             if (!_peers.TryGetValue(peer, out var mine))
             {
                 mine = new PeerEntries();
                 _peers.Add(peer, mine);
             }
-            AppendToPeer(mine, entry);
+            entry.Owner = mine;
+            Append<OfPeer>(ref mine.List, entry);
+            mine.Count++;
             while (mine.Count > _options.MaxDedupEntriesPerPeer)
             {
-                RemoveLocked(mine.Oldest!);
+                RemoveLocked(mine.List.Oldest!);
             }
             while (_entries.Count > _options.MaxDedupEntries && GloballyOldest() is { } oldest)
             {
@@ -249,14 +276,15 @@ internal sealed class MessageDeduplicator<TPeer>
         _entries.Remove((entry.Peer, entry.MessageId));
         if (entry.Confirmable)
         {
-            UnlinkByAge(ref _confirmable, entry);
+            Unlink<ByAge>(ref _confirmable, entry);
         }
         else
         {
-            UnlinkByAge(ref _nonConfirmable, entry);
+            Unlink<ByAge>(ref _nonConfirmable, entry);
         }
         var owner = entry.Owner!;
-        UnlinkFromPeer(owner, entry);
+        Unlink<OfPeer>(ref owner.List, entry);
+        owner.Count--;
         if (owner.Count == 0)
         {
             _peers.Remove(entry.Peer);
@@ -271,13 +299,14 @@ internal sealed class MessageDeduplicator<TPeer>
         }
     }
 
-    private static void AppendByAge(ref EntryList list, Entry entry)
+    private static void Append<TLinks>(ref EntryList list, Entry entry)
+        where TLinks : struct, ILinks
     {
-        entry.PreviousByAge = list.Newest;
-        entry.NextByAge = null;
+        TLinks.Previous(entry) = list.Newest;
+        TLinks.Next(entry) = null;
         if (list.Newest is { } newest)
         {
-            newest.NextByAge = entry;
+            TLinks.Next(newest) = entry;
         }
         else
         {
@@ -286,64 +315,29 @@ internal sealed class MessageDeduplicator<TPeer>
         list.Newest = entry;
     }
 
-    private static void UnlinkByAge(ref EntryList list, Entry entry)
+    private static void Unlink<TLinks>(ref EntryList list, Entry entry)
+        where TLinks : struct, ILinks
     {
-        if (entry.PreviousByAge is { } previous)
+        var previous = TLinks.Previous(entry);
+        var next = TLinks.Next(entry);
+        if (previous is not null)
         {
-            previous.NextByAge = entry.NextByAge;
+            TLinks.Next(previous) = next;
         }
         else
         {
-            list.Oldest = entry.NextByAge;
+            list.Oldest = next;
         }
-        if (entry.NextByAge is { } next)
+        if (next is not null)
         {
-            next.PreviousByAge = entry.PreviousByAge;
+            TLinks.Previous(next) = previous;
         }
         else
         {
-            list.Newest = entry.PreviousByAge;
+            list.Newest = previous;
         }
-        entry.PreviousByAge = entry.NextByAge = null;
-    }
-
-    private static void AppendToPeer(PeerEntries peer, Entry entry)
-    {
-        entry.Owner = peer;
-        entry.PreviousOfPeer = peer.Newest;
-        entry.NextOfPeer = null;
-        if (peer.Newest is { } newest)
-        {
-            newest.NextOfPeer = entry;
-        }
-        else
-        {
-            peer.Oldest = entry;
-        }
-        peer.Newest = entry;
-        peer.Count++;
-    }
-
-    private static void UnlinkFromPeer(PeerEntries peer, Entry entry)
-    {
-        if (entry.PreviousOfPeer is { } previous)
-        {
-            previous.NextOfPeer = entry.NextOfPeer;
-        }
-        else
-        {
-            peer.Oldest = entry.NextOfPeer;
-        }
-        if (entry.NextOfPeer is { } next)
-        {
-            next.PreviousOfPeer = entry.PreviousOfPeer;
-        }
-        else
-        {
-            peer.Newest = entry.PreviousOfPeer;
-        }
-        entry.PreviousOfPeer = entry.NextOfPeer = null;
-        peer.Count--;
+        TLinks.Previous(entry) = null;
+        TLinks.Next(entry) = null;
     }
 
     private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
