@@ -47,7 +47,7 @@ internal enum DedupState
 /// </para>
 /// Entry objects are recycled through a small free list, so steady traffic allocates no per-message objects here.
 /// </summary>
-internal sealed class MessageDeduplicator<TPeer>
+internal sealed class MessageDeduplicator<TPeer>(CoapServerOptions options, TimeProvider time)
     where TPeer : notnull
 {
     private const int MaxPooledEntries = 1024;
@@ -112,17 +112,9 @@ internal sealed class MessageDeduplicator<TPeer>
     private readonly Dictionary<(TPeer, ushort), Entry> _entries = new();
     private readonly Dictionary<TPeer, PeerEntries> _peers = new();
     private readonly Stack<Entry> _free = new();
-    private readonly CoapServerOptions _options;
-    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private EntryList _confirmable;
     private EntryList _nonConfirmable;
-
-    public MessageDeduplicator(CoapServerOptions options, TimeProvider time)
-    {
-        _options = options;
-        _time = time;
-    }
 
     /// <summary>Remembered (peer, message id) pairs.</summary>
     public int Count
@@ -157,7 +149,7 @@ internal sealed class MessageDeduplicator<TPeer>
     {
         cachedResponse = null;
         var reused = false;
-        var now = _time.GetTimestamp();
+        var now = time.GetTimestamp();
         lock (_gate)
         {
             ExpireLocked(now);
@@ -172,7 +164,7 @@ internal sealed class MessageDeduplicator<TPeer>
                 RemoveLocked(existing);
                 reused = true;
             }
-            var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
+            var lifetime = confirmable ? options.ExchangeLifetime : options.NonLifetime;
             var entry = _free.Count > 0 ? _free.Pop() : new Entry();
             entry.Peer = peer;
             entry.MessageId = messageId;
@@ -197,11 +189,11 @@ internal sealed class MessageDeduplicator<TPeer>
             entry.Owner = mine;
             Append<OfPeer>(ref mine.List, entry);
             mine.Count++;
-            while (mine.Count > _options.MaxDedupEntriesPerPeer)
+            while (mine.Count > options.MaxDedupEntriesPerPeer)
             {
                 RemoveLocked(mine.List.Oldest!);
             }
-            while (_entries.Count > _options.MaxDedupEntries && GloballyOldest() is { } oldest)
+            while (_entries.Count > options.MaxDedupEntries && GloballyOldest() is { } oldest)
             {
                 RemoveLocked(oldest);
             }
@@ -243,7 +235,7 @@ internal sealed class MessageDeduplicator<TPeer>
     /// </summary>
     public int Sweep()
     {
-        var now = _time.GetTimestamp();
+        var now = time.GetTimestamp();
         lock (_gate)
         {
             var before = _entries.Count;
@@ -340,5 +332,5 @@ internal sealed class MessageDeduplicator<TPeer>
         TLinks.Next(entry) = null;
     }
 
-    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 }
