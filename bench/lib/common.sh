@@ -1,5 +1,8 @@
 # Shared by the bench scripts (sourced, not run): free ports, the embedded or production silo, the simulator.
 # Every server gets fresh free loopback ports and a temp dir; the caller's EXIT trap runs bench_cleanup.
+# Sourcing it also sets strict mode and moves to the repository root, where every path below starts.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 BENCH_API_KEY="${BENCH_API_KEY:-nhub-bench-management-api-key-0123456789}"
 BENCH_MASTER_KEY="bmh1Yi1iZW5jaC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
@@ -28,6 +31,14 @@ bench_build() {
 
 SIM_DLL=tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll
 sim() { dotnet "$SIM_DLL" "$@"; }
+
+# Every benchmark's start: build, a work dir that is removed (with the servers stopped) on exit, the machine line.
+bench_begin() { bench_build; bench_workdir; trap bench_cleanup EXIT; machine_line; }
+
+# Provisions devices through the REST API into $BENCH_WORK/creds.csv: provision_devices COUNT PREFIX [more sim options]
+provision_devices() {
+  sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$1" --device-prefix "$2" --out "$BENCH_WORK/creds.csv" "${@:3}"
+}
 
 # start_silo NAME [ENV=VALUE ...]: an NHub silo (gateway + API co-hosted) on free ports. Sets SILO_PID, COAP_PORT,
 # COAPS_PORT, HTTP_PORT, API_URL. Embedded (in memory) unless the extra settings configure PostgreSQL/NATS.
