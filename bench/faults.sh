@@ -13,15 +13,10 @@
 # after the device's own retry (at-least-once, docs/telemetry-envelope.md), the outage, and the time from the
 # restarted process being ready to the first 2.01 (goal <= 2 s). Exit 1 if a reading is missing or duplicated.
 #   bench/faults.sh [devices=200] [seconds=30] [faults="silo gateway silo-under-gateway nats postgres"]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source bench/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 devices="${1:-200}"; seconds="${2:-30}"; faults="${3:-silo gateway silo-under-gateway nats postgres}"
 kill_at="${FAULT_AT:-8}"; pg_down="${PG_DOWN:-3}"
-bench_build
-[[ -n "${BENCH_SKIP_BUILD:-}" ]] || dotnet build Gateway.Udp -c Release -nologo -v q -clp:ErrorsOnly
-bench_workdir; trap bench_cleanup EXIT
-machine_line
+bench_begin
 
 now_ms() { date +%s%3N; }
 # The command line and environment of a running process, to start it again exactly so (same ports, same store).
@@ -41,8 +36,7 @@ pg_start_again() {
       -o "-p $PG_PORT -k $BENCH_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 }
 
-# Offline detection and the JetStream client's reconnect wait shortened the way an operator would set them for
-# this test is NOT done: the stack runs with its defaults.
+# The stack runs with its defaults: nothing is tuned for this test.
 results=()
 for fault in $faults; do
   echo
@@ -53,9 +47,9 @@ for fault in $faults; do
     start_production_gateway "gw-$fault"
     target_port=$GW_COAPS_PORT
   fi
-  sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix "f-$fault-" --out "$BENCH_WORK/$fault.csv" >/dev/null
+  provision_devices "$devices" "f-$fault-" >/dev/null
   rm -f "$BENCH_WORK/$fault.ready"
-  sim --scenario telemetry-audit --target "coaps://127.0.0.1:$target_port/telemetry" --credentials "$BENCH_WORK/$fault.csv" \
+  sim --scenario telemetry-audit --target "coaps://127.0.0.1:$target_port/telemetry" --credentials "$BENCH_WORK/creds.csv" \
       --devices "$devices" --duration "$seconds" --timeout 0.5 --handshake-timeout 5 --ready-file "$BENCH_WORK/$fault.ready" \
       --acked "$BENCH_WORK/$fault.acked.csv" --json "$BENCH_WORK/$fault.json" >"$BENCH_WORK/$fault.sim.log" 2>&1 &
   sim_pid=$!; BENCH_PIDS+=("$sim_pid")

@@ -26,6 +26,7 @@ bench_cleanup() {
 bench_build() {
   [[ -n "${BENCH_SKIP_BUILD:-}" ]] && return 0   # built beforehand (so an exclusive lock is not held through a build)
   dotnet build Silo -c Release -nologo -v q -clp:ErrorsOnly
+  dotnet build Gateway.Udp -c Release -nologo -v q -clp:ErrorsOnly   # start_gateway's standalone gateway
   dotnet build tools/DeviceSimulator -c Release -nologo -v q -clp:ErrorsOnly
 }
 
