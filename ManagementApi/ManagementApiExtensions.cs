@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using NHub.ManagementApi.Auth;
 using NHub.ManagementApi.Endpoints;
-using NHub.ManagementApi.Http;
 using NHub.ManagementApi.OpenApi;
 using NHub.ServiceDefaults;
 using Scalar.AspNetCore;
@@ -86,6 +85,7 @@ public static class ManagementApiExtensions
             .RequireAuthorization(PolicyName)
             .AddEndpointFilter<ClusterUnavailableFilter>()
             .AddEndpointFilter<DeviceIdFilter>()
+            .AddEndpointFilter<JsonBodyFilter>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapDevicesApi();

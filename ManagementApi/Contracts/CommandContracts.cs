@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using NHub.Grains;
 
 namespace NHub.ManagementApi.Contracts;
 

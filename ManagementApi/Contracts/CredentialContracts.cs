@@ -1,5 +1,3 @@
-using NHub.Grains;
-
 namespace NHub.ManagementApi.Contracts;
 
 /// <summary>Body of <c>POST /devices/{device_id}/credentials</c>.</summary>

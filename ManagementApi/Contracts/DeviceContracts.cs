@@ -1,5 +1,3 @@
-using NHub.Grains;
-
 namespace NHub.ManagementApi.Contracts;
 
 /// <summary>SIM details of a cellular device.</summary>

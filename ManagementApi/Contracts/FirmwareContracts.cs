@@ -1,5 +1,3 @@
-using NHub.Grains;
-
 namespace NHub.ManagementApi.Contracts;
 
 /// <summary>A stored firmware image: <c>sha256</c> is the lowercase hex digest of its bytes.</summary>

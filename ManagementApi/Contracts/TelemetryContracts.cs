@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using NHub.Grains;
 
 namespace NHub.ManagementApi.Contracts;
 

@@ -1,10 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
-using NHub.Grains;
-using NHub.ManagementApi.Contracts;
-using NHub.ManagementApi.Http;
 
 namespace NHub.ManagementApi.Endpoints;
 
@@ -49,21 +44,10 @@ public static class CommandsApi
     public static async Task<Results<Accepted<CommandResponse>, ProblemHttpResult>> SendCommand(
         [FromRoute(Name = "device_id")] string deviceId, JsonBody<SendCommandRequest> body, [AsParameters] ApiServices services)
     {
-        if (body.Problem is { } bad)
-        {
-            return bad;
-        }
-        var request = body.Value!;
+        var request = body.Value;
         var options = services.Options;
         var errors = new FieldErrors();
-        if (string.IsNullOrEmpty(request.Name))
-        {
-            errors.Add("name", "is required");
-        }
-        else if (!Identifiers.IsValidCommandName(request.Name))
-        {
-            errors.Add("name", Identifiers.CommandNameRule);
-        }
+        errors.Identifier("name", request.Name, Identifiers.IsValidCommandName, Identifiers.CommandNameRule);
         string? paramsJson = null;
         if (request.Params is not null)
         {

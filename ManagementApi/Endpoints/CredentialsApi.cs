@@ -1,9 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
-using NHub.Grains;
-using NHub.ManagementApi.Contracts;
-using NHub.ManagementApi.Http;
-
 namespace NHub.ManagementApi.Endpoints;
 
 /// <summary>
@@ -50,11 +44,7 @@ public static class CredentialsApi
     public static async Task<Results<Created<IssuedCredentialResponse>, ProblemHttpResult>> IssueCredential(
         [FromRoute(Name = "device_id")] string deviceId, JsonBody<IssueCredentialRequest> body, HttpResponse response, [AsParameters] ApiServices services)
     {
-        if (body.Problem is { } bad)
-        {
-            return bad;
-        }
-        var request = body.Value!;
+        var request = body.Value;
         var errors = new FieldErrors();
         if (string.IsNullOrEmpty(request.AuthType))
         {

@@ -1,9 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
-using NHub.Grains;
-using NHub.ManagementApi.Contracts;
-using NHub.ManagementApi.Http;
 
 namespace NHub.ManagementApi.Endpoints;
 
@@ -64,20 +59,9 @@ public static class DevicesApi
     public static async Task<Results<Created<DeviceResponse>, ProblemHttpResult>> CreateDevice(
         JsonBody<CreateDeviceRequest> body, [AsParameters] ApiServices services)
     {
-        if (body.Problem is { } bad)
-        {
-            return bad;
-        }
-        var request = body.Value!;
+        var request = body.Value;
         var errors = new FieldErrors();
-        if (string.IsNullOrEmpty(request.DeviceId))
-        {
-            errors.Add("device_id", "is required");
-        }
-        else if (!DeviceIds.IsValid(request.DeviceId))
-        {
-            errors.Add("device_id", Identifiers.DeviceIdRule);
-        }
+        errors.Identifier("device_id", request.DeviceId, DeviceIds.IsValid, Identifiers.DeviceIdRule);
         CheckRecordFields(errors, request.Model, request.Serial, request.Imei, request.Sim);
         if (errors.Any)
         {
@@ -147,11 +131,7 @@ public static class DevicesApi
     public static async Task<Results<Ok<DeviceResponse>, ProblemHttpResult>> UpdateDevice(
         [FromRoute(Name = "device_id")] string deviceId, JsonBody<UpdateDeviceRequest> body, [AsParameters] ApiServices services)
     {
-        if (body.Problem is { } bad)
-        {
-            return bad;
-        }
-        var request = body.Value!;
+        var request = body.Value;
         var errors = new FieldErrors();
         CheckRecordFields(errors, request.Model, request.Serial, request.Imei, request.Sim);
         if (errors.Any)

@@ -1,12 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
-using NHub.Grains;
-using NHub.ManagementApi.Contracts;
-using NHub.ManagementApi.Http;
 
 namespace NHub.ManagementApi.Endpoints;
 

@@ -1,9 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
-using NHub.Grains;
-using NHub.ManagementApi.Contracts;
-using NHub.ManagementApi.Http;
 using NHub.ManagementApi.Telemetry;
 
 namespace NHub.ManagementApi.Endpoints;

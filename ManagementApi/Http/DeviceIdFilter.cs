@@ -1,5 +1,3 @@
-using NHub.Grains;
-
 namespace NHub.ManagementApi.Http;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Buffers;
-using Microsoft.AspNetCore.Http.HttpResults;
-using NHub.Grains;
 
 namespace NHub.ManagementApi.Http;
 
@@ -18,6 +16,19 @@ internal sealed class FieldErrors
             _errors[field] = list = [];
         }
         list.Add(message);
+    }
+
+    /// <summary>A required identifier: "is required" when absent or empty, else <paramref name="rule"/> when <paramref name="isValid"/> refuses it.</summary>
+    public void Identifier(string field, string? value, Func<string, bool> isValid, string rule)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            Add(field, "is required");
+        }
+        else if (!isValid(value))
+        {
+            Add(field, rule);
+        }
     }
 
     /// <summary>Free text (model, serial, ...): at most <paramref name="max"/> characters, no control characters.</summary>

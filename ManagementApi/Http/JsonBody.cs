@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
@@ -11,17 +10,21 @@ namespace NHub.ManagementApi.Http;
 /// A JSON request body read by the API itself rather than by the framework's binder, so that every way a body can be
 /// wrong becomes a precise problem the handler returns: not JSON (415), too large (413), malformed or mistyped
 /// (400, with the offending field in <c>errors</c>). The framework would answer some of these with an empty 400.
+/// <see cref="JsonBodyFilter"/> answers that problem before the handler runs, so a handler only ever sees a body it can read.
 /// </summary>
-public sealed class JsonBody<T> : IBindableFromHttpContext<JsonBody<T>>
+public sealed class JsonBody<T> : IBindableFromHttpContext<JsonBody<T>>, IJsonBody
     where T : class
 {
+    private readonly T? _value;
+
     private JsonBody(T? value, ProblemHttpResult? problem)
     {
-        Value = value;
+        _value = value;
         Problem = problem;
     }
 
-    public T? Value { get; }
+    /// <summary>The body as read; a body with a <see cref="Problem"/> never reaches a handler.</summary>
+    public T Value => _value ?? throw new InvalidOperationException($"The JSON body has a problem; {nameof(JsonBodyFilter)} answers it before the handler runs.");
 
     /// <summary>Why the body could not be read; null when <see cref="Value"/> is set.</summary>
     public ProblemHttpResult? Problem { get; }

@@ -4,8 +4,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NHub.Coap;
-using NHub.Grains;
-using NHub.ManagementApi.Contracts;
 
 namespace NHub.ManagementApi.Telemetry;
 
