@@ -18,10 +18,8 @@ public static class CommandsApi
             .WithSummary("Queue a command for a device")
             .WithDescription("Durably queues the command and pushes it to the device if it is observing. 202 with the command's id and status " +
                 "(queued, or sent when handed to the gateway at once). 409 when the device has too many pending commands.")
-            .Accepts<SendCommandRequest>("application/json")
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .AcceptsJson<SendCommandRequest>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         commands.MapGet("", ListCommands)
             .WithName("ListCommands")

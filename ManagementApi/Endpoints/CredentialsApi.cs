@@ -18,9 +18,8 @@ public static class CredentialsApi
             .WithSummary("Issue a PSK credential")
             .WithDescription("Returns id, auth_type, psk_identity, psk_key, server and status. The psk_key appears in this response only. " +
                 "409 while the device has an active credential: revoke it first (rotation).")
-            .Accepts<IssueCredentialRequest>("application/json")
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .AcceptsJson<IssueCredentialRequest>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         credentials.MapGet("", ListCredentials)
             .WithName("ListCredentials")

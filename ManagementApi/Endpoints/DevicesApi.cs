@@ -17,11 +17,8 @@ public static class DevicesApi
             .WithName("CreateDevice")
             .WithSummary("Create a device")
             .WithDescription("Creates the device twin. 409 when a device with this device_id exists.")
-            .Accepts<CreateDeviceRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .AcceptsJson<CreateDeviceRequest>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         devices.MapGet("", ListDevices)
             .WithName("ListDevices")
@@ -30,28 +27,23 @@ public static class DevicesApi
                 $"limit (1-{MaxPageSize}, default {DefaultPageSize}), online=true|false, search (substring of device_id, serial or imei).")
             .ProducesValidationProblem();
 
-        devices.MapGet("/{device_id}", GetDevice)
+        var device = devices.MapGroup("/{device_id}").ProducesBadIdOrNotFound();
+
+        device.MapGet("", GetDevice)
             .WithName("GetDevice")
             .WithSummary("Get a device twin")
-            .WithDescription("Record, online status, last seen, last peer, transport, credentials (without keys), pending command count and firmware progress.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithDescription("Record, online status, last seen, last peer, transport, credentials (without keys), pending command count and firmware progress.");
 
-        devices.MapPatch("/{device_id}", UpdateDevice)
+        device.MapPatch("", UpdateDevice)
             .WithName("UpdateDevice")
             .WithSummary("Update a device record")
             .WithDescription("Partial update of model, serial, imei and sim: absent or null fields are unchanged, an empty string clears a field.")
-            .Accepts<UpdateDeviceRequest>("application/json", "application/merge-patch+json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .AcceptsJson<UpdateDeviceRequest>("application/merge-patch+json");
 
-        devices.MapDelete("/{device_id}", DeleteDevice)
+        device.MapDelete("", DeleteDevice)
             .WithName("DeleteDevice")
             .WithSummary("Delete a device")
-            .WithDescription("Revokes every credential (live DTLS sessions are dropped), cancels pending commands and forgets the device.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithDescription("Revokes every credential (live DTLS sessions are dropped), cancels pending commands and forgets the device.");
 
         return api;
     }

@@ -23,37 +23,29 @@ public static class FirmwareApi
             .WithSummary("Upload a firmware image")
             .WithDescription("Body: the image, Content-Type application/octet-stream, at most ManagementApi:MaxFirmwareBytes (413 beyond). " +
                 "version: 1-64 characters of [A-Za-z0-9._-]. 201 when stored; 200 when the same bytes were already stored; 409 when the version holds other bytes.")
-            .Accepts<Stream>(OctetStream)
+            .AcceptsBody<Stream>(OctetStream)
             .Produces<FirmwareResponse>(StatusCodes.Status200OK)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         firmware.MapGet("", ListFirmware)
             .WithName("ListFirmware")
             .WithSummary("List firmware images");
 
-        firmware.MapGet("/{version}", GetFirmware)
+        var image = firmware.MapGroup("/{version}").ProducesBadIdOrNotFound();
+
+        image.MapGet("", GetFirmware)
             .WithName("GetFirmware")
             .WithSummary("Get a firmware image's metadata")
-            .WithDescription("Version, size and SHA-256 (not the bytes: devices download those over CoAP).")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithDescription("Version, size and SHA-256 (not the bytes: devices download those over CoAP).");
 
-        firmware.MapDelete("/{version}", DeleteFirmware)
+        image.MapDelete("", DeleteFirmware)
             .WithName("DeleteFirmware")
-            .WithSummary("Delete a firmware image")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Delete a firmware image");
 
-        api.MapGet("/devices/{device_id}/firmware", GetDeviceFirmware)
-            .WithTags("Firmware")
+        DeviceItems.MapGroup(api, "firmware", "Firmware").MapGet("", GetDeviceFirmware)
             .WithName("GetDeviceFirmwareProgress")
             .WithSummary("Get a device's firmware download progress")
-            .WithDescription("download is null until the device has fetched a block of some image.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithDescription("download is null until the device has fetched a block of some image.");
 
         return api;
     }

@@ -14,14 +14,11 @@ public static class TelemetryApi
 
     public static RouteGroupBuilder MapTelemetryApi(this RouteGroupBuilder api)
     {
-        api.MapGet("/devices/{device_id}/telemetry", GetRecentTelemetry)
-            .WithTags("Telemetry")
+        DeviceItems.MapGroup(api, "telemetry", "Telemetry").MapGet("", GetRecentTelemetry)
             .WithName("GetRecentTelemetry")
             .WithSummary("Get a device's recent telemetry")
             .WithDescription($"Newest first; limit 1-{MaxLimit} (default {DefaultLimit}). JSON payloads (Content-Format 50) are returned as JSON, " +
-                "CBOR (60) converted to JSON, anything else as payload_base64.")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+                "CBOR (60) converted to JSON, anything else as payload_base64.");
         return api;
     }
 

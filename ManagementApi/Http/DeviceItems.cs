@@ -1,8 +1,8 @@
 namespace NHub.ManagementApi.Http;
 
 /// <summary>
-/// A device's sub-collections (commands, credentials): their route group, and their two shapes, the list and one item
-/// by id. A device that does not exist is 404 <c>device not found</c>; an id the device does not have is 404 naming both.
+/// A device's sub-resources (commands, credentials, telemetry, firmware progress): their route group, and the two
+/// shapes of its collections, the list and one item by id. A device that does not exist is 404 <c>device not found</c>; an id the device does not have is 404 naming both.
 /// </summary>
 internal static class DeviceItems
 {
@@ -11,9 +11,7 @@ internal static class DeviceItems
     /// each declares 400 for an impossible id (<see cref="DeviceIdFilter"/>) and 404 for an unknown one.
     /// </summary>
     public static RouteGroupBuilder MapGroup(RouteGroupBuilder api, string collection, string tag) =>
-        api.MapGroup("/devices/{device_id}/" + collection).WithTags(tag)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGroup("/devices/{device_id}/" + collection).WithTags(tag).ProducesBadIdOrNotFound();
 
     public static Results<Ok<TList>, ProblemHttpResult> List<TItem, TList>(string deviceId, IReadOnlyList<TItem>? items, Func<IEnumerable<TItem>, TList> toList) =>
         items is null ? Problems.DeviceNotFound(deviceId) : TypedResults.Ok(toList(items));
