@@ -1,12 +1,7 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using NHub.Coap;
-using NHub.Coap.Stack;
 using NHub.Gateway.Backend;
 using NHub.Gateway.Coap;
 using NHub.Gateway.Resources;
-using NHub.Gateway.Transport;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Gateway.Transport.Udp;
 using NHub.ServiceDefaults;

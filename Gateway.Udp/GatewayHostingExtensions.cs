@@ -1,16 +1,9 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using NHub.Coap.Stack;
 using NHub.Gateway.Backend;
 using NHub.Gateway.Resources;
 using NHub.Gateway.Security;
-using NHub.Gateway.Transport;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Gateway.Transport.Udp;
-using NHub.Grains;
 using NHub.ServiceDefaults;
 
 namespace NHub.Gateway;

@@ -1,6 +1,4 @@
 using System.Diagnostics.Metrics;
-using NHub.Coap;
-using NHub.Coap.Stack;
 
 namespace NHub.Gateway;
 

@@ -1,9 +1,5 @@
-using Microsoft.Extensions.Logging;
-using NHub.Coap;
-using NHub.Coap.Stack;
 using NHub.Gateway.Coap;
 using NHub.Gateway.Resources;
-using NHub.Grains;
 
 namespace NHub.Gateway.Backend;
 

@@ -1,5 +1,4 @@
 using NHub.Gateway.Security;
-using NHub.Grains;
 
 namespace NHub.Gateway.Backend;
 

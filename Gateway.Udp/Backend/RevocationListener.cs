@@ -1,7 +1,4 @@
-using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
-using NHub.Gateway.Transport;
-using NHub.Grains;
 
 namespace NHub.Gateway.Backend;
 

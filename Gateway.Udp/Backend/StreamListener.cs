@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Hosting;
-using NHub.Grains;
 using Orleans.Streams;
 
 namespace NHub.Gateway.Backend;

@@ -1,6 +1,3 @@
-using NHub.Coap.Stack;
-using NHub.Gateway.Transport;
-
 namespace NHub.Gateway.Coap;
 
 /// <summary>One transport (UDP or DTLS) and the CoAP stack on top of it. The stack never learns which transport it is.</summary>

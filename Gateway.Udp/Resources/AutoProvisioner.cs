@@ -1,9 +1,3 @@
-using Microsoft.Extensions.Logging;
-using NHub.Coap;
-using NHub.Coap.Stack;
-using NHub.Gateway.Transport;
-using NHub.Grains;
-
 namespace NHub.Gateway.Resources;
 
 /// <summary>

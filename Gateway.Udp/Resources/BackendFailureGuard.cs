@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Logging;
-using NHub.Coap;
-using NHub.Coap.Stack;
-using NHub.Gateway.Transport;
 
 namespace NHub.Gateway.Resources;
 

@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Formats.Cbor;
 using System.Text.Json;
-using NHub.Coap;
-using NHub.Grains;
 
 namespace NHub.Gateway.Resources;
 

@@ -1,8 +1,3 @@
-using Microsoft.Extensions.Logging;
-using NHub.Coap;
-using NHub.Coap.Stack;
-using NHub.Gateway.Transport;
-using NHub.Grains;
 using NHub.ServiceDefaults;
 
 namespace NHub.Gateway.Resources;

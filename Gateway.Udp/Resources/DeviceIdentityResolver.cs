@@ -1,5 +1,4 @@
 using NHub.Gateway.Security;
-using NHub.Gateway.Transport;
 
 namespace NHub.Gateway.Resources;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using NHub.Grains;
 
 namespace NHub.Gateway.Resources;
 

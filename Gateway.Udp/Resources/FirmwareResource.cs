@@ -1,9 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using NHub.Coap;
-using NHub.Coap.Stack;
-using NHub.Gateway.Transport;
-using NHub.Grains;
 
 namespace NHub.Gateway.Resources;
 

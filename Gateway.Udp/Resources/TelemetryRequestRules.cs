@@ -1,6 +1,5 @@
 using System.Formats.Cbor;
 using System.Text.Json;
-using NHub.Grains;
 
 namespace NHub.Gateway.Resources;
 

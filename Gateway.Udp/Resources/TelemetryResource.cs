@@ -1,7 +1,3 @@
-using NHub.Coap;
-using NHub.Coap.Stack;
-using NHub.Gateway.Transport;
-using NHub.Grains;
 using NHub.ServiceDefaults;
 
 namespace NHub.Gateway.Resources;

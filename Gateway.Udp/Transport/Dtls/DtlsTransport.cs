@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
 using Org.BouncyCastle.Tls;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;

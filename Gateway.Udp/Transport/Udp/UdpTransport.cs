@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
-using Microsoft.Extensions.Logging;
 
 namespace NHub.Gateway.Transport.Udp;
 
