@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using NATS.Client.Core;
 using Orleans.Configuration;
 using Orleans.Hosting;
