@@ -13,7 +13,8 @@ const deadlineMs = 30000;
 function nextLine(expected) {
   const rl = readline.createInterface({ input: process.stdin });
   return new Promise((resolve, reject) => {
-    rl.on("line", line => { if (line.trim() === expected) { resolve(); rl.close(); } });
+    // Standard input is released once the line came, or node would wait on it for ever.
+    rl.on("line", line => { if (line.trim() === expected) { resolve(); rl.close(); process.stdin.destroy(); } });
     rl.on("close", () => reject(new Error("stdin closed before '" + expected + "'")));
   });
 }
