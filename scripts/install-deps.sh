@@ -95,8 +95,8 @@ nats_ok "$tools/bin/nats-server" || { echo "nats-server >= 2.10 is required (fou
 log "nats-server: $("$tools/bin/nats-server" --version)"
 
 # npm packages, pinned (the versions the tests were written against): the interop clients, playwright-core (drives
-# Debian's chromium; it downloads no browser of its own) and kubernetes-models (validates deploy/kubernetes offline).
-npm_packages=(coap@1.5.0 node-coap-client@2.1.0 playwright-core@1.65.1 kubernetes-models@5.1.0)
+# Debian's chromium; it downloads no browser of its own), kubernetes-models and yaml (validate deploy/kubernetes offline).
+npm_packages=(coap@1.5.0 node-coap-client@2.1.0 playwright-core@1.65.1 kubernetes-models@5.1.0 yaml@2.9.1)
 npm_missing=()
 for p in "${npm_packages[@]}"; do
   [ "$(node -p "try { require('$tools/node/node_modules/${p%@*}/package.json').version } catch { '' }" 2>/dev/null)" = "${p##*@}" ] || npm_missing+=("$p")

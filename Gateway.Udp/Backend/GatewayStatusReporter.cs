@@ -51,7 +51,11 @@ public sealed partial class GatewayStatusReporter(
         {
             try
             {
-                await directory.Report(Snapshot());
+                // A host with CoAP off (a silo in a split deployment) is not a gateway: it does not report.
+                if (endpoints.All.Count > 0)
+                {
+                    await directory.Report(Snapshot());
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -26,7 +26,7 @@ public sealed class FleetApiTests(ManagementApiFixture api)
         var telemetry = await api.Grains.GetGrain<IDeviceGrain>(seen).ReportTelemetry(new TelemetryReport(
             50, Encoding.UTF8.GetBytes("""{"temperature":21.5}"""), now, Guid.NewGuid().ToString("N"), DeviceTransport.Coaps, "127.0.0.1:40000"));
         Assert.Equal(TelemetryOutcome.Accepted, telemetry.Outcome);
-        var command = await Expect(await http.Post($"/devices/{commanded}/commands/", """{"name":"reboot"}"""), HttpStatusCode.Created);
+        var command = await Expect(await http.Post($"/devices/{commanded}/commands/", """{"name":"reboot"}"""), HttpStatusCode.Accepted);
         Assert.True(await api.Grains.GetGrain<IDeviceGrain>(downloading).ReportFirmwareProgress(new FirmwareBlockReport("2.0.0", 10, 5120, 20480, false, now)));
 
         Assert.Equal([seen, commanded, downloading], await Ids(http, $"prefix={prefix}"));
