@@ -2,7 +2,7 @@ namespace NHub.Grains.Tests;
 
 /// <summary>
 /// What the fleet page reads without activating twins: the registry rows the twins keep current (transport, pending
-/// commands, firmware download) and their filters; and the gateway directory's up/down rule.
+/// commands, firmware download) and their filters.
 /// </summary>
 [Collection(GrainsCluster.Name)]
 public sealed class FleetRegistryTests(GrainsClusterFixture cluster)
@@ -63,30 +63,5 @@ public sealed class FleetRegistryTests(GrainsClusterFixture cluster)
         Assert.Equal(counts.Devices, counts.ByTransport.Sum(t => t.Devices));
         Assert.Equal(counts.Online, counts.ByTransport.Sum(t => t.Online));
         Assert.Contains(counts.ByTransport, t => t.Transport == DeviceTransport.Coap && t.Online >= 1);
-    }
-
-    [Fact]
-    public async Task A_gateway_is_up_while_it_reports_down_after_three_missed_reports_and_gone_when_it_leaves()
-    {
-        var directory = cluster.Grains.GetGrain<IGatewayDirectoryGrain>(0);
-        var period = TimeSpan.FromSeconds(15);
-        var id = Guid.NewGuid();
-        var status = new GatewayStatus(id, "gw-test", cluster.Time.GetUtcNow(), 7, 2, 3, ["coaps [::]:5684"], period);
-        await directory.Report(status);
-        GatewayEntry Mine(IReadOnlyList<GatewayEntry> list) => Assert.Single(list, e => e.Status.GatewayId == id);
-
-        var entry = Mine(await directory.List());
-        Assert.True(entry.Up);
-        Assert.Equal(7, entry.Status.DtlsSessions);
-
-        cluster.Time.Advance(period * GatewayDirectoryGrain.MissedReportsBeforeDown);
-        Assert.True(Mine(await directory.List()).Up);
-        cluster.Time.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(Mine(await directory.List()).Up);
-
-        await directory.Report(status with { DtlsSessions = 8 });
-        Assert.Equal(8, Mine(await directory.List()).Status.DtlsSessions);
-        await directory.Leave(id);
-        Assert.DoesNotContain(await directory.List(), e => e.Status.GatewayId == id);
     }
 }
