@@ -49,10 +49,10 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         Observers.RelationEnded += OnRelationEnded;
     }
 
-    public MessageDeduplicator<TPeer> Deduplicator { get; }
-    public BlockwiseTransfers<TPeer> Blockwise { get; }
+    internal MessageDeduplicator<TPeer> Deduplicator { get; }
+    internal BlockwiseTransfers<TPeer> Blockwise { get; }
     public ObserveRegistry<TPeer> Observers { get; }
-    public ConfirmableSender<TPeer> Confirmables { get; }
+    internal ConfirmableSender<TPeer> Confirmables { get; }
 
     /// <summary>Requests being processed (handlers not finished).</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
