@@ -58,6 +58,8 @@ public static class GatewayHostingExtensions
         services.AddStartupSummaryLine(30, sp => CoapSummary(sp.GetRequiredService<CoapEndpoints>(), resolved));
         services.AddHostedService<RevocationListener>();
         services.AddHostedService<DownlinkListener>();
+        services.AddSingleton<GatewayStatusReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayStatusReporter>());
         return builder;
     }
 
