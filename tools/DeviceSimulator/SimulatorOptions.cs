@@ -5,7 +5,7 @@ namespace NHub.DeviceSimulator;
 /// <summary>The command line (see <see cref="Usage"/>): <c>--name value</c> pairs after an optional subcommand.</summary>
 public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values, string Command)
 {
-    public static readonly string[] Scenarios = ["telemetry", "get", "handshakes", "observe-commands", "firmware", "sessions", "telemetry-audit"];
+    public static readonly string[] Scenarios = ["telemetry", "get", "handshakes", "observe-commands", "firmware", "sessions", "telemetry-audit", "device-flood"];
 
     private static readonly HashSet<string> Known =
     [
@@ -153,6 +153,9 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
                              Message ID) after --timeout up to --retransmits times (2), then the device reconnects
                              (new socket, new handshake, every --reconnect-backoff S, 0.2) and sends it again; after
                              an error code again after --retry-after S (0.5); --acked FILE lists every 2.01
+          device-flood       one device sends NON telemetry open-loop at --rate/s (5000) on one session, answers not
+                             awaited; probes every 100 ms: the same device in a second session (CON), another device
+                             (the second credential), and GET devices/{id} of the flooder (--api, --api-key)
           sessions           open --devices DTLS sessions, each with an Observe relation, hold them for --duration;
                              with --server-pid reports the server's RSS and thread count (from /proc)
 

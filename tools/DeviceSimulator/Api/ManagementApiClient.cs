@@ -59,6 +59,13 @@ public sealed class ManagementApiClient : IDisposable
         }
     }
 
+    /// <summary>Reads the device's twin (GET devices/{id}); returns the HTTP status.</summary>
+    public async Task<HttpStatusCode> GetDeviceAsync(string deviceId, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync($"devices/{deviceId}", ct);
+        return response.StatusCode;
+    }
+
     /// <summary>Queues a command; returns the HTTP status (202 when queued).</summary>
     public async Task<HttpStatusCode> PostCommandAsync(string deviceId, string name, object parameters, CancellationToken ct)
     {

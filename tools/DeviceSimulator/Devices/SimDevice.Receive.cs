@@ -130,6 +130,7 @@ internal sealed partial class SimDevice
             return;
         }
         Interlocked.Increment(ref _counters.StrayResponses);
+        UnmatchedResponse?.Invoke(message.Code);
     }
 
     private static CoapMessage Copy(byte[] buffer, int length)

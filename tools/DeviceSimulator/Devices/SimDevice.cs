@@ -65,6 +65,12 @@ internal sealed partial class SimDevice : IDisposable
 
     public bool IsClosed => _closed;
 
+    /// <summary>Called on the receive loop for a response that matches no request waiting (answers to <see cref="SendOnly"/>).</summary>
+    public Action<CoapCode>? UnmatchedResponse { get; set; }
+
+    /// <summary>Sends the message built by <see cref="NewRequest"/> without waiting for an answer (open-loop NON traffic).</summary>
+    public bool SendOnly() => CoapSerializer.TryWrite(_out, _tx, out var length) && TrySend(_tx.AsSpan(0, length));
+
     /// <summary>Called on the receive loop for every notification of the Observe relation (the message is valid only during the call).</summary>
     public Action<SimDevice, CoapMessage>? NotificationReceived { get; set; }
 

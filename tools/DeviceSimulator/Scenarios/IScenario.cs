@@ -31,6 +31,7 @@ internal static class ScenarioFactory
         "firmware" => new FirmwareScenario(),
         "sessions" => new SessionsScenario(),
         "telemetry-audit" => new AuditedTelemetryScenario(),
+        "device-flood" => new DeviceFloodScenario(),
         _ => throw new ArgumentException("unknown scenario " + name),
     };
 }

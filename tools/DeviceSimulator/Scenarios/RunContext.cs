@@ -95,6 +95,16 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
         return null;
     }
 
+    /// <summary>A device a scenario connected itself: closed with the others, swept for timeouts.</summary>
+    public void Track(SimDevice device)
+    {
+        lock (_devices)
+        {
+            _devices.Add(device);
+            _sweepSet = [.. _devices];
+        }
+    }
+
     /// <summary>Devices that reconnected (<see cref="ReconnectAsync"/>) during the run.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
