@@ -14,6 +14,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "handshake-threads", "handshake-timeout", "cipher-suites", "bind-addresses", "firmware-version", "block-size", "sha256",
         "command-rate", "command-concurrency", "server-pid", "settle", "ready-file", "warmup",
         "control", "control-interval", "datagrams", "sockets", "seed", "baseline", "after",
+        "cid", "rebind-every",
     ];
 
     public static SimulatorOptions Parse(string[] args)
@@ -57,6 +58,22 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         if (options.Warmup < TimeSpan.Zero)
         {
             throw new ArgumentException("--warmup must not be negative");
+        }
+        if (options.ConnectionId is not ("off" or "on" or "own"))
+        {
+            throw new ArgumentException("--cid must be off, on or own");
+        }
+        if (options.ConnectionId != "off" && !options.Dtls)
+        {
+            throw new ArgumentException("--cid needs DTLS (a coaps:// target)");
+        }
+        if (options.RebindEvery < TimeSpan.Zero)
+        {
+            throw new ArgumentException("--rebind-every must not be negative");
+        }
+        if (options.RebindEvery > TimeSpan.Zero && options.Scenario is not ("telemetry" or "get"))
+        {
+            throw new ArgumentException("--rebind-every applies to the telemetry and get scenarios");
         }
         return options;
     }
@@ -114,6 +131,12 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public TimeSpan Warmup => TimeSpan.FromSeconds(Double("warmup", 0));
     public string? ReadyFile => Find("ready-file");
 
+    /// <summary>--cid: off (no connection_id extension), on (the empty one: use the server's CID), own (also a 4-byte CID of the device's).</summary>
+    public string ConnectionId => Get("cid", "off");
+
+    /// <summary>--rebind-every S: each device moves to a new source port about every S seconds (0 = never).</summary>
+    public TimeSpan RebindEvery => TimeSpan.FromSeconds(Double("rebind-every", 0));
+
     // flood
     public Uri? Control => Find("control") is { } c ? new Uri(c) : null;
     public int ControlIntervalMs => Int("control-interval", 50);
@@ -163,6 +186,9 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --provision-concurrency C   parallel API calls (default 32)
           --handshake-threads T       concurrent handshakes (default 32); --handshake-timeout S (default 10)
           --cipher-suites LIST        ccm8,ccm,gcm,cbc (default ccm8, RFC 7252's mandatory suite)
+          --cid off|on|own            RFC 9146 Connection ID: on offers the empty connection_id extension (the
+                                      device writes the server's CID, receives none), own also asks the server to
+                                      write a 4-byte CID of the device's; default off
 
         Scenario settings:
           --firmware-version V, --block-size B (16..1024, default 512), --sha256 HEX
@@ -172,6 +198,9 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --warmup S                  telemetry, get: send for S seconds first, unmeasured (JIT tiering, caches,
                                       the server's and ours), then measure for --duration
           --ready-file FILE           create FILE when setup is done (scripts running several simulators wait for all)
+          --rebind-every S            telemetry, get: each device moves to a new UDP socket (new source port, as after
+                                      a NAT rebinding) about every S seconds, between two of its requests, jittered
+                                      per device; the DTLS session stays (with --cid it should survive)
         Flood (malformed CoAP to a coap:// target, malformed DTLS records to coaps://; loopback only):
           --datagrams N (1000000), --rate R (datagrams/s, 0 = flat out), --sockets K source ports (16), --seed S (1)
           --control URI               a provisioned device that POSTs telemetry every --control-interval ms (50)
