@@ -111,6 +111,38 @@ moving() { echo "== round $1: rebinding every ~${every} s; plus $lc_clients libc
 for ((r = 1; r <= rounds; r++)); do
   if (( r % 2 )); then still $r; moving $r; else moving $r; still $r; fi
 done
+
+# libcoap 4.3.5's coap-server on Mbed TLS (CID support) under the same devices, rate and moves, for reference: a
+# server nobody here wrote, GET /.well-known/core (it has no /telemetry), one PSK for every device, half the time.
+# BENCH_LIBCOAP_SERVER=0 skips it.
+if [[ "${BENCH_LIBCOAP_SERVER:-1}" != 0 ]]; then
+  stop_pid "$SILO_PID"
+  lport=$(free_udp_port)
+  while ! python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', $lport + 1))" 2>/dev/null; do lport=$(free_udp_port); done
+  lkey="nhub-bench-libcoap-psk-0123456"   # at most 32 bytes: Mbed TLS's MBEDTLS_PSK_MAX_LEN
+  .tools/bin/coap-server -A 127.0.0.1 -p "$lport" -k "$lkey" -v 0 >"$BENCH_WORK/libcoap-server.log" 2>&1 &
+  LIBCOAP_PID=$!; BENCH_PIDS+=("$LIBCOAP_PID")
+  sleep 1
+  for rebind in 0 "$every"; do
+    name=$([[ $rebind == 0 ]] && echo lstill || echo lmoving)
+    echo "== libcoap coap-server (Mbed TLS): $devices CID sessions, ${rate}/s, $((seconds / 2)) s, rebinding every ${rebind} s"
+    sim --scenario get --target "coaps://127.0.0.1:$((lport + 1))/.well-known/core" --psk-identity bench --psk-key "$lkey" --devices "$devices" \
+        --cid on --rebind-every "$rebind" --rate "$rate" --duration $((seconds / 2)) --handshake-threads 16 --server-pid "$LIBCOAP_PID" \
+        --json "$BENCH_WORK/$name.json" >"$BENCH_WORK/$name.out" 2>&1 || true
+    grep -E "requests/s|latency|codes|handshakes|connection ids|simulator CPU|server pid" "$BENCH_WORK/$name.out" | sed 's/^/  /' || true
+  done
+  python3 - "$BENCH_WORK" <<'PY'
+import json, sys
+try:
+    s, m = (json.load(open(f"{sys.argv[1]}/{n}.json")) for n in ("lstill", "lmoving"))
+except (OSError, ValueError) as e:
+    print(f"libcoap coap-server: no result ({e})"); sys.exit(0)
+def per(r): return r["server"]["cpu_s"] / max(r["requests"], 1) * 1e6
+print(f"libcoap coap-server: still {s['throughput_rps']:.0f} req/s, {per(s):.0f} us CPU/req, lost {s['requests_lost']} | moving "
+      f"{m['throughput_rps']:.0f} req/s, {per(m):.0f} us CPU/req, lost {m['requests_lost']}, rebinds {m['rebinds']['done']}, "
+      f"CID sessions {m['link']['connection_id_sessions']}; throughput {m['throughput_rps'] / s['throughput_rps']:.3f}x, CPU per request {per(m) / per(s):.3f}x")
+PY
+fi
 echo "$(machine_line) (after)"
 # BENCH_KEEP=DIR keeps the logs (silo, simulator output and JSON, libcoap clients) for a look afterwards.
 [[ -n "${BENCH_KEEP:-}" ]] && mkdir -p "$BENCH_KEEP" && cp "$BENCH_WORK"/*.log "$BENCH_WORK"/*.out "$BENCH_WORK"/*.json "$BENCH_WORK"/*.env "$BENCH_KEEP"/

@@ -80,7 +80,7 @@ internal sealed record RunReport(JsonObject Json, List<string> Summary, bool Suc
         if (o.ConnectionId != "off" || context.Rebinding is not null)
         {
             summary.Add($"  connection ids: {context.ConnectionIdSessions}/{context.Devices.Count} sessions (--cid {o.ConnectionId}); "
-                + (context.Rebinding is { } r ? $"rebinds {r.Done} (failed {r.Failed}, every ~{o.RebindEvery.TotalSeconds:F0} s); " : "")
+                + (context.Rebinding is { } r ? $"rebinds {r.Done} (failed {r.Failed}, every ~{o.RebindEvery.TotalSeconds:0.##} s); " : "")
                 + $"requests lost {codes.GetValueOrDefault("timeout")}; sessions failed {link.SessionsFailed}");
         }
         if (context.ServerProbe is { } probe)
