@@ -7,6 +7,7 @@ using NHub.Coap.Stack;
 using NHub.Gateway.Backend;
 using NHub.Gateway.Resources;
 using NHub.Gateway.Security;
+using NHub.Gateway.Transport;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Gateway.Transport.Udp;
 using NHub.Grains;
@@ -64,6 +65,8 @@ public static class GatewayHostingExtensions
         services.AddStartupSummaryLine(30, sp => CoapSummary(sp.GetRequiredService<CoapEndpoints>(), resolved));
         services.AddHostedService<RevocationListener>();
         services.AddHostedService<DownlinkListener>();
+        services.AddSingleton<GatewayStatusReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayStatusReporter>());
         return builder;
     }
 
@@ -74,7 +77,7 @@ public static class GatewayHostingExtensions
         foreach (var endpoint in endpoints.All)
         {
             var local = (System.Net.IPEndPoint)endpoint.Transport.LocalEndPoint;
-            if (endpoint.Transport.Kind == Transport.TransportKind.Dtls)
+            if (endpoint.Transport.Kind == TransportKind.Dtls)
             {
                 parts.Add($"coaps:// on UDP {local} (DTLS 1.2 PSK)");
             }

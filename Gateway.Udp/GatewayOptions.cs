@@ -81,4 +81,11 @@ public sealed class GatewayOptions
     /// <summary>Firmware progress is reported to the device's grain at most this often per download (and at the last block).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Gateway:FirmwareProgressInterval must be between 100 ms and 1 h")]
     public TimeSpan FirmwareProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often the gateway reports its session counts to the cluster's gateway directory (the fleet page's gateway
+    /// list); a gateway missing three reports is shown down.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Gateway:StatusReportPeriod must be between 1 s and 10 min")]
+    public TimeSpan StatusReportPeriod { get; set; } = TimeSpan.FromSeconds(15);
 }

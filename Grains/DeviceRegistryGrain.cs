@@ -7,4 +7,6 @@ namespace NHub.Grains;
 public sealed class DeviceRegistryGrain(IDeviceRegistry registry) : Grain, IDeviceRegistryGrain
 {
     public Task<DevicePage> Query(DeviceQuery query) => registry.QueryAsync(query, CancellationToken.None);
+
+    public Task<FleetCounts> Summarize() => registry.SummarizeAsync(CancellationToken.None);
 }

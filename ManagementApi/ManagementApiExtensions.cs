@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using NHub.ManagementApi.Auth;
 using NHub.ManagementApi.Endpoints;
+using NHub.ManagementApi.Fleet;
 using NHub.ManagementApi.Http;
 using NHub.ManagementApi.OpenApi;
 using NHub.ServiceDefaults;
@@ -34,6 +35,7 @@ public static class ManagementApiExtensions
         services.AddSingleton(ApiKeyStore.Create);
         services.AddStartupHttpEndpoint(10, "management API", Prefix);
         services.AddStartupHttpEndpoint(11, "API reference", "/scalar");
+        services.AddStartupHttpEndpoint(12, "fleet page", FleetPage.Path);
         services.AddStartupSummaryLine(50, sp => sp.GetRequiredService<ApiKeyStore>() is { GeneratedKey: { } key }
             ? $"Management API key (generated, embedded mode): {key} — send it as 'Authorization: Bearer <key>'; set ManagementApi:ApiKeys to choose your own"
             : "Management API keys: from ManagementApi:ApiKeys");
@@ -75,12 +77,13 @@ public static class ManagementApiExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/api/v4/manage/...</c>, <c>/openapi/v1.json</c> and the API reference page (<c>/scalar</c>).</summary>
+    /// <summary>Maps <c>/api/v4/manage/...</c>, <c>/openapi/v1.json</c>, the API reference page (<c>/scalar</c>) and the fleet page (<c>/fleet</c>).</summary>
     public static IEndpointRouteBuilder MapManagementApi(this IEndpointRouteBuilder app)
     {
         // The description and the reference page are public: they hold no data, and the page must load before a key is typed in.
         app.MapOpenApi();
         app.MapScalarApiReference(o => o.WithTitle("NHub Management API"));
+        app.MapFleetPage();
 
         var api = app.MapGroup(Prefix)
             .RequireAuthorization(PolicyName)
@@ -93,6 +96,7 @@ public static class ManagementApiExtensions
         api.MapCommandsApi();
         api.MapFirmwareApi();
         api.MapTelemetryApi();
+        api.MapFleetApi();
         return app;
     }
 }

@@ -71,7 +71,7 @@ public static class OrleansClientExtensions
 
     public static void ConfigureNats(Orleans.Streaming.NATS.NatsOptions o, PlatformMode mode, NatsSettings nats)
     {
-        o.NatsClientOptions = NatsOpts.Default with { Url = mode.NatsUrl!, Name = "nhub-orleans-streams" };
+        o.NatsClientOptions = nats.ClientOptions(mode.NatsUrl!, "nhub-orleans-streams");
         o.StreamName = nats.OrleansStreamName;
         o.PartitionCount = nats.OrleansPartitionCount;
     }

@@ -43,6 +43,18 @@ public sealed class NatsSettings
 
     [Range(1, 256, ErrorMessage = "Nats:OrleansPartitionCount must be between 1 and 256")]
     public int OrleansPartitionCount { get; set; } = 8;
+
+    /// <summary>
+    /// First wait before reconnecting after the NATS connection drops (NATS.Net backs off from it up to its maximum, with
+    /// jitter). NATS.Net's default is 2 s; a restarted nats-server is usually back within a second, and every publish
+    /// waits for the connection, so the platform retries sooner.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "Nats:ReconnectWaitMin must be between 00:00:00.010 and 00:01:00")]
+    public TimeSpan ReconnectWaitMin { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The options of a long-lived connection of this platform (its name shows in nats-server's connz).</summary>
+    public NATS.Client.Core.NatsOpts ClientOptions(string url, string name) =>
+        NATS.Client.Core.NatsOpts.Default with { Url = url, Name = name, ReconnectWaitMin = ReconnectWaitMin };
 }
 
 /// <summary>Which backing services are configured. Decided by configuration alone.</summary>

@@ -4,14 +4,10 @@
 # libcoap has no /telemetry), one server after the other. Prints both and the ratio.
 #   bench/dtls-vs-libcoap.sh [devices=50] [seconds=15]
 # NHub: embedded silo (Release), devices provisioned through the REST API. libcoap: one PSK (-k) for every identity.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source bench/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 devices="${1:-50}"; seconds="${2:-15}"
 command -v coap-server-openssl >/dev/null || bash scripts/install-deps.sh
-bench_build
-bench_workdir; trap bench_cleanup EXIT
-machine_line
+bench_begin
 
 key="nhub-bench-libcoap-psk-0123456789abcdef"
 port=$(free_udp_port)   # libcoap listens for DTLS on -p + 1
@@ -26,7 +22,7 @@ stop_pid "$libcoap"
 
 start_silo silo
 echo "== NHub gateway (embedded silo, Release)"
-sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix dtlsbench --out "$BENCH_WORK/creds.csv"
+provision_devices "$devices" dtlsbench
 sim --scenario get --target "coaps://127.0.0.1:$COAPS_PORT/.well-known/core" --devices "$devices" --duration "$seconds" \
     --credentials "$BENCH_WORK/creds.csv" --server-pid "$SILO_PID" --json "$BENCH_WORK/nhub.json"
 stop_pid "$SILO_PID"

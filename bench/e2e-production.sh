@@ -4,19 +4,15 @@
 # gateway -> DeviceGrain -> JetStream-acked publish; the script then reads the telemetry stream's message count to
 # confirm every 2.01 was stored. Targets: >= 25,000 requests/s, p99 <= 20 ms.
 #   bench/e2e-production.sh [devices=2000] [seconds=20]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source bench/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 devices="${1:-2000}"; seconds="${2:-20}"
-bench_build
-bench_workdir; trap bench_cleanup EXIT
-machine_line
+bench_begin
 
 stream=NHUB_TELEMETRY
 start_production_silo silo Gateway__Dtls__MaxPeers=200000 ${BENCH_SILO_ENV:-}
 for _ in $(seq 1 60); do [[ $(stream_messages $stream) =~ ^[0-9]+$ ]] && curl -s "http://127.0.0.1:$NATS_MONITOR/jsz?streams=true" | grep -q "\"$stream\"" && break; sleep 0.5; done
 echo "== production silo (PostgreSQL $(psql --version | awk '{print $3}'), $(.tools/bin/nats-server --version 2>/dev/null || nats-server --version))"
-sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix e2e --out "$BENCH_WORK/creds.csv"
+provision_devices "$devices" e2e
 before=$(stream_messages $stream)
 pg_pids() { pgrep -f "$BENCH_PG_ROOT" | tr '\n' ' '; }
 cpu0="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"

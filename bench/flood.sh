@@ -9,13 +9,9 @@
 # before/peak/after, and the silo's warning and error log lines during the flood.
 # Goals (issue #18): control within 1 s of normal, RSS growth < 50 MiB after, zero 5.00, no per-datagram log lines.
 #   bench/flood.sh [coap_datagrams=1000000] [rate=0]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source bench/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 datagrams="${1:-1000000}"; rate="${2:-0}"
-bench_build
-bench_workdir; trap bench_cleanup EXIT
-machine_line
+bench_begin
 
 start_production_silo silo Gateway__PlainMode=Enabled
 curl -sf -X POST -H "Authorization: Bearer $BENCH_API_KEY" -H 'Content-Type: application/json' \

@@ -3,16 +3,12 @@
 # handshake a new UDP socket = a new peer, cookie exchange, PSK, Finished, then close_notify) against the gateway of
 # an embedded silo; libcoap's coap-server-openssl under the same storm for reference.
 #   bench/handshakes.sh [seconds=15] [client-threads=32] [devices=200]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source bench/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 seconds="${1:-15}"; threads="${2:-32}"; devices="${3:-200}"
-bench_build
-bench_workdir; trap bench_cleanup EXIT
-machine_line
+bench_begin
 
 start_silo silo
-sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" --device-prefix hs --out "$BENCH_WORK/creds.csv"
+provision_devices "$devices" hs
 # Warm up (JIT, credential cache) so the measured storm is the steady state.
 sim --scenario handshakes --target "coaps://127.0.0.1:$COAPS_PORT" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
     --duration 3 --handshake-threads "$threads" >/dev/null

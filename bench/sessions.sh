@@ -7,13 +7,9 @@
 # A process here may open at most ~20,000 sockets (ulimit -n is capped at 20000), so the sessions come from several
 # simulator processes, spread over 127.0.0.1..127.0.0.8 (each address has ~28k ephemeral ports).
 #   bench/sessions.sh [sessions=100000] [hold-seconds=20] [per-process=17000]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source bench/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 total="${1:-100000}"; hold="${2:-20}"; per="${3:-17000}"
-bench_build
-bench_workdir; trap bench_cleanup EXIT
-machine_line
+bench_begin
 
 start_silo silo Gateway__Dtls__MaxPeers=$((total + 10000)) Gateway__Dtls__HandshakeQueueCapacity=100000
 SERVER_PID=$SILO_PID; SERVER_COAPS=$COAPS_PORT
@@ -27,8 +23,7 @@ fi
 sleep 2
 idle_rss=$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status); idle_threads=$(awk '/Threads/ {print $2}' /proc/$SERVER_PID/status)
 echo "gateway process idle: RSS $((idle_rss / 1024)) MiB, $idle_threads threads"
-sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$total" --device-prefix ses --provision-concurrency 64 \
-    --out "$BENCH_WORK/creds.csv" | tail -1
+provision_devices "$total" ses --provision-concurrency 64 | tail -1
 after_provision=$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status)
 echo "gateway process after provisioning $total devices: RSS $((after_provision / 1024)) MiB (silo: $(( $(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status) / 1024 )) MiB)"
 

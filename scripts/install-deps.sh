@@ -7,7 +7,11 @@
 #     stream provider: it lacks JetStream subject transforms). We take trixie's package with a
 #     private apt state directory, so the system's apt configuration is untouched, and unpack
 #     it into .tools/.
-#   - npm interop clients (coap, node-coap-client) into .tools/node
+#   - npm interop clients (coap, node-coap-client), playwright-core (drives Debian's chromium for the fleet page's
+#     browser test) and kubernetes-models (offline validation of deploy/kubernetes) into .tools/node
+#   - chromium (Debian's; headless, for the fleet page's browser test)
+#   - aiocoap-client (python3-aiocoap 0.4.14 from trixie, pure Python, unpacked into .tools/ and run by bookworm's
+#     python3; python3-cbor2 from bookworm for CBOR) for the device guide's aiocoap examples
 #   - a DTLS client with RFC 9146 Connection IDs (no bookworm package has one: OpenSSL and GnuTLS lack CID):
 #     Mbed TLS 3.6 (trixie) and libcoap 4.3.5 (sid) built from their Debian source packages' upstream
 #     tarballs into .tools/ (coap-client, coap-server in .tools/bin); cached: skipped once the binary exists.
@@ -25,6 +29,8 @@ for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && pg_bin="$d"; done
 command -v coap-client-notls >/dev/null 2>&1 || need_apt+=(libcoap3-bin)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+/usr/bin/python3 -c 'import cbor2' >/dev/null 2>&1 || need_apt+=(python3-cbor2)
 
 # The Debian archive this machine's own apt uses (never a host written into this file): the first URIs of a
 # deb822 source (or a one-line sources.list entry) that serves the main archive, not debian-security.
@@ -38,6 +44,24 @@ debian_mirror() {
 
 apt_updated=0
 apt_update() { if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; fi; }
+
+# Downloads one binary package from Debian trixie with a private apt state in .tools/apt-trixie (the system's apt
+# configuration and status are untouched) and prints the .deb's path.
+trixie_updated=0
+trixie_download() {
+  local st="$tools/apt-trixie"
+  mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$st/etc/sources.list.d" "$st/etc/preferences.d"
+  cat > "$st/etc/sources.list" <<SRC
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) trixie main
+SRC
+  local aptopts=(-o Dir::State="$st" -o Dir::State::Lists="$st/lists" -o Dir::Cache="$st/cache"
+                 -o Dir::Etc::SourceList="$st/etc/sources.list" -o Dir::Etc::SourceParts="$st/etc/sources.list.d"
+                 -o Dir::Etc::Preferences="$st/etc/preferences" -o Dir::Etc::PreferencesParts="$st/etc/preferences.d"
+                 -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
+  if [ $trixie_updated = 0 ]; then apt-get "${aptopts[@]}" update -qq >&2; trixie_updated=1; fi
+  (cd "$st/cache/archives" && apt-get -o APT::Sandbox::User=root "${aptopts[@]}" download "$1" >&2)
+  ls "$st"/cache/archives/"$1"_*.deb | sort -V | tail -1
+}
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
@@ -62,18 +86,7 @@ if ! nats_ok "$tools/bin/nats-server"; then
     ln -sf "$(command -v nats-server)" "$tools/bin/nats-server"
   else
     log "fetching nats-server >= 2.10 from Debian trixie (private apt state; system apt untouched)"
-    st="$tools/apt-trixie"
-    mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$st/etc/sources.list.d" "$st/etc/preferences.d"
-    cat > "$st/etc/sources.list" <<SRC
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) trixie main
-SRC
-    aptopts=(-o Dir::State="$st" -o Dir::State::Lists="$st/lists" -o Dir::Cache="$st/cache"
-             -o Dir::Etc::SourceList="$st/etc/sources.list" -o Dir::Etc::SourceParts="$st/etc/sources.list.d"
-             -o Dir::Etc::Preferences="$st/etc/preferences" -o Dir::Etc::PreferencesParts="$st/etc/preferences.d"
-             -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
-    apt-get "${aptopts[@]}" update -qq
-    (cd "$st/cache/archives" && apt-get -o APT::Sandbox::User=root "${aptopts[@]}" download nats-server)
-    deb="$(ls "$st"/cache/archives/nats-server_*.deb | head -1)"
+    deb="$(trixie_download nats-server)"
     rm -rf "$tools/nats-pkg"; dpkg-deb -x "$deb" "$tools/nats-pkg"
     ln -sf "$(find "$tools/nats-pkg" -type f -name nats-server -perm -u+x | head -1)" "$tools/bin/nats-server"
   fi
@@ -81,13 +94,38 @@ fi
 nats_ok "$tools/bin/nats-server" || { echo "nats-server >= 2.10 is required (found: $("$tools/bin/nats-server" --version 2>&1 || echo none))" >&2; exit 1; }
 log "nats-server: $("$tools/bin/nats-server" --version)"
 
-# npm interop clients, pinned (the versions the interop tests were written against).
-if [ ! -f "$tools/node/node_modules/coap/package.json" ] || [ ! -f "$tools/node/node_modules/node-coap-client/package.json" ]; then
-  log "installing npm interop clients (coap@1.5.0, node-coap-client@2.1.0)"
+# npm packages, pinned (the versions the tests were written against): the interop clients, playwright-core (drives
+# Debian's chromium; it downloads no browser of its own), kubernetes-models and yaml (validate deploy/kubernetes offline).
+npm_packages=(coap@1.5.0 node-coap-client@2.1.0 playwright-core@1.65.1 kubernetes-models@5.1.0 yaml@2.9.1)
+npm_missing=()
+for p in "${npm_packages[@]}"; do
+  [ "$(node -p "try { require('$tools/node/node_modules/${p%@*}/package.json').version } catch { '' }" 2>/dev/null)" = "${p##*@}" ] || npm_missing+=("$p")
+done
+if [ ${#npm_missing[@]} -gt 0 ]; then
+  log "installing npm packages: ${npm_missing[*]}"
   mkdir -p "$tools/node"
   (cd "$tools/node" && { [ -f package.json ] || echo '{"name":"nhub-interop-clients","private":true}' > package.json; } \
-     && npm install --silent --no-audit --no-fund coap@1.5.0 node-coap-client@2.1.0 >/dev/null)
+     && npm install --silent --no-audit --no-fund "${npm_packages[@]}" >/dev/null)
 fi
+
+# aiocoap-client for the device guide's examples: trixie's python3-aiocoap (pure Python, no compiled parts) unpacked
+# into .tools/aiocoap-pkg and started by a wrapper with bookworm's /usr/bin/python3, which has python3-cbor2.
+aiocoap_version=0.4.14
+if [ ! -x "$tools/bin/aiocoap-client" ] || ! "$tools/bin/aiocoap-client" --version 2>/dev/null | grep -qF "$aiocoap_version"; then
+  log "fetching python3-aiocoap $aiocoap_version from Debian trixie (private apt state; system apt untouched)"
+  deb="$(trixie_download python3-aiocoap)"
+  rm -rf "$tools/aiocoap-pkg"; dpkg-deb -x "$deb" "$tools/aiocoap-pkg"
+  cat > "$tools/bin/aiocoap-client" <<'WRAP'
+#!/bin/sh
+# aiocoap-client from .tools/aiocoap-pkg (scripts/install-deps.sh), on the system's Python.
+pkg="$(cd "$(dirname "$0")/../aiocoap-pkg" && pwd)"
+PYTHONPATH="$pkg/usr/lib/python3/dist-packages${PYTHONPATH:+:$PYTHONPATH}" exec /usr/bin/python3 "$pkg/usr/bin/aiocoap-client" "$@"
+WRAP
+  chmod 0755 "$tools/bin/aiocoap-client"
+fi
+"$tools/bin/aiocoap-client" --version 2>/dev/null | grep -qF "$aiocoap_version" || { echo "aiocoap-client $aiocoap_version does not run" >&2; exit 1; }
+log "aiocoap-client: $("$tools/bin/aiocoap-client" --version 2>&1 | head -1)"
+log "chromium: $(chromium --version 2>/dev/null | head -1)"
 # libcoap 4.3.5 on Mbed TLS 3.6: the CID-capable client (and server) for the Connection ID interop tests.
 # Only the upstream .orig tarballs are used (sid's .dsc may be missing from a mirror); only the needed
 # targets are built, so a cold build stays at a few minutes on 2 cores.

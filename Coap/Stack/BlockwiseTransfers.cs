@@ -1,7 +1,7 @@
 namespace NHub.Coap.Stack;
 
 /// <summary>The outcome of one Block1 block (RFC 7959 §2.3, §2.5).</summary>
-public enum Block1Status
+internal enum Block1Status
 {
     /// <summary>Not the last block: answer 2.31 Continue echoing Block1 (M=1).</summary>
     Continue,
@@ -19,14 +19,14 @@ public enum Block1Status
     Busy,
 }
 
-public readonly record struct Block1Result(Block1Status Status, BlockOption Echo, ReadOnlyMemory<byte> Body);
+internal readonly record struct Block1Result(Block1Status Status, BlockOption Echo, ReadOnlyMemory<byte> Body);
 
 /// <summary>
 /// Server side of block-wise transfers (RFC 7959): Block1 reassembly keyed by peer and request URI (§2.5: the
 /// token may change between blocks) and Block2 slicing of a full representation at the size the client asks for.
 /// Transfers time out, and their number is capped globally and per peer.
 /// </summary>
-public sealed class BlockwiseTransfers<TPeer>
+internal sealed class BlockwiseTransfers<TPeer>(CoapServerOptions options, TimeProvider time)
     where TPeer : notnull
 {
     private sealed class Transfer
@@ -38,16 +38,8 @@ public sealed class BlockwiseTransfers<TPeer>
 
     private readonly Dictionary<(TPeer Peer, string Uri), Transfer> _transfers = new();
     private readonly Dictionary<TPeer, int> _perPeer = new();
-    private readonly CoapServerOptions _options;
-    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private long _lastSweep;
-
-    public BlockwiseTransfers(CoapServerOptions options, TimeProvider time)
-    {
-        _options = options;
-        _time = time;
-    }
 
     public int Count
     {
@@ -67,8 +59,8 @@ public sealed class BlockwiseTransfers<TPeer>
     /// </summary>
     public Block1Result AddBlock1(TPeer peer, string uri, BlockOption block, uint? size1, ReadOnlySpan<byte> payload)
     {
-        var now = _time.GetTimestamp();
-        var echoSzx = Math.Min(block.SizeExponent, BlockOption.ExponentFor(_options.MaxBlockSize));
+        var now = time.GetTimestamp();
+        var echoSzx = Math.Min(block.SizeExponent, BlockOption.ExponentFor(options.MaxBlockSize));
         lock (_gate)
         {
             Sweep(now);
@@ -81,22 +73,22 @@ public sealed class BlockwiseTransfers<TPeer>
                     Remove(key);
                     transfer = null;
                 }
-                if (size1 is { } declared && declared > _options.MaxBodySize)
+                if (size1 is { } declared && declared > options.MaxBodySize)
                 {
                     return new Block1Result(Block1Status.TooLarge, block, default);
                 }
                 if (!block.More)
                 {
                     // A single-block "transfer": nothing to keep.
-                    return payload.Length > _options.MaxBodySize
+                    return payload.Length > options.MaxBodySize
                         ? new Block1Result(Block1Status.TooLarge, block, default)
                         : new Block1Result(Block1Status.Complete, block with { SizeExponent = echoSzx }, payload.ToArray());
                 }
-                if (_transfers.Count >= _options.MaxBlockTransfers || _perPeer.GetValueOrDefault(peer) >= _options.MaxBlockTransfersPerPeer)
+                if (_transfers.Count >= options.MaxBlockTransfers || _perPeer.GetValueOrDefault(peer) >= options.MaxBlockTransfersPerPeer)
                 {
                     return new Block1Result(Block1Status.Busy, block, default);
                 }
-                transfer = new Transfer { Buffer = new byte[Math.Min(_options.MaxBodySize, (int)Math.Max(size1 ?? 0, (uint)block.Size * 4))] };
+                transfer = new Transfer { Buffer = new byte[Math.Min(options.MaxBodySize, (int)Math.Max(size1 ?? 0, (uint)block.Size * 4))] };
                 _transfers[key] = transfer;
                 _perPeer[peer] = _perPeer.GetValueOrDefault(peer) + 1;
             }
@@ -116,14 +108,14 @@ public sealed class BlockwiseTransfers<TPeer>
                 Remove(key);
                 return new Block1Result(Block1Status.Incomplete, block, default);
             }
-            if ((long)transfer.Length + payload.Length > _options.MaxBodySize)
+            if ((long)transfer.Length + payload.Length > options.MaxBodySize)
             {
                 Remove(key);
                 return new Block1Result(Block1Status.TooLarge, block, default);
             }
             if (transfer.Length + payload.Length > transfer.Buffer.Length)
             {
-                Array.Resize(ref transfer.Buffer, Math.Min(_options.MaxBodySize, Math.Max(transfer.Buffer.Length * 2, transfer.Length + payload.Length)));
+                Array.Resize(ref transfer.Buffer, Math.Min(options.MaxBodySize, Math.Max(transfer.Buffer.Length * 2, transfer.Length + payload.Length)));
             }
             payload.CopyTo(transfer.Buffer.AsSpan(transfer.Length));
             transfer.Length += payload.Length;
@@ -169,7 +161,7 @@ public sealed class BlockwiseTransfers<TPeer>
     /// </summary>
     public bool TrySliceBlock2(ReadOnlyMemory<byte> representation, BlockOption? requested, out BlockOption block, out ReadOnlyMemory<byte> slice)
     {
-        if (!Block2Plan.TryPlan(representation.Length, requested, _options, out block, out var offset, out var length))
+        if (!Block2Plan.TryPlan(representation.Length, requested, options, out block, out var offset, out var length))
         {
             slice = default;
             return false;
@@ -179,7 +171,7 @@ public sealed class BlockwiseTransfers<TPeer>
     }
 
     /// <summary>True when a response of this size must go block-wise although the client did not ask (§2.4).</summary>
-    public bool NeedsBlock2(int representationLength) => representationLength > _options.PreferredBlockSize;
+    public bool NeedsBlock2(int representationLength) => representationLength > options.PreferredBlockSize;
 
     private void Remove((TPeer Peer, string Uri) key)
     {
@@ -199,8 +191,8 @@ public sealed class BlockwiseTransfers<TPeer>
 
     private void Sweep(long now)
     {
-        var timeout = (long)(_options.BlockTransferTimeout.TotalSeconds * _time.TimestampFrequency);
-        if (now - _lastSweep < timeout / 4 && _transfers.Count < _options.MaxBlockTransfers)
+        var timeout = (long)(options.BlockTransferTimeout.TotalSeconds * time.TimestampFrequency);
+        if (now - _lastSweep < timeout / 4 && _transfers.Count < options.MaxBlockTransfers)
         {
             return;
         }

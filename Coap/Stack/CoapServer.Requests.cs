@@ -45,7 +45,7 @@ public sealed partial class CoapServer<TPeer>
             Interlocked.Decrement(ref _inFlight);
             if (!match.Inline)
             {
-                _limiter.Exit(peer);
+                _limiter.Exit(_requestLimitKey(peer));
             }
         }
 

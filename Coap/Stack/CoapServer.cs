@@ -32,7 +32,8 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     private readonly CoapExchangeTracing? _tracing;
 
     public CoapServer(CoapServerOptions options, CoapRouter<TPeer> router, Func<TPeer, ReadOnlyMemory<byte>, bool> send, TimeProvider time,
-        ICoapServerObserver? observer = null, Func<TPeer, string>? describePeer = null, CoapExchangeTracing? tracing = null)
+        ICoapServerObserver? observer = null, Func<TPeer, string>? describePeer = null, CoapExchangeTracing? tracing = null,
+        Func<TPeer, string>? requestLimitKey = null)
     {
         _tracing = tracing;
         _options = options;
@@ -45,21 +46,27 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         Blockwise = new BlockwiseTransfers<TPeer>(options, time);
         Observers = new ObserveRegistry<TPeer>(options, time);
         Confirmables = new ConfirmableSender<TPeer>(options, time, send);
-        _limiter = new PeerRequestLimiter<TPeer>(options.MaxRequestsInProgressPerPeer);
+        _requestLimitKey = requestLimitKey ?? _describePeer;
+        _limiter = new PeerRequestLimiter<string>(options.MaxRequestsInProgressPerPeer);
         Observers.RelationEnded += OnRelationEnded;
     }
 
-    public MessageDeduplicator<TPeer> Deduplicator { get; }
-    public BlockwiseTransfers<TPeer> Blockwise { get; }
+    internal MessageDeduplicator<TPeer> Deduplicator { get; }
+    internal BlockwiseTransfers<TPeer> Blockwise { get; }
     public ObserveRegistry<TPeer> Observers { get; }
-    public ConfirmableSender<TPeer> Confirmables { get; }
+    internal ConfirmableSender<TPeer> Confirmables { get; }
 
     /// <summary>Requests being processed (handlers not finished).</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
     private int _inFlight;
 
-    private readonly PeerRequestLimiter<TPeer> _limiter;
+    /// <summary>
+    /// Whose requests in progress are counted together: by default the peer; the host may name a wider client (the
+    /// gateway: the authenticated device, so that several sessions of one device share one bound).
+    /// </summary>
+    private readonly PeerRequestLimiter<string> _limiter;
+    private readonly Func<TPeer, string> _requestLimitKey;
 
     /// <summary>
     /// One datagram from <paramref name="peer"/>. Never throws and never blocks: requests continue asynchronously.
@@ -194,7 +201,7 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         }
         _observer?.Request(message.Code);
         // Only asynchronous handlers can pile up work; an inline one is done before the next datagram is read.
-        if (!match.Inline && !_limiter.TryEnter(peer))
+        if (!match.Inline && !_limiter.TryEnter(_requestLimitKey(peer)))
         {
             RejectTooMany(peer, message, fingerprint);
             return;

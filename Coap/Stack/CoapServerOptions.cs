@@ -52,8 +52,10 @@ public sealed class CoapServerOptions
     public int MaxBodySize { get; set; } = 64 * 1024;
 
     /// <summary>
-    /// Requests of one peer processed at the same time (RFC 7252 §4.7: NSTART is 1 for a well-behaved client);
+    /// Requests of one client processed at the same time (RFC 7252 §4.7: NSTART is 1 for a well-behaved client);
     /// beyond it a request is answered 4.29 Too Many Requests (RFC 8516) with <see cref="TooManyRequestsMaxAge"/>.
+    /// The client is the peer, unless the host counts wider: the gateway counts an authenticated DTLS device's
+    /// sessions together (one device opening more sessions gets no more work queued behind its twin).
     /// </summary>
     [Range(1, 100_000, ErrorMessage = "Gateway:Coap:MaxRequestsInProgressPerPeer must be between 1 and 100000")]
     public int MaxRequestsInProgressPerPeer { get; set; } = 8;

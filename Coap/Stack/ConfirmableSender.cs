@@ -2,17 +2,6 @@ using NHub.Coap.Internal;
 
 namespace NHub.Coap.Stack;
 
-/// <summary>How a confirmable message this server sent ended.</summary>
-public enum ConfirmableOutcome
-{
-    Acknowledged,
-    Reset,
-    TimedOut,
-
-    /// <summary>Replaced by a newer notification of the same relation (RFC 7641 §4.5.2) or cancelled by the caller.</summary>
-    Cancelled,
-}
-
 /// <summary>
 /// Reliability for the server's own CON messages (RFC 7252 §4.2): the first timeout is random in
 /// [ACK_TIMEOUT, ACK_TIMEOUT × ACK_RANDOM_FACTOR], doubling at each of MAX_RETRANSMIT retransmissions; an ACK or RST
@@ -26,7 +15,7 @@ public enum ConfirmableOutcome
 /// </para>
 /// All deadlines share one timer (no timer or task per message). Also allocates message ids per peer (§4.4).
 /// </summary>
-public sealed class ConfirmableSender<TPeer> : IDisposable
+internal sealed class ConfirmableSender<TPeer> : IDisposable
     where TPeer : notnull
 {
     private enum Stage

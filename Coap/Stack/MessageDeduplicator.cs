@@ -1,7 +1,7 @@
 namespace NHub.Coap.Stack;
 
 /// <summary>What the deduplicator knows of an incoming (peer, message id).</summary>
-public enum DedupState
+internal enum DedupState
 {
     /// <summary>First time seen: process it.</summary>
     New,
@@ -47,7 +47,7 @@ public enum DedupState
 /// </para>
 /// Entry objects are recycled through a small free list, so steady traffic allocates no per-message objects here.
 /// </summary>
-public sealed class MessageDeduplicator<TPeer>
+internal sealed class MessageDeduplicator<TPeer>(CoapServerOptions options, TimeProvider time)
     where TPeer : notnull
 {
     private const int MaxPooledEntries = 1024;
@@ -73,31 +73,48 @@ public sealed class MessageDeduplicator<TPeer>
 
     private sealed class PeerEntries
     {
-        public Entry? Oldest;
-        public Entry? Newest;
+        public EntryList List;
         public int Count;
     }
 
+    /// <summary>An intrusive FIFO list of entries (head = oldest), linked through the links that <see cref="ILinks"/> picks.</summary>
     private struct EntryList
     {
         public Entry? Oldest;
         public Entry? Newest;
     }
 
+    /// <summary>
+    /// Which pair of an entry's links a list uses. Static members on structs: the generic list operations below compile
+    /// to direct field access for each pair, with no delegate and no allocation.
+    /// </summary>
+    private interface ILinks
+    {
+        static abstract ref Entry? Previous(Entry entry);
+
+        static abstract ref Entry? Next(Entry entry);
+    }
+
+    private readonly struct ByAge : ILinks
+    {
+        public static ref Entry? Previous(Entry entry) => ref entry.PreviousByAge;
+
+        public static ref Entry? Next(Entry entry) => ref entry.NextByAge;
+    }
+
+    private readonly struct OfPeer : ILinks
+    {
+        public static ref Entry? Previous(Entry entry) => ref entry.PreviousOfPeer;
+
+        public static ref Entry? Next(Entry entry) => ref entry.NextOfPeer;
+    }
+
     private readonly Dictionary<(TPeer, ushort), Entry> _entries = new();
     private readonly Dictionary<TPeer, PeerEntries> _peers = new();
     private readonly Stack<Entry> _free = new();
-    private readonly CoapServerOptions _options;
-    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private EntryList _confirmable;
     private EntryList _nonConfirmable;
-
-    public MessageDeduplicator(CoapServerOptions options, TimeProvider time)
-    {
-        _options = options;
-        _time = time;
-    }
 
     /// <summary>Remembered (peer, message id) pairs.</summary>
     public int Count
@@ -132,7 +149,7 @@ public sealed class MessageDeduplicator<TPeer>
     {
         cachedResponse = null;
         var reused = false;
-        var now = _time.GetTimestamp();
+        var now = time.GetTimestamp();
         lock (_gate)
         {
             ExpireLocked(now);
@@ -147,7 +164,7 @@ public sealed class MessageDeduplicator<TPeer>
                 RemoveLocked(existing);
                 reused = true;
             }
-            var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
+            var lifetime = confirmable ? options.ExchangeLifetime : options.NonLifetime;
             var entry = _free.Count > 0 ? _free.Pop() : new Entry();
             entry.Peer = peer;
             entry.MessageId = messageId;
@@ -158,23 +175,25 @@ public sealed class MessageDeduplicator<TPeer>
             _entries.Add((peer, messageId), entry);
             if (confirmable)
             {
-                AppendByAge(ref _confirmable, entry);
+                Append<ByAge>(ref _confirmable, entry);
             }
             else
             {
-                AppendByAge(ref _nonConfirmable, entry);
+                Append<ByAge>(ref _nonConfirmable, entry);
             }
             if (!_peers.TryGetValue(peer, out var mine))
             {
                 mine = new PeerEntries();
                 _peers.Add(peer, mine);
             }
-            AppendToPeer(mine, entry);
-            while (mine.Count > _options.MaxDedupEntriesPerPeer)
+            entry.Owner = mine;
+            Append<OfPeer>(ref mine.List, entry);
+            mine.Count++;
+            while (mine.Count > options.MaxDedupEntriesPerPeer)
             {
-                RemoveLocked(mine.Oldest!);
+                RemoveLocked(mine.List.Oldest!);
             }
-            while (_entries.Count > _options.MaxDedupEntries && GloballyOldest() is { } oldest)
+            while (_entries.Count > options.MaxDedupEntries && GloballyOldest() is { } oldest)
             {
                 RemoveLocked(oldest);
             }
@@ -216,7 +235,7 @@ public sealed class MessageDeduplicator<TPeer>
     /// </summary>
     public int Sweep()
     {
-        var now = _time.GetTimestamp();
+        var now = time.GetTimestamp();
         lock (_gate)
         {
             var before = _entries.Count;
@@ -249,14 +268,15 @@ public sealed class MessageDeduplicator<TPeer>
         _entries.Remove((entry.Peer, entry.MessageId));
         if (entry.Confirmable)
         {
-            UnlinkByAge(ref _confirmable, entry);
+            Unlink<ByAge>(ref _confirmable, entry);
         }
         else
         {
-            UnlinkByAge(ref _nonConfirmable, entry);
+            Unlink<ByAge>(ref _nonConfirmable, entry);
         }
         var owner = entry.Owner!;
-        UnlinkFromPeer(owner, entry);
+        Unlink<OfPeer>(ref owner.List, entry);
+        owner.Count--;
         if (owner.Count == 0)
         {
             _peers.Remove(entry.Peer);
@@ -271,13 +291,14 @@ public sealed class MessageDeduplicator<TPeer>
         }
     }
 
-    private static void AppendByAge(ref EntryList list, Entry entry)
+    private static void Append<TLinks>(ref EntryList list, Entry entry)
+        where TLinks : struct, ILinks
     {
-        entry.PreviousByAge = list.Newest;
-        entry.NextByAge = null;
+        TLinks.Previous(entry) = list.Newest;
+        TLinks.Next(entry) = null;
         if (list.Newest is { } newest)
         {
-            newest.NextByAge = entry;
+            TLinks.Next(newest) = entry;
         }
         else
         {
@@ -286,65 +307,30 @@ public sealed class MessageDeduplicator<TPeer>
         list.Newest = entry;
     }
 
-    private static void UnlinkByAge(ref EntryList list, Entry entry)
+    private static void Unlink<TLinks>(ref EntryList list, Entry entry)
+        where TLinks : struct, ILinks
     {
-        if (entry.PreviousByAge is { } previous)
+        var previous = TLinks.Previous(entry);
+        var next = TLinks.Next(entry);
+        if (previous is not null)
         {
-            previous.NextByAge = entry.NextByAge;
+            TLinks.Next(previous) = next;
         }
         else
         {
-            list.Oldest = entry.NextByAge;
+            list.Oldest = next;
         }
-        if (entry.NextByAge is { } next)
+        if (next is not null)
         {
-            next.PreviousByAge = entry.PreviousByAge;
+            TLinks.Previous(next) = previous;
         }
         else
         {
-            list.Newest = entry.PreviousByAge;
+            list.Newest = previous;
         }
-        entry.PreviousByAge = entry.NextByAge = null;
+        TLinks.Previous(entry) = null;
+        TLinks.Next(entry) = null;
     }
 
-    private static void AppendToPeer(PeerEntries peer, Entry entry)
-    {
-        entry.Owner = peer;
-        entry.PreviousOfPeer = peer.Newest;
-        entry.NextOfPeer = null;
-        if (peer.Newest is { } newest)
-        {
-            newest.NextOfPeer = entry;
-        }
-        else
-        {
-            peer.Oldest = entry;
-        }
-        peer.Newest = entry;
-        peer.Count++;
-    }
-
-    private static void UnlinkFromPeer(PeerEntries peer, Entry entry)
-    {
-        if (entry.PreviousOfPeer is { } previous)
-        {
-            previous.NextOfPeer = entry.NextOfPeer;
-        }
-        else
-        {
-            peer.Oldest = entry.NextOfPeer;
-        }
-        if (entry.NextOfPeer is { } next)
-        {
-            next.PreviousOfPeer = entry.PreviousOfPeer;
-        }
-        else
-        {
-            peer.Newest = entry.PreviousOfPeer;
-        }
-        entry.PreviousOfPeer = entry.NextOfPeer = null;
-        peer.Count--;
-    }
-
-    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 }

@@ -7,7 +7,7 @@ namespace NHub.Coap.Stack;
 /// fills, the older is dropped and a peer seen again is carried over, so only peers idle for a whole generation lose
 /// their counter (and restart at a random id).
 /// </summary>
-public sealed class MessageIdAllocator<TPeer>
+internal sealed class MessageIdAllocator<TPeer>
     where TPeer : notnull
 {
     private readonly int _maxPeers;

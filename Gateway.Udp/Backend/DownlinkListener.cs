@@ -1,11 +1,9 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NHub.Coap;
 using NHub.Coap.Stack;
 using NHub.Gateway.Coap;
 using NHub.Gateway.Resources;
 using NHub.Grains;
-using Orleans.Streams;
 
 namespace NHub.Gateway.Backend;
 
@@ -14,26 +12,10 @@ namespace NHub.Gateway.Backend;
 /// the device's Observe relation, together with any earlier commands not yet acknowledged (RFC 7641 §4.5.2: a newer
 /// notification supersedes one in flight, so nothing it carried is lost).
 /// </summary>
-public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIdentity gateway, CoapEndpoints endpoints, CommandsResource commands, ILogger<DownlinkListener> logger) : IHostedService
+public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIdentity gateway, CoapEndpoints endpoints, CommandsResource commands, ILogger<DownlinkListener> logger)
+    : StreamListener<DownlinkCommands>(cluster, PlatformStreams.GatewayDownlink, gateway.Id)
 {
-    private StreamSubscriptionHandle<DownlinkCommands>? _subscription;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        var stream = cluster.GetStreamProvider(PlatformStreams.ProviderName)
-            .GetStream<DownlinkCommands>(StreamId.Create(PlatformStreams.GatewayDownlink, gateway.Id));
-        _subscription = await stream.SubscribeAsync(OnCommandsAsync);
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_subscription is not null)
-        {
-            await _subscription.UnsubscribeAsync();
-        }
-    }
-
-    private async Task OnCommandsAsync(DownlinkCommands downlink, StreamSequenceToken? token)
+    protected override async Task OnItemAsync(DownlinkCommands downlink)
     {
         var resource = CommandsResource.ResourcePath(downlink.DeviceId);
         var notified = false;
@@ -70,7 +52,7 @@ public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIden
         {
             // The relation is gone (or was never here): hand the commands back, they go out at the next registration.
             LogNoRelation(logger, downlink.DeviceId);
-            var device = cluster.GetGrain<IDeviceGrain>(downlink.DeviceId);
+            var device = Cluster.GetGrain<IDeviceGrain>(downlink.DeviceId);
             await device.CommandsNotDelivered(downlink.Commands.Select(c => c.Id).ToList());
             await device.StopObservingCommands(gateway.Id);
         }

@@ -1,45 +1,18 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NHub.Gateway.Security;
+using NHub.Gateway.Transport;
 using NHub.Grains;
-using Orleans.Streams;
 
 namespace NHub.Gateway.Backend;
-
-/// <summary>
-/// Something that can end a device's live sessions (the DTLS transport). Kept as an interface so the listener does
-/// not depend on the transport's construction order.
-/// </summary>
-public interface ISessionCloser
-{
-    /// <summary>Closes every live session authenticated as <paramref name="identity"/>; returns how many.</summary>
-    int CloseSessions(string identity);
-}
 
 /// <summary>
 /// Subscribes to the platform's revocation stream: a revoked identity is dropped from the credential cache and its
 /// live DTLS sessions are closed, typically well within a second of the revocation (measured by the tests).
 /// </summary>
-public sealed partial class RevocationListener(IClusterClient cluster, CredentialCache cache, IEnumerable<ISessionCloser> closers, ILogger<RevocationListener> logger) : IHostedService
+public sealed partial class RevocationListener(IClusterClient cluster, CredentialCache cache, IEnumerable<ISessionCloser> closers, ILogger<RevocationListener> logger)
+    : StreamListener<CredentialRevoked>(cluster, PlatformStreams.CredentialRevocations, Guid.Empty)
 {
-    private StreamSubscriptionHandle<CredentialRevoked>? _subscription;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        var stream = cluster.GetStreamProvider(PlatformStreams.ProviderName)
-            .GetStream<CredentialRevoked>(StreamId.Create(PlatformStreams.CredentialRevocations, Guid.Empty));
-        _subscription = await stream.SubscribeAsync(OnRevokedAsync);
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_subscription is not null)
-        {
-            await _subscription.UnsubscribeAsync();
-        }
-    }
-
-    private Task OnRevokedAsync(CredentialRevoked revoked, StreamSequenceToken? token)
+    protected override Task OnItemAsync(CredentialRevoked revoked)
     {
         cache.Invalidate(revoked.PskIdentity);
         var closed = 0;

@@ -13,10 +13,17 @@ public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
     {
         _transport = transport;
         Server = new CoapServer<PeerInfo>(options, router, (peer, bytes) => _transport.TrySend(peer, bytes.Span), time, observer,
-            peer => peer.SessionKey, tracing);
+            peer => peer.SessionKey, tracing, RequestLimitKey);
     }
 
     public CoapServer<PeerInfo> Server { get; }
+
+    /// <summary>
+    /// Requests in progress are bounded per device where the device is known from the transport (a DTLS PSK
+    /// identity names one device, whatever number of sessions it opens), per session otherwise (plain CoAP: the
+    /// <c>?id=</c> a request names is not proof of anything). Both strings already exist: no allocation per request.
+    /// </summary>
+    public static string RequestLimitKey(PeerInfo peer) => peer.Identity ?? peer.SessionKey;
 
     public IDatagramTransport Transport => _transport;
 

@@ -63,6 +63,7 @@ public sealed partial class DeviceGrain
             command.SentAt = null;
             await state.WriteStateAsync();
         }
+        await SyncPendingWorkAsync();
         return command.ToInfo();
     }
 
@@ -95,6 +96,7 @@ public sealed partial class DeviceGrain
         }
         command.Status = CommandStatus.Cancelled;
         await state.WriteStateAsync();
+        await SyncPendingWorkAsync();
         return CancelOutcome.Cancelled;
     }
 
@@ -119,6 +121,7 @@ public sealed partial class DeviceGrain
         }
         await MarkSeenAsync(peerAddress, transport, now);
         await state.WriteStateAsync();
+        await SyncPendingWorkAsync();
         return pending;
     }
 
@@ -150,6 +153,7 @@ public sealed partial class DeviceGrain
             return;
         }
         await state.WriteStateAsync();
+        await SyncPendingWorkAsync();
         foreach (var c in delivered)
         {
             await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.CommandDelivered, now,

@@ -104,7 +104,7 @@ public sealed partial class DeviceGrain
         {
             await state.WriteStateAsync();
             _lastSeenPersisted = now;
-            await registry.SetConnectivityAsync(DeviceId, state.State.Online, state.State.LastSeen, CancellationToken.None);
+            await registry.SetConnectivityAsync(DeviceId, state.State.Online, state.State.LastSeen, state.State.LastTransport, CancellationToken.None);
         }
         catch (Exception ex)
         {

@@ -28,6 +28,7 @@ public sealed partial class DeviceGrain
         };
         state.State.Firmware = progress;
         await state.WriteStateAsync();
+        await SyncPendingWorkAsync();
         if (completedNow)
         {
             await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.FirmwareCompleted, report.At,

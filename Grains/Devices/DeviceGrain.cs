@@ -144,24 +144,59 @@ public sealed partial class DeviceGrain(
         {
             credentials.Add(c.ToSummary());
         }
-        var pending = 0;
-        foreach (var c in s.Commands)
-        {
-            if (c.IsPending)
-            {
-                pending++;
-            }
-        }
         return new DeviceTwin(s.Record!, s.CreatedAt, s.UpdatedAt,
             new DeviceConnectivity(s.Online, s.LastSeen, s.LastPeerAddress, s.LastTransport),
-            credentials, pending, s.Firmware, s.AutoProvisioned);
+            credentials, PendingCommandCount(), s.Firmware, s.AutoProvisioned);
     }
 
     private DeviceSummary ToSummary()
     {
         var s = state.State;
-        return new DeviceSummary(DeviceId, s.Record?.Model, s.Record?.Serial, s.Record?.Imei, s.Online, s.LastSeen, s.CreatedAt);
+        return new DeviceSummary(DeviceId, s.Record?.Model, s.Record?.Serial, s.Record?.Imei, s.Online, s.LastSeen, s.CreatedAt,
+            s.LastTransport, PendingCommandCount(), FirmwareDownloading());
     }
+
+    private int PendingCommandCount()
+    {
+        var pending = 0;
+        foreach (var c in state.State.Commands)
+        {
+            pending += c.IsPending ? 1 : 0;
+        }
+        return pending;
+    }
+
+    /// <summary>The version of a download that started and has not completed; null when there is none.</summary>
+    private string? FirmwareDownloading() => state.State.Firmware is { CompletedAt: null } f ? f.Version : null;
+
+    /// <summary>What the registry last got from this activation (null: nothing yet, so the first change is written).</summary>
+    private (int Pending, string? Firmware)? _registeredWork;
+
+    /// <summary>
+    /// Tells the registry the pending command count and firmware download after a change, only when they differ from
+    /// what it last got: the fleet page filters on them without activating twins. Advisory like connectivity: a
+    /// storage hiccup is logged, not thrown.
+    /// </summary>
+    private async Task SyncPendingWorkAsync()
+    {
+        var work = (PendingCommandCount(), FirmwareDownloading());
+        if (_registeredWork == work)
+        {
+            return;
+        }
+        try
+        {
+            await registry.SetPendingWorkAsync(DeviceId, work.Item1, work.Item2, CancellationToken.None);
+            _registeredWork = work;
+        }
+        catch (Exception ex)
+        {
+            LogRegistryWorkFailed(logger, ex, DeviceId);
+        }
+    }
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Could not update the registry's pending work of device {DeviceId}")]
+    private static partial void LogRegistryWorkFailed(ILogger logger, Exception ex, string deviceId);
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Device {DeviceId} auto-provisioned (plain CoAP from {Peer} over {Transport}; Devices:AutoProvisionPlain)")]
     private static partial void LogAutoProvisioned(ILogger logger, string deviceId, string peer, DeviceTransport transport);

@@ -8,11 +8,16 @@ public interface IDeviceRegistry
 {
     Task UpsertAsync(DeviceSummary device, CancellationToken cancellationToken);
 
-    Task SetConnectivityAsync(string deviceId, bool online, DateTimeOffset? lastSeen, CancellationToken cancellationToken);
+    Task SetConnectivityAsync(string deviceId, bool online, DateTimeOffset? lastSeen, DeviceTransport transport, CancellationToken cancellationToken);
+
+    /// <summary>The device's pending command count and the firmware version it is downloading (null: none).</summary>
+    Task SetPendingWorkAsync(string deviceId, int pendingCommands, string? firmwareDownloading, CancellationToken cancellationToken);
 
     Task RemoveAsync(string deviceId, CancellationToken cancellationToken);
 
     Task<DevicePage> QueryAsync(DeviceQuery query, CancellationToken cancellationToken);
+
+    Task<FleetCounts> SummarizeAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Durable firmware image storage (PostgreSQL bytea in production, memory in embedded mode).</summary>

@@ -16,10 +16,7 @@ public static class CommandsApi
 {
     public static RouteGroupBuilder MapCommandsApi(this RouteGroupBuilder api)
     {
-        var commands = api.MapGroup("/devices/{device_id}/commands").WithTags("Commands")
-            // Every route here names a device: 400 for an impossible id (DeviceIdFilter), 404 for an unknown one.
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+        var commands = DeviceItems.MapGroup(api, "commands", "Commands");
 
         commands.MapPost("", SendCommand)
             .WithName("SendCommand")

@@ -17,10 +17,7 @@ public static class CredentialsApi
 
     public static RouteGroupBuilder MapCredentialsApi(this RouteGroupBuilder api)
     {
-        var credentials = api.MapGroup("/devices/{device_id}/credentials").WithTags("Credentials")
-            // Every route here names a device: 400 for an impossible id (DeviceIdFilter), 404 for an unknown one.
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+        var credentials = DeviceItems.MapGroup(api, "credentials", "Credentials");
 
         credentials.MapPost("", IssueCredential)
             .WithName("IssueCredential")

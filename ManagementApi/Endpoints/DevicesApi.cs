@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using NHub.Grains;
@@ -103,17 +102,8 @@ public static class DevicesApi
     {
         // Query values are parsed here, not by the binder, so a bad one is a field error rather than an empty 400.
         var errors = new FieldErrors();
-        var from = 0;
-        var size = DefaultPageSize;
+        var (from, size) = Paging.Parse(errors, offset, limit, DefaultPageSize, MaxPageSize);
         var filter = OnlineFilter.Any;
-        if (offset is not null && (!int.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out from) || from < 0))
-        {
-            errors.Add("offset", "must be an integer >= 0");
-        }
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxPageSize))
-        {
-            errors.Add("limit", $"must be an integer from 1 to {MaxPageSize}");
-        }
         if (online is not null)
         {
             if (bool.TryParse(online, out var value))

@@ -45,7 +45,8 @@ public static class DeviceServicesExtensions
         {
             services.AddOptions<DeviceDataOptions>().BindConfiguration(DeviceDataOptions.Section).ValidateDataAnnotations().ValidateOnStart();
             OptionsGuard.Bind<DeviceDataOptions>(builder.Configuration, DeviceDataOptions.Section);
-            services.AddSingleton<INatsConnection>(_ => new NatsConnection(NatsOpts.Default with { Url = mode.NatsUrl!, Name = "nhub-device-data" }));
+            var nats = OptionsGuard.Bind<NatsSettings>(builder.Configuration, NatsSettings.Section);
+            services.AddSingleton<INatsConnection>(_ => new NatsConnection(nats.ClientOptions(mode.NatsUrl!, "nhub-device-data")));
             services.AddSingleton<INatsJSContext>(sp => new NatsJSContext((NatsConnection)sp.GetRequiredService<INatsConnection>()));
             services.AddSingleton<ITelemetryPublisher, JetStreamTelemetryPublisher>();
             services.AddSingleton<IDeviceEventPublisher, NatsDeviceEventPublisher>();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
@@ -17,9 +18,13 @@ namespace NHub.Silo.Infrastructure;
 /// Traced: a Producer span per publish (child of the grain call, itself a child of the gateway's CoAP exchange) whose
 /// W3C trace context goes into the <c>traceparent</c>/<c>tracestate</c> headers so a consumer continues the trace.
 /// </summary>
-public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOptions<DeviceDataOptions> options, ILogger<JetStreamTelemetryPublisher> logger) : ITelemetryPublisher
+public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOptions<DeviceDataOptions> options, IMeterFactory meters, ILogger<JetStreamTelemetryPublisher> logger) : ITelemetryPublisher
 {
     private readonly DeviceDataOptions _options = options.Value;
+
+    /// <summary>Publish to ack (or to the failure), by <c>outcome</c>: accepted, duplicate, unavailable.</summary>
+    private readonly Histogram<double> _publishDuration = meters.Create(ServiceDefaultsExtensions.MeterName)
+        .CreateHistogram<double>("nhub.jetstream.publish.duration", "ms", "Time from a telemetry publish to its JetStream ack, by outcome");
 
     public bool IsDurable => true;
 
@@ -49,6 +54,7 @@ public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOpti
         WriteTraceContext(headers, activity ?? Activity.Current);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.PublishTimeout);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var ack = await js.PublishAsync(subject, report.Payload,
@@ -57,20 +63,26 @@ public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOpti
             {
                 // JetStream already holds this exchange (a CON retransmission): accepted, stored once.
                 activity?.SetTag("nhub.duplicate", true);
+                RecordPublish(started, "duplicate");
                 return new TelemetryResult(TelemetryOutcome.Accepted, Duplicate: true);
             }
             ack.EnsureSuccess();
+            RecordPublish(started, "accepted");
             return new TelemetryResult(TelemetryOutcome.Accepted);
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            RecordPublish(started, "unavailable");
             LogUnavailable(logger, deviceId, ex.GetType().Name, ex.Message);
             return new TelemetryResult(TelemetryOutcome.Unavailable, _options.RetryAfterSeconds, "telemetry backend (NATS JetStream) unavailable");
         }
     }
 
     public const string PublishActivityName = "telemetry.publish";
+
+    private void RecordPublish(long started, string outcome) =>
+        _publishDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>
     /// W3C Trace Context (https://www.w3.org/TR/trace-context/ §3.2, §3.3): <c>traceparent</c> = version-traceid-spanid-flags

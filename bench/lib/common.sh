@@ -1,5 +1,8 @@
 # Shared by the bench scripts (sourced, not run): free ports, the embedded or production silo, the simulator.
 # Every server gets fresh free loopback ports and a temp dir; the caller's EXIT trap runs bench_cleanup.
+# Sourcing it also sets strict mode and moves to the repository root, where every path below starts.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 BENCH_API_KEY="${BENCH_API_KEY:-nhub-bench-management-api-key-0123456789}"
 BENCH_MASTER_KEY="bmh1Yi1iZW5jaC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
@@ -23,11 +26,20 @@ bench_cleanup() {
 bench_build() {
   [[ -n "${BENCH_SKIP_BUILD:-}" ]] && return 0   # built beforehand (so an exclusive lock is not held through a build)
   dotnet build Silo -c Release -nologo -v q -clp:ErrorsOnly
+  dotnet build Gateway.Udp -c Release -nologo -v q -clp:ErrorsOnly   # start_gateway's standalone gateway
   dotnet build tools/DeviceSimulator -c Release -nologo -v q -clp:ErrorsOnly
 }
 
 SIM_DLL=tools/DeviceSimulator/bin/Release/net10.0/NHub.DeviceSimulator.dll
 sim() { dotnet "$SIM_DLL" "$@"; }
+
+# Every benchmark's start: build, a work dir that is removed (with the servers stopped) on exit, the machine line.
+bench_begin() { bench_build; bench_workdir; trap bench_cleanup EXIT; machine_line; }
+
+# Provisions devices through the REST API into $BENCH_WORK/creds.csv: provision_devices COUNT PREFIX [more sim options]
+provision_devices() {
+  sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$1" --device-prefix "$2" --out "$BENCH_WORK/creds.csv" "${@:3}"
+}
 
 # start_silo NAME [ENV=VALUE ...]: an NHub silo (gateway + API co-hosted) on free ports. Sets SILO_PID, COAP_PORT,
 # COAPS_PORT, HTTP_PORT, API_URL. Embedded (in memory) unless the extra settings configure PostgreSQL/NATS.
@@ -107,6 +119,14 @@ start_production_silo() {
   ConnectionStrings__Postgres="$PG_CS" dotnet Silo/bin/Release/net10.0/NHub.Silo.dll migrate >"$BENCH_WORK/migrate.log" 2>&1 \
     || { cat "$BENCH_WORK/migrate.log"; return 1; }
   start_silo "$name" ConnectionStrings__Postgres="$PG_CS" Nats__Url="nats://127.0.0.1:$NATS_PORT" Security__MasterKey="$BENCH_MASTER_KEY" \
+      Orleans__ClusterId=bench Orleans__ServiceId=bench "$@"
+}
+
+# start_production_gateway NAME [ENV=VALUE ...]: a standalone gateway of the production silo (same cluster, found
+# through PostgreSQL, streams on the same nats-server). Sets what start_gateway sets.
+start_production_gateway() {
+  local name="$1"; shift
+  start_gateway "$name" ConnectionStrings__Postgres="$PG_CS" Nats__Url="nats://127.0.0.1:$NATS_PORT" Security__MasterKey="$BENCH_MASTER_KEY" \
       Orleans__ClusterId=bench Orleans__ServiceId=bench "$@"
 }
 

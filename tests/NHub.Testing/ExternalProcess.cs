@@ -138,6 +138,13 @@ public sealed class ExternalProcess : IAsyncDisposable
         throw new InvalidOperationException($"{Name} {why}. Output tail:\n{Tail()}");
     }
 
+    /// <summary>Writes one line to the process's standard input (for drivers that wait for the test's go-ahead).</summary>
+    public void WriteLine(string line)
+    {
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
+    }
+
     public string Tail(int lines = 60)
     {
         var all = Output.Split('\n');

@@ -16,6 +16,22 @@ public static class RepoPaths
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built; run the README's test command (it builds the solution first).", path);
     }
 
+    /// <summary>
+    /// Where a test keeps a file for people to look at after the run (a screenshot): <c>$NHUB_TEST_ARTIFACTS</c> when
+    /// set, else <c>artifacts/test/</c> in the repository (git-ignored). The folder is created.
+    /// </summary>
+    public static string Artifact(string fileName)
+    {
+        var folder = Environment.GetEnvironmentVariable("NHUB_TEST_ARTIFACTS") is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Root, "artifacts", "test");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, fileName);
+    }
+
+    /// <summary>The node_modules folder that scripts/install-deps.sh fills (npm interop clients, playwright-core, kubernetes-models).</summary>
+    public static string NodeModules => Path.Combine(Root, ".tools", "node", "node_modules");
+
     /// <summary>A tool from .tools/bin (installed by scripts/install-deps.sh) or else from PATH.</summary>
     public static string Tool(string name)
     {

@@ -26,6 +26,7 @@ try
     return options.Command switch
     {
         "provision" => await Commands.ProvisionAsync(options, cts.Token),
+        "stream-audit" => await NHub.DeviceSimulator.Audit.StreamAuditCommand.RunAsync(options, cts.Token),
         "flood" => await NHub.DeviceSimulator.Flood.FloodCommand.RunAsync(options, cts.Token),
         _ => await Commands.RunAsync(options, cts.Token),
     };

@@ -5,7 +5,7 @@ namespace NHub.DeviceSimulator;
 /// <summary>The command line (see <see cref="Usage"/>): <c>--name value</c> pairs after an optional subcommand.</summary>
 public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values, string Command)
 {
-    public static readonly string[] Scenarios = ["telemetry", "get", "handshakes", "observe-commands", "firmware", "sessions"];
+    public static readonly string[] Scenarios = ["telemetry", "get", "handshakes", "observe-commands", "firmware", "sessions", "telemetry-audit"];
 
     private static readonly HashSet<string> Known =
     [
@@ -14,15 +14,16 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "handshake-threads", "handshake-timeout", "cipher-suites", "bind-addresses", "firmware-version", "block-size", "sha256",
         "command-rate", "command-concurrency", "server-pid", "settle", "ready-file", "warmup",
         "control", "control-interval", "datagrams", "sockets", "seed", "baseline", "after",
+        "retransmits", "retry-after", "reconnect-backoff", "acked", "nats", "stream",
         "cid", "rebind-every",
     ];
 
     public static SimulatorOptions Parse(string[] args)
     {
         var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "run";
-        if (command is not ("run" or "provision" or "flood"))
+        if (command is not ("run" or "provision" or "flood" or "stream-audit"))
         {
-            throw new ArgumentException($"Unknown command '{command}' (run, provision, flood)");
+            throw new ArgumentException($"Unknown command '{command}' (run, provision, flood, stream-audit)");
         }
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = command == "run" && (args.Length == 0 || args[0] != "run") ? 0 : 1; i < args.Length; i += 2)
@@ -131,6 +132,14 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public TimeSpan Warmup => TimeSpan.FromSeconds(Double("warmup", 0));
     public string? ReadyFile => Find("ready-file");
 
+    // telemetry-audit and stream-audit
+    public int Retransmits => Int("retransmits", 2);
+    public TimeSpan RetryAfter => TimeSpan.FromSeconds(Double("retry-after", 0.5));
+    public TimeSpan ReconnectBackoff => TimeSpan.FromSeconds(Double("reconnect-backoff", 0.2));
+    public string? AckedFile => Find("acked");
+    public string? NatsUrl => Find("nats");
+    public string Stream => Get("stream", "NHUB_TELEMETRY");
+
     /// <summary>--cid: off (no connection_id extension), on (the empty one: use the server's CID), own (also a 4-byte CID of the device's).</summary>
     public string ConnectionId => Get("cid", "off");
 
@@ -163,6 +172,10 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
                              --command-rate/s; latency = POST sent -> notification received; notifications ACKed
           firmware           every device downloads --firmware-version with Block2 at --block-size again and again,
                              verifying the SHA-256 (from the API, or --sha256); blocks/s
+          telemetry-audit    numbered readings {"seq":N,"device":"id"}, each kept until 2.01: retransmitted (same
+                             Message ID) after --timeout up to --retransmits times (2), then the device reconnects
+                             (new socket, new handshake, every --reconnect-backoff S, 0.2) and sends it again; after
+                             an error code again after --retry-after S (0.5); --acked FILE lists every 2.01
           sessions           open --devices DTLS sessions, each with an Observe relation, hold them for --duration;
                              with --server-pid reports the server's RSS and thread count (from /proc)
 
@@ -201,6 +214,9 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --rebind-every S            telemetry, get: each device moves to a new UDP socket (new source port, as after
                                       a NAT rebinding) about every S seconds, between two of its requests, jittered
                                       per device; the DTLS session stays (with --cid it should survive)
+        Stream audit (after a telemetry-audit run; exit 1 if an acknowledged reading is missing or stored twice
+        under one request):
+          NHub.DeviceSimulator stream-audit --nats nats://host:port --acked FILE [--stream NHUB_TELEMETRY] [--json FILE]
         Flood (malformed CoAP to a coap:// target, malformed DTLS records to coaps://; loopback only):
           --datagrams N (1000000), --rate R (datagrams/s, 0 = flat out), --sockets K source ports (16), --seed S (1)
           --control URI               a provisioned device that POSTs telemetry every --control-interval ms (50)

@@ -15,8 +15,27 @@ internal static partial class DtlsLog
     [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "DTLS handshake with {Peer} failed: {Reason} (identity {Identity}): {Detail}")]
     public static partial void HandshakeFailed(ILogger logger, IPEndPoint peer, string reason, string? identity, string detail);
 
+    /// <summary>Event 1103: a session closed, with its reason as <see cref="CloseReasonTag"/> spells it.</summary>
+    public static void SessionClosed(ILogger logger, long sessionId, IPEndPoint peer, string? identity, SessionCloseReason reason) =>
+        LogSessionClosed(logger, sessionId, peer, identity, CloseReasonTag(reason));
+
+    /// <summary>The log's spelling of each close reason (fixed strings: what operators search the log for).</summary>
+    public static string CloseReasonTag(SessionCloseReason reason) => reason switch
+    {
+        SessionCloseReason.CloseNotify => "close_notify",
+        SessionCloseReason.Failed => "failed",
+        SessionCloseReason.SendFailed => "send_failed",
+        SessionCloseReason.Revoked => "revoked",
+        SessionCloseReason.Idle => "idle",
+        SessionCloseReason.HandshakeStuck => "handshake_stuck",
+        SessionCloseReason.Replaced => "replaced",
+        SessionCloseReason.AddressTaken => "address_taken",
+        SessionCloseReason.Shutdown => "shutdown",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
+
     [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} (identity {Identity}) closed: {Reason}")]
-    public static partial void SessionClosed(ILogger logger, long sessionId, IPEndPoint peer, string? identity, string reason);
+    private static partial void LogSessionClosed(ILogger logger, long sessionId, IPEndPoint peer, string? identity, string reason);
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Debug, Message = "DTLS handshake from {Peer} refused: {Reason}")]
     public static partial void HandshakeRefused(ILogger logger, IPEndPoint peer, string reason);

@@ -17,26 +17,15 @@ internal enum PeerState
 /// the BouncyCastle session (decrypt, encrypt, close) runs under <see cref="Gate"/>, so the record layer never sees
 /// two threads at once. Created only for a cookie-verified ClientHello.
 /// </summary>
-internal sealed class DtlsPeer
+internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerDatagramChannel channel, long sessionId, byte[] clientRandom, long createdAt)
 {
-    public DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerDatagramChannel channel, long sessionId, byte[] clientRandom, long createdAt)
-    {
-        Address = address;
-        EndPoint = endPoint;
-        Channel = channel;
-        SessionId = sessionId;
-        ClientRandom = clientRandom;
-        CreatedAt = createdAt;
-        LastActivity = createdAt;
-    }
-
     /// <summary>
     /// Owned copy of the socket address (never mutated): the peer table's key and where sends go. Replaced only by
     /// <see cref="MoveTo"/>, under <see cref="Gate"/>.
     /// </summary>
-    public SocketAddress Address { get; private set; }
+    public SocketAddress Address { get; private set; } = address;
 
-    public IPEndPoint EndPoint { get; private set; }
+    public IPEndPoint EndPoint { get; private set; } = endPoint;
 
     /// <summary>The Connection ID the client puts in its records (RFC 9146), null when the session has none. Set once established.</summary>
     public byte[]? ConnectionId { get; private set; }
@@ -47,14 +36,14 @@ internal sealed class DtlsPeer
     /// <summary>Set (Interlocked) while the peer counts towards the table's cap; cleared by the one removal that counts.</summary>
     public int Registered;
 
-    public PeerDatagramChannel Channel { get; }
+    public PeerDatagramChannel Channel { get; } = channel;
 
-    public long SessionId { get; }
+    public long SessionId { get; } = sessionId;
 
     /// <summary>ClientHello.random of the handshake that made this peer: a late retransmission of that ClientHello is not a restart.</summary>
-    public byte[] ClientRandom { get; }
+    public byte[] ClientRandom { get; } = clientRandom;
 
-    public long CreatedAt { get; }
+    public long CreatedAt { get; } = createdAt;
 
     /// <summary>Monitor (reentrant): the CoAP layer may answer with TrySend from inside OnDatagram.</summary>
     public object Gate { get; } = new();
@@ -81,7 +70,7 @@ internal sealed class DtlsPeer
     /// <summary>Set (Interlocked) once OnPeerClosed was called for this session.</summary>
     public int ClosedNotified;
 
-    private long _lastActivity;
+    private long _lastActivity = createdAt;
 
     /// <summary>Under <see cref="Gate"/>: the handshake succeeded. Receive stops blocking; records are pumped from now on.</summary>
     public void Establish(BcDtlsTransport session, string? identity, string sessionKey, byte[]? connectionId)

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using Microsoft.Extensions.Logging;
 using Org.BouncyCastle.Tls;
 using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
 
@@ -47,7 +44,6 @@ public sealed partial class DtlsTransport
             return;
         }
         server.ReleaseHandshakeState();
-        var identity = server.AuthenticatedIdentity;
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
         bool closed;
         PumpOutcome outcome = default;
@@ -67,14 +63,7 @@ public sealed partial class DtlsTransport
                 _metrics.Handshake("cancelled");
                 return;
             }
-            var connectionId = server.ReceiveConnectionId;
-            peer.Establish(session, identity, server.SessionKey!, connectionId);
-            peer.LastActivity = peer.LastReceived = _time.GetTimestamp();
-            _peers.AddSession(peer);
-            _metrics.SessionOpened(connectionId is not null);
-            _metrics.HandshakeSucceeded(connectionId is not null);
-            DtlsLog.HandshakeCompleted(_logger, peer.SessionId, peer.EndPoint, identity, CipherSuiteName(server.NegotiatedCipherSuite),
-                connectionId is null ? "none" : Convert.ToHexString(connectionId));
+            EstablishLocked(peer, session, server);
             // Records that arrived between our Finished and now (the client's first request) are waiting.
             closed = peer.Channel.HasPending && PumpLocked(peer, plaintext, source: null, ref outcome);
         }
@@ -83,16 +72,4 @@ public sealed partial class DtlsTransport
 
     [ThreadStatic]
     private static byte[]? t_plaintext;
-
-    private void FailHandshake(DtlsPeer peer, string reason, string? identity, string detail)
-    {
-        lock (peer.Gate)
-        {
-            peer.Close(notify: false);
-        }
-        _peers.Remove(peer);
-        // One line per failed handshake (per peer), with why.
-        DtlsLog.HandshakeFailed(_logger, peer.EndPoint, reason, identity, detail);
-        _metrics.Handshake(reason);
-    }
 }

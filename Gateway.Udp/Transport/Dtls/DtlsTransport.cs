@@ -21,7 +21,7 @@ namespace NHub.Gateway.Transport.Dtls;
 /// "pumps" BouncyCastle's Receive, which decrypts it at once and never waits (see <see cref="PeerDatagramChannel"/>).</item>
 /// </list>
 /// </summary>
-public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Backend.ISessionCloser
+public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
 {
     /// <summary>BouncyCastle's Receive wait while pumping: it returns as soon as the queued record is decrypted.</summary>
     private const int PumpWaitMillis = 1;
@@ -151,30 +151,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
                 p.Close(notify: false);
             }
         }
-        FinishClose(p, "send_failed");
+        FinishClose(p, SessionCloseReason.SendFailed);
         return false;
-    }
-
-    /// <summary>
-    /// Revocation: forgets the identity's cached credential and closes every live session authenticated with it,
-    /// sending close_notify, before returning. Returns how many sessions were closed.
-    /// </summary>
-    public int CloseSessions(string identity)
-    {
-        _credentials.Invalidate(identity);
-        var closed = 0;
-        foreach (var peer in _peers.SessionsSnapshot())
-        {
-            if (string.Equals(peer.Info?.Identity, identity, StringComparison.Ordinal) && ClosePeer(peer, "revoked", notify: true))
-            {
-                closed++;
-            }
-        }
-        if (closed > 0)
-        {
-            DtlsLog.SessionsRevoked(_logger, identity, closed);
-        }
-        return closed;
     }
 
     public async ValueTask StopAsync()
@@ -185,20 +163,13 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         }
         await _stop.CancelAsync();
         _sweeper?.Dispose();
-        var closed = 0;
-        foreach (var peer in _peers.Snapshot())
-        {
-            if (ClosePeer(peer, "shutdown", notify: true))
-            {
-                closed++;
-            }
-        }
+        var closed = CloseAll();
         if (_handshakes is { } handshakes)
         {
             // Closed channels make blocked handshakes throw at once; the join is a bound, not a wait.
             foreach (var work in await Task.Run(() => handshakes.Stop(TimeSpan.FromSeconds(5))))
             {
-                ClosePeer(work.Peer, "shutdown", notify: false);
+                ClosePeer(work.Peer, SessionCloseReason.Shutdown, notify: false);
             }
             handshakes.Dispose();
         }
@@ -223,67 +194,6 @@ public sealed partial class DtlsTransport : IDatagramTransport, NHub.Gateway.Bac
         await StopAsync();
         _stop.Dispose();
         _connectionIds.Dispose();
-    }
-
-    /// <summary>Closes a peer in any state; OnPeerClosed for established sessions. False when it was already closed.</summary>
-    private bool ClosePeer(DtlsPeer peer, string reason, bool notify)
-    {
-        lock (peer.Gate)
-        {
-            if (!peer.Close(notify))
-            {
-                return false;
-            }
-        }
-        FinishClose(peer, reason);
-        return true;
-    }
-
-    /// <summary>Outside the peer's lock: forget the peer and tell the CoAP layer (once; only sessions have a PeerInfo).</summary>
-    private void FinishClose(DtlsPeer peer, string reason)
-    {
-        _peers.Remove(peer);
-        if (peer.Info is not { } info || Interlocked.Exchange(ref peer.ClosedNotified, 1) == 1)
-        {
-            return;
-        }
-        _metrics.SessionClosed(peer.ConnectionId is not null);
-        DtlsLog.SessionClosed(_logger, peer.SessionId, peer.EndPoint, info.Identity, reason);
-        try
-        {
-            _receiver!.OnPeerClosed(info);
-        }
-        catch (Exception ex)
-        {
-            DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
-        }
-    }
-
-    /// <summary>Timer: evicts idle sessions (silently: the device sleeps) and handshakes stuck past their timeout.</summary>
-    private void Sweep()
-    {
-        try
-        {
-            var now = _time.GetTimestamp();
-            foreach (var peer in _peers.Snapshot())
-            {
-                switch (peer.State)
-                {
-                    case PeerState.Established when now - peer.LastActivity > _idleTimeout:
-                        ClosePeer(peer, "idle", notify: false);
-                        break;
-                    case PeerState.Handshaking when now - peer.CreatedAt > 2 * _handshakeTimeout:
-                        // BouncyCastle enforces the timeout itself; this catches a handshake that never got a thread.
-                        ClosePeer(peer, "handshake_stuck", notify: false);
-                        break;
-                }
-            }
-            _rateLimiter.Sweep();
-        }
-        catch (Exception ex)
-        {
-            DtlsLog.DatagramError(_logger, ex, null);
-        }
     }
 
     private static readonly IPEndPoint IPv4Template = new(IPAddress.Any, 0);

@@ -194,15 +194,6 @@ public sealed class ConfirmableSenderTests
     }
 
     [Fact]
-    public void Tokens_are_random_and_at_most_8_bytes()
-    {
-        Assert.Equal(8, TokenGenerator.Next().Length);
-        Assert.Equal(4, TokenGenerator.Next(4).Length);
-        Assert.NotEqual(TokenGenerator.Next(), TokenGenerator.Next());
-        Assert.Throws<ArgumentOutOfRangeException>(() => TokenGenerator.Next(9));
-    }
-
-    [Fact]
     public void A_peer_reachable_again_gets_its_message_in_flight_now_and_a_fresh_retransmission_schedule()
     {
         using var sender = Create();

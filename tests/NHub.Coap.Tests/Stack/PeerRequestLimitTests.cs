@@ -51,6 +51,33 @@ public sealed class PeerRequestLimitTests
     }
 
     [Fact]
+    public async Task Sessions_of_one_client_share_its_bound_when_the_host_names_the_client()
+    {
+        // Peers "meter-7/a" and "meter-7/b" are two sessions of one device; the host counts them as one client.
+        var h = new StackHarness(o => o.MaxRequestsInProgressPerPeer = 2, requestLimitKey: p => p.Split('/')[0]);
+        var release = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        h.Router.Map(CoapCode.Post, "/telemetry", _ =>
+        {
+            Interlocked.Increment(ref calls);
+            return new ValueTask<CoapResponse>(release.Task);
+        });
+
+        h.Receive("meter-7/a", StackHarness.Con(CoapCode.Post, "/telemetry", 1, [1]));
+        h.Receive("meter-7/b", StackHarness.Con(CoapCode.Post, "/telemetry", 1, [1]));
+        h.Receive("meter-7/b", StackHarness.Con(CoapCode.Post, "/telemetry", 2, [2]));
+
+        var refused = await h.NextAsync(expectedPeer: "meter-7/b");
+        Assert.Equal(CoapCode.TooManyRequests, refused.Code);
+        Assert.Equal(2, refused.MessageId);
+        Assert.Equal(2, calls);
+        // Another device is not affected.
+        h.Receive("meter-8/a", StackHarness.Con(CoapCode.Post, "/telemetry", 1, [1]));
+        Assert.Equal(3, calls);
+        release.SetResult(new CoapResponse(CoapCode.Created));
+    }
+
+    [Fact]
     public async Task A_non_request_past_the_limit_gets_a_non_4_29()
     {
         var h = new StackHarness(o => o.MaxRequestsInProgressPerPeer = 1);

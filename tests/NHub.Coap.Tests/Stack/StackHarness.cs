@@ -9,10 +9,11 @@ internal sealed class StackHarness
 {
     private readonly Channel<(string Peer, byte[] Bytes)> _sent = Channel.CreateUnbounded<(string, byte[])>();
 
-    public StackHarness(Action<CoapServerOptions>? configure = null, CoapExchangeTracing? tracing = null)
+    public StackHarness(Action<CoapServerOptions>? configure = null, CoapExchangeTracing? tracing = null, Func<string, string>? requestLimitKey = null)
     {
         configure?.Invoke(Options);
-        Server = new CoapServer<string>(Options, Router, (peer, bytes) => _sent.Writer.TryWrite((peer, bytes.ToArray())), Time, describePeer: p => p, tracing: tracing);
+        Server = new CoapServer<string>(Options, Router, (peer, bytes) => _sent.Writer.TryWrite((peer, bytes.ToArray())), Time, describePeer: p => p, tracing: tracing,
+            requestLimitKey: requestLimitKey);
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));

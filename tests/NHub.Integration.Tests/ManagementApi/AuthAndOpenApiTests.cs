@@ -29,6 +29,11 @@ public sealed class AuthAndOpenApiTests(ManagementApiFixture api)
         { "GET", "/firmware" },
         { "GET", "/firmware/1.0.0" },
         { "DELETE", "/firmware/1.0.0" },
+        { "GET", "/fleet/summary" },
+        { "GET", "/fleet/devices" },
+        { "GET", "/fleet/recent" },
+        { "GET", "/fleet/firmware" },
+        { "GET", "/fleet/gateways" },
     };
 
     [Theory]

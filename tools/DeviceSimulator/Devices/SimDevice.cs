@@ -37,6 +37,7 @@ internal sealed partial class SimDevice : IDisposable
     private DeviceDtlsChannel? _channel;
     private BcDtlsTransport? _session;
     private volatile bool _closed;
+    private int _txLength;
     private ushort _messageId = (ushort)Random.Shared.Next(0, 65536);
     private uint _token = (uint)Random.Shared.Next();
 
@@ -57,6 +58,9 @@ internal sealed partial class SimDevice : IDisposable
     }
 
     public DeviceCredential Credential { get; }
+
+    /// <summary>The local address the socket binds to (a replacement device for the same meter binds there too).</summary>
+    public IPAddress BindAddress => _bind;
 
     public string DeviceId => Credential.DeviceId;
 
@@ -178,6 +182,7 @@ internal sealed partial class SimDevice : IDisposable
         }
         // Continuations run inline on whichever thread completes the request (the receive loop): one thread hop
         // less per request, which matters when the generator shares the cores with the server.
+        _txLength = length;
         var tcs = new TaskCompletionSource<Reply>();
         var token = _out.Token.Span;
         _pendingTokenLength = token.Length;
@@ -187,6 +192,27 @@ internal sealed partial class SimDevice : IDisposable
         _pendingStarted = Stopwatch.GetTimestamp();
         Volatile.Write(ref _pending, tcs);
         if (!TrySend(_tx.AsSpan(0, length)))
+        {
+            Complete(tcs, new Reply(ReplyStatus.Failed, default, null, _closed ? "session_closed" : "send_error"));
+        }
+        return tcs.Task;
+    }
+
+    /// <summary>
+    /// Sends the last request again, byte for byte: the same Message ID and token, as a CoAP retransmission of a
+    /// confirmable message whose ACK did not come (RFC 7252 §4.2). The server answers it from its de-duplication
+    /// state if it saw the first copy.
+    /// </summary>
+    public Task<Reply> RetransmitAsync()
+    {
+        if (_closed || _txLength == 0)
+        {
+            return Task.FromResult(new Reply(ReplyStatus.Failed, default, null, "session_closed"));
+        }
+        var tcs = new TaskCompletionSource<Reply>();
+        _pendingStarted = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _pending, tcs);
+        if (!TrySend(_tx.AsSpan(0, _txLength)))
         {
             Complete(tcs, new Reply(ReplyStatus.Failed, default, null, _closed ? "session_closed" : "send_error"));
         }

@@ -30,6 +30,7 @@ internal static class ScenarioFactory
         "observe-commands" => new ObserveCommandsScenario(),
         "firmware" => new FirmwareScenario(),
         "sessions" => new SessionsScenario(),
+        "telemetry-audit" => new AuditedTelemetryScenario(),
         _ => throw new ArgumentException("unknown scenario " + name),
     };
 }

@@ -69,6 +69,56 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
     };
 
     /// <summary>
+    /// A device that lost its session (the server forgot it, or it failed) reconnects as a new device of the same
+    /// credential: a new socket and, for DTLS, a full handshake. Retries every <paramref name="backoff"/> until it is
+    /// connected or <paramref name="deadline"/> passes (null then). The old device is closed and the timeout
+    /// sweeper follows the new one.
+    /// </summary>
+    public async Task<SimDevice?> ReconnectAsync(SimDevice old, TimeSpan backoff, long deadline, CancellationToken ct)
+    {
+        old.Close(notify: false);
+        while (Stopwatch.GetTimestamp() < deadline && !ct.IsCancellationRequested)
+        {
+            var device = new SimDevice(old.Credential, Server, old.BindAddress, Link);
+            device.Open();
+            if (!Options.Dtls || await Handshakes.ConnectAsync(device).ConfigureAwait(false))
+            {
+                device.StartReceiving();
+                lock (_devices)
+                {
+                    if (_devices.IndexOf(old) is var at and >= 0)
+                    {
+                        _devices[at] = device;
+                    }
+                    else
+                    {
+                        _devices.Add(device);
+                    }
+                    _sweepSet = [.. _devices];
+                }
+                Interlocked.Increment(ref _reconnects);
+                return device;
+            }
+            device.Dispose();
+            try
+            {
+                await Task.Delay(backoff, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Devices that reconnected (<see cref="ReconnectAsync"/>) during the run.</summary>
+    public long Reconnects => Interlocked.Read(ref _reconnects);
+
+    private long _reconnects;
+    private SimDevice[] _sweepSet = [];
+
+    /// <summary>
     /// Creates every device, opens its socket, runs the DTLS handshakes through the pool (bounded concurrency) and
     /// starts the receive loops. Devices whose handshake failed are closed and left out. Progress goes to <paramref name="report"/>.
     /// </summary>
@@ -126,15 +176,14 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
     public void StartTimeoutSweeper()
     {
         var timeoutTicks = (long)(Options.Timeout.TotalSeconds * Stopwatch.Frequency);
-        SimDevice[] snapshot;
         lock (_devices)
         {
-            snapshot = [.. _devices];
+            _sweepSet = [.. _devices];
         }
         _sweeper ??= new Timer(_ =>
         {
             var now = Stopwatch.GetTimestamp();
-            foreach (var d in snapshot)
+            foreach (var d in Volatile.Read(ref _sweepSet))
             {
                 d.CheckTimeout(now, timeoutTicks);
             }

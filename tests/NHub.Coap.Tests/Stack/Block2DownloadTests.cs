@@ -2,42 +2,10 @@ using NHub.Coap.Stack;
 
 namespace NHub.Coap.Tests.Stack;
 
-/// <summary>The client helpers against our own server: both ends of RFC 7959 in one lockstep.</summary>
-public sealed class BlockwiseClientTests
+/// <summary>The Block2 download helper against our own server: both ends of RFC 7959 §2.4 in one lockstep.</summary>
+public sealed class Block2DownloadTests
 {
     private static byte[] Bytes(int count) => Enumerable.Range(0, count).Select(i => (byte)(i * 13)).ToArray();
-
-    [Fact]
-    public async Task An_upload_follows_the_servers_smaller_block_size()
-    {
-        // RFC 7959 Figure 8 from the client's side: 1:0/1/128, then 1:4/1/32, 1:5/1/32, … at the server's 32 bytes.
-        var h = new StackHarness(o => o.MaxBlockSize = 32);
-        byte[]? stored = null;
-        h.Router.Map(CoapCode.Put, "/options", ctx =>
-        {
-            stored = ctx.Body.ToArray();
-            return ValueTask.FromResult(new CoapResponse(CoapCode.Changed));
-        });
-        var body = Bytes(250);
-        var upload = new Block1Upload(body, sizeExponent: 3);
-        var sent = new List<BlockOption>();
-        for (ushort mid = 1; !upload.IsComplete; mid++)
-        {
-            var (block, payload) = upload.Current();
-            sent.Add(block);
-            var request = StackHarness.Con(CoapCode.Put, "/options", mid);
-            request.Block1 = block;
-            request.Payload = payload;
-            h.Receive("client", request);
-            var response = await h.NextAsync();
-            Assert.True(response.Code == CoapCode.Continue || response.Code == CoapCode.Changed, response.ToString());
-            upload.Acknowledge(response.Block1);
-        }
-        Assert.Equal(new BlockOption(0, true, 3), sent[0]);
-        Assert.Equal(new BlockOption(4, true, 1), sent[1]);
-        Assert.Equal(new BlockOption(7, false, 1), sent[^1]); // 128 + 3 × 32 = 224; the last 26 bytes are NUM 7
-        Assert.Equal(body, stored);
-    }
 
     [Fact]
     public async Task A_download_collects_the_blocks_at_the_size_the_server_chose()
