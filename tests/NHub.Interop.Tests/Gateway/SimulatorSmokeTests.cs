@@ -64,10 +64,10 @@ public sealed class SimulatorSmokeTests(EmbeddedPlatform platform) : IClassFixtu
     {
         var key = Assert.Single(Regex.Matches(platform.Silo.Output, @"Management API key \(generated, embedded mode\): (\S+)")).Groups[1].Value;
         var coaps = $"coaps://127.0.0.1:{platform.Silo.CoapsPort.ToString(CultureInfo.InvariantCulture)}/telemetry";
-        string[] common = ["--scenario", "telemetry", "--target", coaps, "--devices", "3", "--device-prefix", "rbsmoke", "--duration", "2",
+        string[] common = ["--scenario", "telemetry", "--target", coaps, "--devices", "3", "--duration", "2",
             "--rate", "30", "--rebind-every", "0.2", "--timeout", "1", "--provision", "api", "--api", platform.Silo.BaseAddress.ToString(), "--api-key", key];
 
-        var (code, output, result) = await RunSimulatorAsync([.. common, "--cid", "on"]);
+        var (code, output, result) = await RunSimulatorAsync([.. common, "--device-prefix", "rbcid", "--cid", "on"]);
         Assert.True(code == 0, output);
         var root = result.RootElement;
         Assert.Equal(3, root.GetProperty("link").GetProperty("connection_id_sessions").GetInt64());
@@ -77,8 +77,9 @@ public sealed class SimulatorSmokeTests(EmbeddedPlatform platform) : IClassFixtu
         Assert.Equal(0, root.GetProperty("requests_lost").GetInt64());
         Assert.Equal(root.GetProperty("requests").GetInt64(), root.GetProperty("codes").GetProperty("2.01").GetInt64());
 
-        // The same moves without a CID: the gateway cannot place the new address, so the requests go unanswered.
-        var (_, plainOutput, plain) = await RunSimulatorAsync([.. common, "--cid", "off"]);
+        // The same moves without a CID (other devices: provisioning again would issue new keys): the gateway cannot
+        // place the new address, so the requests go unanswered.
+        var (_, plainOutput, plain) = await RunSimulatorAsync([.. common, "--device-prefix", "rbplain", "--cid", "off"]);
         Assert.Equal(0, plain.RootElement.GetProperty("link").GetProperty("connection_id_sessions").GetInt64());
         Assert.True(plain.RootElement.GetProperty("requests_lost").GetInt64() > 0, plainOutput);
     }
