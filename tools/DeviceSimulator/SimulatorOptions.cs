@@ -15,6 +15,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "command-rate", "command-concurrency", "server-pid", "settle", "ready-file", "warmup",
         "control", "control-interval", "datagrams", "sockets", "seed", "baseline", "after",
         "retransmits", "retry-after", "reconnect-backoff", "acked", "nats", "stream",
+        "cid", "rebind-every",
     ];
 
     public static SimulatorOptions Parse(string[] args)
@@ -58,6 +59,22 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         if (options.Warmup < TimeSpan.Zero)
         {
             throw new ArgumentException("--warmup must not be negative");
+        }
+        if (options.ConnectionId is not ("off" or "on" or "own"))
+        {
+            throw new ArgumentException("--cid must be off, on or own");
+        }
+        if (options.ConnectionId != "off" && !options.Dtls)
+        {
+            throw new ArgumentException("--cid needs DTLS (a coaps:// target)");
+        }
+        if (options.RebindEvery < TimeSpan.Zero)
+        {
+            throw new ArgumentException("--rebind-every must not be negative");
+        }
+        if (options.RebindEvery > TimeSpan.Zero && options.Scenario is not ("telemetry" or "get"))
+        {
+            throw new ArgumentException("--rebind-every applies to the telemetry and get scenarios");
         }
         return options;
     }
@@ -123,6 +140,12 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public string? NatsUrl => Find("nats");
     public string Stream => Get("stream", "NHUB_TELEMETRY");
 
+    /// <summary>--cid: off (no connection_id extension), on (the empty one: use the server's CID), own (also a 4-byte CID of the device's).</summary>
+    public string ConnectionId => Get("cid", "off");
+
+    /// <summary>--rebind-every S: each device moves to a new source port about every S seconds (0 = never).</summary>
+    public TimeSpan RebindEvery => TimeSpan.FromSeconds(Double("rebind-every", 0));
+
     // flood
     public Uri? Control => Find("control") is { } c ? new Uri(c) : null;
     public int ControlIntervalMs => Int("control-interval", 50);
@@ -179,6 +202,9 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --provision-concurrency C   parallel API calls (default 32)
           --handshake-threads T       concurrent handshakes (default 32); --handshake-timeout S (default 10)
           --cipher-suites LIST        ccm8,ccm,gcm,cbc (default ccm8, RFC 7252's mandatory suite)
+          --cid off|on|own            RFC 9146 Connection ID: on offers the empty connection_id extension (the
+                                      device writes the server's CID, receives none), own also asks the server to
+                                      write a 4-byte CID of the device's; default off
 
         Scenario settings:
           --firmware-version V, --block-size B (16..1024, default 512), --sha256 HEX
@@ -188,6 +214,9 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --warmup S                  telemetry, get: send for S seconds first, unmeasured (JIT tiering, caches,
                                       the server's and ours), then measure for --duration
           --ready-file FILE           create FILE when setup is done (scripts running several simulators wait for all)
+          --rebind-every S            telemetry, get: each device moves to a new UDP socket (new source port, as after
+                                      a NAT rebinding) about every S seconds, between two of its requests, jittered
+                                      per device; the DTLS session stays (with --cid it should survive)
         Stream audit (after a telemetry-audit run; exit 1 if an acknowledged reading is missing or stored twice
         under one request):
           NHub.DeviceSimulator stream-audit --nats nats://host:port --acked FILE [--stream NHUB_TELEMETRY] [--json FILE]

@@ -59,6 +59,31 @@ public sealed class SimulatorSmokeTests(EmbeddedPlatform platform) : IClassFixtu
         Assert.Equal(root.GetProperty("requests").GetInt64(), created); // nothing but 2.01: no 4.xx, no timeouts
     }
 
+    [Fact]
+    public async Task Devices_with_a_connection_id_move_to_new_source_ports_and_lose_nothing_while_without_one_they_lose_requests()
+    {
+        var key = Assert.Single(Regex.Matches(platform.Silo.Output, @"Management API key \(generated, embedded mode\): (\S+)")).Groups[1].Value;
+        var coaps = $"coaps://127.0.0.1:{platform.Silo.CoapsPort.ToString(CultureInfo.InvariantCulture)}/telemetry";
+        string[] common = ["--scenario", "telemetry", "--target", coaps, "--devices", "3", "--duration", "2",
+            "--rate", "30", "--rebind-every", "0.2", "--timeout", "1", "--provision", "api", "--api", platform.Silo.BaseAddress.ToString(), "--api-key", key];
+
+        var (code, output, result) = await RunSimulatorAsync([.. common, "--device-prefix", "rbcid", "--cid", "on"]);
+        Assert.True(code == 0, output);
+        var root = result.RootElement;
+        Assert.Equal(3, root.GetProperty("link").GetProperty("connection_id_sessions").GetInt64());
+        Assert.Equal(3, root.GetProperty("handshakes").GetProperty("completed").GetInt64());
+        // About 30 moves in 2 s; every request after one came from a new port and was answered.
+        Assert.True(root.GetProperty("rebinds").GetProperty("done").GetInt64() >= 10, output);
+        Assert.Equal(0, root.GetProperty("requests_lost").GetInt64());
+        Assert.Equal(root.GetProperty("requests").GetInt64(), root.GetProperty("codes").GetProperty("2.01").GetInt64());
+
+        // The same moves without a CID (other devices: provisioning again would issue new keys): the gateway cannot
+        // place the new address, so the requests go unanswered.
+        var (_, plainOutput, plain) = await RunSimulatorAsync([.. common, "--device-prefix", "rbplain", "--cid", "off"]);
+        Assert.Equal(0, plain.RootElement.GetProperty("link").GetProperty("connection_id_sessions").GetInt64());
+        Assert.True(plain.RootElement.GetProperty("requests_lost").GetInt64() > 0, plainOutput);
+    }
+
     private static async Task<(int Code, string Output, JsonDocument Result)> RunSimulatorAsync(string[] args)
     {
         var json = Path.GetTempFileName();

@@ -15,9 +15,14 @@ internal sealed partial class SimDevice
         while (!_closed)
         {
             int received;
+            var socket = _socket;
             try
             {
-                received = await _socket.ReceiveAsync(datagram.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                received = await socket.ReceiveAsync(datagram.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or SocketException && !_closed && !ReferenceEquals(socket, _socket))
+            {
+                continue; // Rebind closed this socket: receive on its successor
             }
             catch (ObjectDisposedException)
             {

@@ -16,7 +16,8 @@ namespace NHub.DeviceSimulator.Devices;
 /// session on it, one confirmable request at a time (RFC 7252 §4.7, NSTART = 1) and at most one Observe relation.
 /// A single async receive loop per device handles responses, separate responses (ACKed, §5.2.2) and notifications
 /// (ACKed when confirmable, RFC 7641 §4.5); DTLS records are decrypted on that loop (see <see cref="DeviceDtlsChannel"/>),
-/// so no thread is held by a device once its handshake is done.
+/// so no thread is held by a device once its handshake is done. <see cref="Rebind"/> moves the device to a fresh
+/// socket (a new source port, as after a NAT rebinding) while its DTLS session carries on.
 /// </summary>
 internal sealed partial class SimDevice : IDisposable
 {
@@ -27,7 +28,7 @@ internal sealed partial class SimDevice : IDisposable
     private readonly IPEndPoint _server;
     private readonly IPAddress _bind;
     private readonly LinkCounters _counters;
-    private readonly Socket _socket;
+    private volatile Socket _socket;
     private readonly object _gate = new(); // guards the BouncyCastle session (encrypt and decrypt never run at once)
     private readonly byte[] _tx = new byte[DatagramLimit];
     private readonly byte[] _tokenBytes = new byte[4];
@@ -63,6 +64,15 @@ internal sealed partial class SimDevice : IDisposable
 
     public string DeviceId => Credential.DeviceId;
 
+    /// <summary>
+    /// The RFC 9146 connection_id extension to offer in the handshake (null: none; empty: "give me yours"). Without a
+    /// CID from the server, a rebound device's records come from an address the server does not know.
+    /// </summary>
+    public byte[]? OfferedConnectionId { get; init; }
+
+    /// <summary>The CID the server gave this device's session (null: none, or not a DTLS device).</summary>
+    public byte[]? ServerConnectionId { get; private set; }
+
     public bool IsClosed => _closed;
 
     /// <summary>Called on the receive loop for a response that matches no request waiting (answers to <see cref="SendOnly"/>).</summary>
@@ -86,14 +96,50 @@ internal sealed partial class SimDevice : IDisposable
     {
         var channel = new DeviceDtlsChannel(_socket, DatagramLimit);
         var client = new SimPskClient(Crypto, Credential.PskIdentity ?? throw new InvalidOperationException($"device {DeviceId} has no PSK identity"),
-            Credential.KeyBytes(), suites, timeoutMillis);
+            Credential.KeyBytes(), suites, timeoutMillis, OfferedConnectionId);
         var session = new DtlsClientProtocol().Connect(client, channel);
         channel.StartPumping();
         lock (_gate)
         {
             _channel = channel;
             _session = session;
+            ServerConnectionId = client.ServerConnectionId;
         }
+    }
+
+    /// <summary>
+    /// A NAT rebinding: a new socket on a new source port (same local address) takes over, the old one is closed, so
+    /// anything the server still sends to the old port is lost, as behind a carrier NAT whose binding expired. The
+    /// DTLS session (keys, sequence numbers, CID) is untouched. Call it between requests. False when the device is
+    /// closed or no new socket could be had.
+    /// </summary>
+    public bool Rebind()
+    {
+        var next = new Socket(_server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            next.Bind(new IPEndPoint(_bind, 0));
+            next.Connect(_server);
+        }
+        catch (SocketException)
+        {
+            next.Dispose();
+            return false;
+        }
+        Socket previous;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                next.Dispose();
+                return false;
+            }
+            previous = _socket;
+            _socket = next;
+            _channel?.Replace(next);
+        }
+        previous.Dispose(); // ends the receive loop's wait on it; the loop carries on with the new socket
+        return true;
     }
 
     /// <summary>Starts the receive loop (after <see cref="Open"/>, and after <see cref="Handshake"/> for DTLS).</summary>

@@ -8,10 +8,12 @@ namespace NHub.DeviceSimulator.Dtls;
 /// During the handshake (on a handshake-pool thread) Receive blocks on the socket like BouncyCastle expects.
 /// Once established it never blocks: the device's async receive loop stages the datagram it received and runs
 /// BouncyCastle's Receive synchronously ("pumping"), so an idle session holds no thread — 100k sessions need
-/// 100k sockets, not 100k threads.
+/// 100k sockets, not 100k threads. <see cref="Replace"/> moves the channel to another socket (a NAT rebinding: a
+/// new source port) under the same DTLS session.
 /// </summary>
 internal sealed class DeviceDtlsChannel(Socket socket, int datagramLimit) : DatagramTransport
 {
+    private volatile Socket _socket = socket;
     private byte[]? _staged;
     private int _stagedLength;
     private bool _servedThisPump;
@@ -19,6 +21,9 @@ internal sealed class DeviceDtlsChannel(Socket socket, int datagramLimit) : Data
 
     /// <summary>Datagrams BouncyCastle handed to the socket (handshake flights and records).</summary>
     public long Sent { get; private set; }
+
+    /// <summary>From now on records leave through <paramref name="next"/>; the session's keys and sequence numbers stay as they are.</summary>
+    public void Replace(Socket next) => _socket = next;
 
     public int GetReceiveLimit() => datagramLimit;
 
@@ -58,11 +63,12 @@ internal sealed class DeviceDtlsChannel(Socket socket, int datagramLimit) : Data
         }
         try
         {
-            if (!socket.Poll(waitMillis == 0 ? -1 : waitMillis * 1000, SelectMode.SelectRead))
+            var current = _socket;
+            if (!current.Poll(waitMillis == 0 ? -1 : waitMillis * 1000, SelectMode.SelectRead))
             {
                 return -1;
             }
-            return socket.Receive(buffer);
+            return current.Receive(buffer);
         }
         catch (SocketException ex)
         {
@@ -81,7 +87,7 @@ internal sealed class DeviceDtlsChannel(Socket socket, int datagramLimit) : Data
     {
         try
         {
-            socket.Send(buffer);
+            _socket.Send(buffer);
             Sent++;
         }
         catch (SocketException)

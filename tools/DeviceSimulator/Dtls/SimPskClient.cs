@@ -6,11 +6,33 @@ namespace NHub.DeviceSimulator.Dtls;
 /// <summary>
 /// A device's DTLS 1.2 PSK client: BouncyCastle's <see cref="PskTlsClient"/> restricted to DTLS 1.2 (its default is
 /// TLS) and to the configured suites (RFC 7252 §9.1.3.1: TLS_PSK_WITH_AES_128_CCM_8 is the one every device has),
-/// with a bounded handshake (BouncyCastle's default 0 waits forever).
+/// with a bounded handshake (BouncyCastle's default 0 waits forever). With <paramref name="offeredConnectionId"/> it
+/// sends the RFC 9146 connection_id extension: the CID it wants in the server's records, empty for "none, but give
+/// me yours" (RFC 9146 §3), which is what a device that only needs to survive NAT rebinding asks for.
 /// </summary>
-internal sealed class SimPskClient(TlsCrypto crypto, string identity, byte[] key, int[] suites, int handshakeTimeoutMillis)
+internal sealed class SimPskClient(TlsCrypto crypto, string identity, byte[] key, int[] suites, int handshakeTimeoutMillis, byte[]? offeredConnectionId = null)
     : PskTlsClient(crypto, new BasicTlsPskIdentity(identity, key))
 {
+    /// <summary>The server's CID, which BouncyCastle writes into every record this client sends (null: none negotiated).</summary>
+    public byte[]? ServerConnectionId { get; private set; }
+
+    public override IDictionary<int, byte[]> GetClientExtensions()
+    {
+        var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
+        if (offeredConnectionId is { } cid)
+        {
+            TlsExtensionsUtilities.AddConnectionIDExtension(extensions, cid);
+        }
+        return extensions;
+    }
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+        // On the client side BouncyCastle's ConnectionIDLocal is the CID this end writes: the server's choice.
+        ServerConnectionId = m_context.SecurityParameters.ConnectionIDLocal is { Length: > 0 } cid ? cid : null;
+    }
+
     public override int GetHandshakeTimeoutMillis() => handshakeTimeoutMillis;
 
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();

@@ -64,7 +64,25 @@ internal sealed record RunReport(JsonObject Json, List<string> Summary, bool Suc
             ["malformed"] = link.Malformed,
             ["sessions_failed"] = link.SessionsFailed,
             ["stray_responses"] = link.StrayResponses,
+            ["connection_id_sessions"] = context.ConnectionIdSessions,
         };
+        // A request with no answer within --timeout (the simulator does not retransmit).
+        json["requests_lost"] = codes.GetValueOrDefault("timeout");
+        if (context.Rebinding is { } rebinding)
+        {
+            json["rebinds"] = new JsonObject
+            {
+                ["every_s"] = o.RebindEvery.TotalSeconds,
+                ["done"] = rebinding.Done,
+                ["failed"] = rebinding.Failed,
+            };
+        }
+        if (o.ConnectionId != "off" || context.Rebinding is not null)
+        {
+            summary.Add($"  connection ids: {context.ConnectionIdSessions}/{context.Devices.Count} sessions (--cid {o.ConnectionId}); "
+                + (context.Rebinding is { } r ? $"rebinds {r.Done} (failed {r.Failed}, every ~{o.RebindEvery.TotalSeconds:0.##} s); " : "")
+                + $"requests lost {codes.GetValueOrDefault("timeout")}; sessions failed {link.SessionsFailed}");
+        }
         if (context.ServerProbe is { } probe)
         {
             json["server"] = new JsonObject

@@ -9,7 +9,8 @@ namespace NHub.DeviceSimulator.Scenarios;
 /// <summary>
 /// telemetry: POST the JSON payload to the target path with <c>?id=&lt;device&gt;</c> (the guide's request);
 /// get: GET the target path. Each device sends its next request when the previous one is answered (flat out), or on
-/// its own schedule when --rate is set (devices spread over the interval so the total rate is even).
+/// its own schedule when --rate is set (devices spread over the interval so the total rate is even). With
+/// --rebind-every each device moves to a new source port between requests (<see cref="SourcePortRebinding"/>).
 /// </summary>
 internal sealed class RequestScenario(bool telemetry) : IScenario
 {
@@ -34,6 +35,8 @@ internal sealed class RequestScenario(bool telemetry) : IScenario
         var interval = rate > 0 ? (long)(context.Devices.Count / rate * Stopwatch.Frequency) : 0;
         var next = Stopwatch.GetTimestamp() + (long)(Random.Shared.NextDouble() * interval);
         var idQuery = "id=" + device.DeviceId;
+        var rebinding = context.Rebinding;
+        var rebindDue = rebinding?.FirstDue(Stopwatch.GetTimestamp()) ?? long.MaxValue;
         while (Stopwatch.GetTimestamp() < deadline && !ct.IsCancellationRequested && !device.IsClosed)
         {
             if (interval > 0)
@@ -44,6 +47,10 @@ internal sealed class RequestScenario(bool telemetry) : IScenario
                     await Task.Delay(wait, ct).ConfigureAwait(false);
                 }
                 next += interval;
+            }
+            if (rebinding is not null)
+            {
+                rebindDue = rebinding.RebindIfDue(device, rebindDue, context.MeasureFrom);
             }
             var request = device.NewRequest(telemetry ? CoapCode.Post : CoapCode.Get);
             request.SetUriPath(_path);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Security.Cryptography;
 using NHub.DeviceSimulator.Api;
 using NHub.DeviceSimulator.Devices;
 using NHub.DeviceSimulator.Dtls;
@@ -26,6 +27,14 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
     public LinkCounters Link { get; } = new();
     public IReadOnlyList<SimDevice> Devices => _devices;
 
+    /// <summary>--rebind-every: the devices' NAT rebindings (null when off).</summary>
+    public SourcePortRebinding? Rebinding { get; } = options.RebindEvery > TimeSpan.Zero ? new SourcePortRebinding(options.RebindEvery) : null;
+
+    /// <summary>Established sessions to which the server gave a Connection ID (RFC 9146).</summary>
+    public int ConnectionIdSessions => _connectionIdSessions;
+
+    private int _connectionIdSessions;
+
     public HandshakePool Handshakes => _handshakes ??= new HandshakePool(Options.HandshakeThreads, SimPskClient.ParseSuites(Options.CipherSuites),
         (int)Options.HandshakeTimeout.TotalMilliseconds);
 
@@ -49,7 +58,15 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
         return new IPAddress([127, 0, 0, (byte)(1 + (n % spread))]);
     }
 
-    public SimDevice NewDevice(int n) => new(Credentials[n % Credentials.Count], Server, BindAddressFor(n), Link);
+    public SimDevice NewDevice(int n) => new(Credentials[n % Credentials.Count], Server, BindAddressFor(n), Link)
+    {
+        OfferedConnectionId = Options.ConnectionId switch
+        {
+            "on" => [],
+            "own" => RandomNumberGenerator.GetBytes(4),
+            _ => null,
+        },
+    };
 
     /// <summary>
     /// A device that lost its session (the server forgot it, or it failed) reconnects as a new device of the same
@@ -146,6 +163,10 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
                     _devices.Add(device);
                 }
                 Interlocked.Increment(ref connected);
+                if (device.ServerConnectionId is not null)
+                {
+                    Interlocked.Increment(ref _connectionIdSessions);
+                }
             }
             else
             {
