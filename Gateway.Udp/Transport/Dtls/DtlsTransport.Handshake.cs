@@ -40,6 +40,13 @@ public sealed partial class DtlsTransport
             var detail = peer.Channel.FinishedRejected
                 ? $"the client's Finished failed authentication, so its PSK differs from the registered one ({server.LastAlert ?? "no alert sent"})"
                 : server.LastAlert is { } alert ? $"{ex.Message} ({alert})" : ex.Message;
+            if (peer.Channel.FinishedRejected && identities.OfferedIdentity is { } offered)
+            {
+                // The key we hold may be the stale one: a credential re-issued under the same identity (it is
+                // prefix-device_id) before the revocation reached this gateway. Ask again next time; the cost is one
+                // lookup per failed handshake, which the per-address handshake rate already bounds.
+                _credentials.Invalidate(offered);
+            }
             FailHandshake(peer, reason, identities.OfferedIdentity, detail);
             return;
         }

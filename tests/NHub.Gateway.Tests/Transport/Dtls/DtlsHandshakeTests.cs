@@ -136,6 +136,24 @@ public sealed class DtlsHandshakeTests
     }
 
     [Fact]
+    public async Task A_credential_reissued_under_the_same_identity_is_used_after_one_failed_handshake_not_after_the_cache_time()
+    {
+        // A one-hour cache: without the invalidation on a rejected Finished, the new key would fail for an hour.
+        await using var server = new DtlsServerHarness(cacheOptions: new NHub.Gateway.Security.CredentialCacheOptions { TimeToLive = TimeSpan.FromHours(1) });
+        using (var first = BcDtlsClient.Connect(server.EndPoint, DtlsServerHarness.Identity, DtlsServerHarness.Key))
+        {
+            Assert.NotNull(first.Exchange(EchoCoapReceiver.Request(1))); // the old key is cached now
+        }
+        server.Source.Add(DtlsServerHarness.Identity, "the-reissued-key-0123456789"); // no revocation pushed (yet)
+
+        Assert.Throws<TlsFatalAlertReceived>(() => BcDtlsClient.Connect(server.EndPoint, DtlsServerHarness.Identity, "the-reissued-key-0123456789"));
+        await server.Meters.WaitForAsync(m => m.Total("nhub.dtls.handshakes", "result", "wrong_key") == 1, Wait, "the wrong_key failure");
+
+        using var again = BcDtlsClient.Connect(server.EndPoint, DtlsServerHarness.Identity, "the-reissued-key-0123456789");
+        Assert.NotNull(again.Exchange(EchoCoapReceiver.Request(2)));
+    }
+
+    [Fact]
     public async Task An_unknown_identity_gets_unknown_psk_identity()
     {
         await using var server = new DtlsServerHarness();
