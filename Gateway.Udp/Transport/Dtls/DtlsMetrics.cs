@@ -12,6 +12,7 @@ internal sealed class DtlsMetrics
     private readonly Counter<long> _recordsDropped;
     private readonly Counter<long> _helloVerifySent;
     private readonly Counter<long> _previousSecretCookies;
+    private readonly Counter<long> _recordsWithoutData;
 
     public DtlsMetrics(IMeterFactory meterFactory)
     {
@@ -23,6 +24,7 @@ internal sealed class DtlsMetrics
         _addressChanges = meter.CreateCounter<long>("nhub.dtls.address_changes", "{change}", "DTLS sessions moved to a new peer address by an authenticated, newest Connection ID record (RFC 9146 §6)");
         _recordsDropped = meter.CreateCounter<long>("nhub.dtls.records.dropped", "{record}", "DTLS records dropped before or by the record layer, by reason");
         _helloVerifySent = meter.CreateCounter<long>("nhub.dtls.hello_verify.sent", "{message}", "HelloVerifyRequests sent (stateless cookie exchange)");
+        _recordsWithoutData = meter.CreateCounter<long>("nhub.dtls.records.without_data", "{record}", "Receive passes of established sessions whose records carried no application data (alerts, retransmitted handshake records), ended at once instead of waiting for more");
         _previousSecretCookies = meter.CreateCounter<long>("nhub.dtls.cookies.previous_secret", "{cookie}", "ClientHello cookies accepted with the previous (rotated-out) cookie secret");
     }
 
@@ -58,6 +60,8 @@ internal sealed class DtlsMetrics
     public void RecordDropped(string reason) => _recordsDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void HelloVerifySent() => _helloVerifySent.Add(1);
+
+    public void RecordWithoutData() => _recordsWithoutData.Add(1);
 
     public void CookieFromPreviousSecret() => _previousSecretCookies.Add(1);
 

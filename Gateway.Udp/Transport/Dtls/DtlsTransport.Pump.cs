@@ -95,6 +95,7 @@ public sealed partial class DtlsTransport
                 }
                 catch (PumpDrainedSignal)
                 {
+                    _metrics.RecordWithoutData();
                     length = -1;
                 }
                 if (t_recordAuthenticated)

@@ -63,8 +63,10 @@ public sealed class DtlsRecordTests(ITestOutputHelper output)
 
         Assert.EndsWith("ok:after", Encoding.ASCII.GetString(answer!), StringComparison.Ordinal);
         Assert.Equal(1, server.Transport.SessionCount);
-        // Measured: ~20 ms with the drain signal, ~530 ms without (BouncyCastle spinning out its 1 ms wait).
-        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(250), $"took {watch.Elapsed.TotalMilliseconds:F0} ms");
+        // The passes ended through the drain signal, not by waiting out BouncyCastle's 1 ms (measured once: ~20 ms for
+        // all 500 with the signal, ~530 ms without; a figure for the log above, not an assertion). Records queued
+        // together are taken in one pass, so there are at most as many passes as records, and without the signal none.
+        Assert.InRange(server.Meters.Total("nhub.dtls.records.without_data"), 1, Count);
     }
 
     [Fact]
