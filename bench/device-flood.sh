@@ -12,13 +12,12 @@ bench_begin
 start_production_silo silo
 provision_devices 2 dflood- >/dev/null
 run() { # NAME RATE
-  local before; before=$(wc -l <"$BENCH_WORK/silo.log")
+  local mark; mark=$(log_mark silo)
   echo "== $1: NON at $2/s for $seconds s"
   sim --scenario device-flood --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices 2 \
       --rate "$2" --duration "$seconds" --api "$API_URL" --api-key "$BENCH_API_KEY" --server-pid "$SILO_PID" --json "$BENCH_WORK/$1.json" \
     | grep -E "flood:|second session|another device|API GET|server pid|simulator CPU"
-  local lines; lines=$(sed -n "$((before + 1)),\$p" "$BENCH_WORK/silo.log")
-  echo "silo log during the run: $(grep -c '^warn:' <<<"$lines" || true) warnings, $(grep -cE '^(fail|crit):' <<<"$lines" || true) errors"
+  log_problems silo "$mark"
 }
 run baseline 1
 run flood "$rate"

@@ -26,15 +26,7 @@ relaunch() { # NAME LOG: starts the captured process again; sets RELAUNCHED_PID
   env -i "${envs[@]}" "${cmd[@]}" >"$BENCH_WORK/$2.log" 2>&1 &
   RELAUNCHED_PID=$!; BENCH_PIDS+=("$RELAUNCHED_PID")
 }
-wait_line() { # LOG PATTERN PID: until the line appears (2 min)
-  local _; for _ in $(seq 1 1200); do grep -q "$2" "$BENCH_WORK/$1.log" 2>/dev/null && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.1; done
-  echo "$1 did not come back:" >&2; tail -20 "$BENCH_WORK/$1.log" >&2; return 1
-}
 kill9() { kill -9 "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-pg_start_again() {
-  pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -l "$BENCH_PG_ROOT/server.log" -w -t 60 \
-      -o "-p $PG_PORT -k $BENCH_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
-}
 
 # The stack runs with its defaults: nothing is tuned for this test.
 results=()
@@ -57,18 +49,18 @@ for fault in $faults; do
   sleep "$kill_at"
   case $fault in
     silo|silo-under-gateway)
-      victim=$SILO_PID; capture "$victim" silo; kill_ms=$(now_ms); kill9 "$victim"
-      restart_ms=$(now_ms); relaunch silo "silo-$fault-restarted"; wait_line "silo-$fault-restarted" "Application started" "$RELAUNCHED_PID"
+      victim=$SILO_PID; capture "$victim" silo; kill9 "$victim"
+      restart_ms=$(now_ms); relaunch silo "silo-$fault-restarted"; wait_for_line "silo-$fault-restarted" "Application started" "$RELAUNCHED_PID"
       SILO_PID=$RELAUNCHED_PID ;;
     gateway)
-      victim=$GW_PID; capture "$victim" gw; kill_ms=$(now_ms); kill9 "$victim"
-      restart_ms=$(now_ms); relaunch gw "gw-$fault-restarted"; wait_line "gw-$fault-restarted" "Application started" "$RELAUNCHED_PID" ;;
+      victim=$GW_PID; capture "$victim" gw; kill9 "$victim"
+      restart_ms=$(now_ms); relaunch gw "gw-$fault-restarted"; wait_for_line "gw-$fault-restarted" "Application started" "$RELAUNCHED_PID" ;;
     nats)
-      victim=$NATS_PID; capture "$victim" nats; kill_ms=$(now_ms); kill9 "$victim"
-      restart_ms=$(now_ms); relaunch nats nats-restarted; wait_line nats-restarted "Server is ready" "$RELAUNCHED_PID"; NATS_PID=$RELAUNCHED_PID ;;
+      victim=$NATS_PID; capture "$victim" nats; kill9 "$victim"
+      restart_ms=$(now_ms); relaunch nats nats-restarted; wait_for_line nats-restarted "Server is ready" "$RELAUNCHED_PID" 30; NATS_PID=$RELAUNCHED_PID ;;
     postgres)
-      kill_ms=$(now_ms); pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -m immediate -w stop >/dev/null
-      sleep "$pg_down"; restart_ms=$(now_ms); pg_start_again ;;
+      pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -m immediate -w stop >/dev/null
+      sleep "$pg_down"; restart_ms=$(now_ms); pg_start ;;
     *) echo "unknown fault $fault" >&2; exit 2 ;;
   esac
   ready_ms=$(now_ms)
@@ -76,16 +68,13 @@ for fault in $faults; do
   sed -n '/^telemetry-audit/,$p' "$BENCH_WORK/$fault.sim.log"
   audit_rc=0
   sim stream-audit --nats "nats://127.0.0.1:$NATS_PORT" --acked "$BENCH_WORK/$fault.acked.csv" --json "$BENCH_WORK/$fault.audit.json" || audit_rc=$?
-  line=$(python3 - "$BENCH_WORK/$fault.acked.csv" "$BENCH_WORK/$fault.audit.json" "$kill_ms" "$restart_ms" "$ready_ms" "$fault" "$BENCH_WORK/$fault.json" <<'PY'
+  line=$(python3 - "$BENCH_WORK/$fault.acked.csv" "$BENCH_WORK/$fault.audit.json" "$restart_ms" "$ready_ms" "$fault" "$BENCH_WORK/$fault.json" <<'PY'
 import csv, json, sys
-acked, audit, kill, restart, ready, fault = sys.argv[1], json.load(open(sys.argv[2])), *map(int, sys.argv[3:6]), sys.argv[6]
-gap = json.load(open(sys.argv[7]))["audit"]["longest_gap_ms"]
-times = sorted(int(r["acked_unix_ms"]) for r in csv.DictReader(open(acked)))
+acked, audit, restart, ready, fault = sys.argv[1], json.load(open(sys.argv[2])), *map(int, sys.argv[3:5]), sys.argv[5]
+gap = json.load(open(sys.argv[6]))["audit"]["longest_gap_ms"]
 # "restart" is taken once the killed process is gone (or PostgreSQL has stopped): a 2.01 before it may still be one
 # the dying process sent.
-before = [t for t in times if t <= restart]; after = [t for t in times if t > restart]
-last = before[-1] if before else restart
-first = after[0] if after else None
+first = min((t for t in (int(r["acked_unix_ms"]) for r in csv.DictReader(open(acked))) if t > restart), default=None)
 outage = gap if first else None  # the longest time in the run without any 2.01
 to_ready = ready - restart
 recovery = (first - ready) if first else None

@@ -19,15 +19,10 @@ curl -sf -X POST -H "Authorization: Bearer $BENCH_API_KEY" -H 'Content-Type: app
 control="coap://127.0.0.1:$COAP_PORT/telemetry?id=flood-control"
 
 flood() { # NAME TARGET DATAGRAMS
-  local before after; before=$(wc -l <"$BENCH_WORK/silo.log")
+  local mark; mark=$(log_mark silo)
   echo "== $1: $3 datagrams to $2 (rate ${rate:-0}/s, 0 = flat out)"
   sim flood --target "$2" --control "$control" --datagrams "$3" --rate "$rate" --server-pid "$SILO_PID" --json "$BENCH_WORK/$1.json"
-  after=$(wc -l <"$BENCH_WORK/silo.log")
-  local lines; lines=$(sed -n "$((before + 1)),${after}p" "$BENCH_WORK/silo.log")
-  echo "silo log during the flood: $(grep -c '^warn:' <<<"$lines" || true) warnings, $(grep -cE '^(fail|crit):' <<<"$lines" || true) errors; by event:"
-  grep -E '^(warn|fail|crit):' <<<"$lines" | sort | uniq -c | sort -rn | head -8 || true
-  # the first message of each event kind
-  grep -A1 -E '^(warn|fail|crit):' <<<"$lines" | awk '/^(warn|fail|crit):/ { k = $0; next } k != "" && !(k in seen) { seen[k] = 1; print "  " k ":" substr($0, 1, 240) } { k = "" }' || true
+  log_problems silo "$mark"
 }
 # Reference in the same invocation: libcoap's coap-server-notls under the same flood and control device (it has no
 # /telemetry: its control answers are 4.xx, counted as "not 2.01"; the latency is what counts). It also shows the

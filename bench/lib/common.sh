@@ -79,16 +79,29 @@ start_gateway() {
   wait_started gateway "$name" "$GW_PID"
 }
 
-# wait_started KIND NAME PID: waits (up to 2 min) for an NHub host's "Application started" line in $BENCH_WORK/NAME.log;
-# fails with the log's tail if the process exits or does not start in time.
-wait_started() {
-  local kind="$1" name="$2" pid="$3" _
-  for _ in $(seq 1 240); do
-    grep -q "Application started" "$BENCH_WORK/$name.log" && return 0
+# wait_for_line NAME PATTERN PID [SECONDS=120]: until PATTERN appears in $BENCH_WORK/NAME.log; fails (with the log's
+# tail) if the process exits first or the time runs out.
+wait_for_line() {
+  local name="$1" pattern="$2" pid="$3" tries=$(( ${4:-120} * 10 )) _
+  for _ in $(seq 1 "$tries"); do
+    grep -q "$pattern" "$BENCH_WORK/$name.log" 2>/dev/null && return 0
     kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
+    sleep 0.1
   done
-  echo "$kind $name did not start:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
+  echo "$name: no '$pattern' in its log:" >&2; tail -30 "$BENCH_WORK/$name.log" >&2; return 1
+}
+
+# wait_started KIND NAME PID: an NHub host's "Application started" line in $BENCH_WORK/NAME.log (2 min).
+wait_started() { wait_for_line "$2" "Application started" "$3" || { echo "$1 $2 did not start" >&2; return 1; }; }
+
+# log_mark NAME: the current length of $BENCH_WORK/NAME.log. log_problems NAME MARK: its warning and error lines since
+# the mark, counted, then by event (the most frequent 8) with the first message of each event kind.
+log_mark() { wc -l <"$BENCH_WORK/$1.log"; }
+log_problems() {
+  local lines; lines=$(sed -n "$(($2 + 1)),\$p" "$BENCH_WORK/$1.log")
+  echo "$1 log during the run: $(grep -c '^warn:' <<<"$lines" || true) warnings, $(grep -cE '^(fail|crit):' <<<"$lines" || true) errors"
+  grep -E '^(warn|fail|crit):' <<<"$lines" | sort | uniq -c | sort -rn | head -8 || true
+  grep -A1 -E '^(warn|fail|crit):' <<<"$lines" | awk '/^(warn|fail|crit):/ { k = $0; next } k != "" && !(k in seen) { seen[k] = 1; print "  " k ":" substr($0, 1, 240) } { k = "" }' || true
 }
 
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
@@ -101,12 +114,16 @@ machine_line() { echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)
 # PostgreSQL as the tests start it (tests/NHub.Testing/PostgresServer.cs): initdb in a temp dir, trust auth, a free
 # port, run as the postgres user when we are root. fsync stays ON here (a benchmark of the production path).
 pg_run() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$(command -v "$1")" "${@:2}"; else "$@"; fi; }
+# pg_start: (re)starts the server of start_postgres on its data dir and port.
+pg_start() {
+  pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -l "$BENCH_PG_ROOT/server.log" -w -t 60 \
+      -o "-p $PG_PORT -k $BENCH_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+}
 start_postgres() {
   BENCH_PG_ROOT="$(mktemp -d /tmp/nhub-bench-pg.XXXXXX)"; PG_PORT=$(free_tcp_port)
   [[ $(id -u) == 0 ]] && chown postgres:postgres "$BENCH_PG_ROOT"
   pg_run initdb -D "$BENCH_PG_ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
-  pg_run pg_ctl -D "$BENCH_PG_ROOT/data" -l "$BENCH_PG_ROOT/server.log" -w -t 60 \
-      -o "-p $PG_PORT -k $BENCH_PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+  pg_start
   psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc 'CREATE DATABASE nhub_bench' >/dev/null
   PG_CS="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=nhub_bench;Pooling=true"
 }
@@ -136,8 +153,7 @@ start_nats() {
   local bin=.tools/bin/nats-server; [[ -x $bin ]] || bin=$(command -v nats-server)
   "$bin" -js -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR" -sd "$BENCH_WORK/nats" -n nhub-bench >"$BENCH_WORK/nats.log" 2>&1 &
   NATS_PID=$!; BENCH_PIDS+=("$NATS_PID")
-  local _; for _ in $(seq 1 60); do grep -q "Server is ready" "$BENCH_WORK/nats.log" && return 0; sleep 0.5; done
-  echo "nats-server did not start" >&2; cat "$BENCH_WORK/nats.log" >&2; return 1
+  wait_for_line nats "Server is ready" "$NATS_PID" 30
 }
 
 # stream_messages NAME: messages stored in a JetStream stream (monitoring endpoint /jsz).

@@ -98,9 +98,9 @@ internal static class StreamAuditCommand
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: ct).ConfigureAwait(false))
         {
             total++;
-            if (msg.Headers?.TryGetValue("Nats-Msg-Id", out var id) == true)
+            if (msg.Headers?.TryGetValue("Nats-Msg-Id", out var value) == true && value.ToString() is var id)
             {
-                ids[id.ToString()] = ids.GetValueOrDefault(id.ToString()) + 1;
+                ids[id] = ids.GetValueOrDefault(id) + 1;
             }
             if (Reading(msg.Data) is { } key)
             {

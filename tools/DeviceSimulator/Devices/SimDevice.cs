@@ -59,6 +59,11 @@ internal sealed partial class SimDevice : IDisposable
 
     public DeviceCredential Credential { get; }
 
+    /// <summary>The <c>id=</c> query of its telemetry, made once.</summary>
+    private string IdQuery => _idQuery ??= "id=" + Credential.DeviceId;
+
+    private string? _idQuery;
+
     /// <summary>The local address the socket binds to (a replacement device for the same meter binds there too).</summary>
     public IPAddress BindAddress => _bind;
 
@@ -159,6 +164,20 @@ internal sealed partial class SimDevice : IDisposable
         _tokenBytes[3] = (byte)t;
         _out.Token = _tokenBytes;
         return _out;
+    }
+
+    /// <summary>
+    /// The guide's telemetry request, built on <see cref="NewRequest"/>: POST <paramref name="path"/>?id=&lt;device&gt;
+    /// with a JSON body (Content-Format 50).
+    /// </summary>
+    public CoapMessage NewTelemetryRequest(string path, ReadOnlyMemory<byte> payload)
+    {
+        var request = NewRequest(CoapCode.Post);
+        request.SetUriPath(path);
+        request.AddQuery(IdQuery);
+        request.ContentFormat = ContentFormats.Json;
+        request.Payload = payload;
+        return request;
     }
 
     /// <summary>A GET with Observe: 0 on <paramref name="path"/> (RFC 7641 §3.1), with the relation's own token.</summary>

@@ -45,7 +45,6 @@ internal sealed class AuditedTelemetryScenario : IScenario
     private async Task RunDeviceAsync(RunContext context, SimDevice device, long deadline, CancellationToken ct)
     {
         var options = context.Options;
-        var idQuery = "id=" + device.DeviceId;
         var deviceId = device.DeviceId;
         SimDevice? current = device;
         for (long seq = 0; current is not null && Stopwatch.GetTimestamp() < deadline && !ct.IsCancellationRequested; seq++)
@@ -55,11 +54,7 @@ internal sealed class AuditedTelemetryScenario : IScenario
             var acked = false;
             while (!acked && current is not null && Stopwatch.GetTimestamp() < deadline && !ct.IsCancellationRequested)
             {
-                var request = current.NewRequest(CoapCode.Post);
-                request.SetUriPath(_path);
-                request.AddQuery(idQuery);
-                request.ContentFormat = ContentFormats.Json;
-                request.Payload = payload;
+                current.NewTelemetryRequest(_path, payload);
                 requests++;
                 if (requests > 1)
                 {
@@ -80,7 +75,7 @@ internal sealed class AuditedTelemetryScenario : IScenario
                 }
                 else if (reply.Status == ReplyStatus.Response)
                 {
-                    await Delay(options.RetryAfter, ct).ConfigureAwait(false);
+                    await QuietDelay.WaitAsync(options.RetryAfter, ct).ConfigureAwait(false);
                 }
                 else
                 {
@@ -91,18 +86,6 @@ internal sealed class AuditedTelemetryScenario : IScenario
             {
                 Interlocked.Increment(ref _unacked);
             }
-        }
-    }
-
-    private static async Task Delay(TimeSpan delay, CancellationToken ct)
-    {
-        try
-        {
-            await Task.Delay(delay, ct).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // the run ends; the loop sees the token
         }
     }
 

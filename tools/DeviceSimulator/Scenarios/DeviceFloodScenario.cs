@@ -54,14 +54,7 @@ internal sealed class DeviceFloodScenario : IScenario
     private static async Task<SimDevice> ConnectAsync(RunContext context, int credential)
     {
         var device = context.NewDevice(credential);
-        device.Open();
-        if (context.Options.Dtls && !await context.Handshakes.ConnectAsync(device))
-        {
-            throw new IOException($"handshake of {device.DeviceId} failed");
-        }
-        device.StartReceiving();
-        context.Track(device);
-        return device;
+        return await context.TryConnectAsync(device) ? device : throw new IOException($"handshake of {device.DeviceId} failed");
     }
 
     public Task RunAsync(RunContext context, long deadline, CancellationToken ct) => Task.WhenAll(
@@ -75,7 +68,6 @@ internal sealed class DeviceFloodScenario : IScenario
         var device = _flooder!;
         var rate = context.Options.Rate > 0 ? context.Options.Rate : 5000;
         var path = context.Options.Target.AbsolutePath;
-        var query = "id=" + device.DeviceId;
         var started = Stopwatch.GetTimestamp();
         long n = 0;
         while (Stopwatch.GetTimestamp() < deadline && !ct.IsCancellationRequested)
@@ -84,12 +76,7 @@ internal sealed class DeviceFloodScenario : IScenario
             var due = (long)(Stopwatch.GetElapsedTime(started).TotalSeconds * rate);
             for (; n < due; n++)
             {
-                var request = device.NewRequest(CoapCode.Post);
-                request.Type = CoapMessageType.NonConfirmable;
-                request.SetUriPath(path);
-                request.AddQuery(query);
-                request.ContentFormat = ContentFormats.Json;
-                request.Payload = Encoding.UTF8.GetBytes($"{{\"flood\":{n}}}");
+                device.NewTelemetryRequest(path, Encoding.UTF8.GetBytes($"{{\"flood\":{n}}}")).Type = CoapMessageType.NonConfirmable;
                 if (device.SendOnly())
                 {
                     Interlocked.Increment(ref _sent);
@@ -102,15 +89,10 @@ internal sealed class DeviceFloodScenario : IScenario
     private static async Task DeviceProbeAsync(RunContext context, SimDevice device, Probe probe, long deadline, CancellationToken ct)
     {
         var path = context.Options.Target.AbsolutePath;
-        var query = "id=" + device.DeviceId;
         var payload = Encoding.UTF8.GetBytes("{\"probe\":true}");
         while (Stopwatch.GetTimestamp() < deadline && !ct.IsCancellationRequested)
         {
-            var request = device.NewRequest(CoapCode.Post);
-            request.SetUriPath(path);
-            request.AddQuery(query);
-            request.ContentFormat = ContentFormats.Json;
-            request.Payload = payload;
+            device.NewTelemetryRequest(path, payload);
             var started = Stopwatch.GetTimestamp();
             var reply = await device.SendAsync().ConfigureAwait(false);
             if (reply.Status == ReplyStatus.Response)
@@ -146,21 +128,7 @@ internal sealed class DeviceFloodScenario : IScenario
         }
     }
 
-    private static async Task Pause(long started, CancellationToken ct)
-    {
-        var wait = ProbeInterval - Stopwatch.GetElapsedTime(started);
-        if (wait > TimeSpan.Zero)
-        {
-            try
-            {
-                await Task.Delay(wait, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // run ends
-            }
-        }
-    }
+    private static Task Pause(long started, CancellationToken ct) => QuietDelay.WaitAsync(ProbeInterval - Stopwatch.GetElapsedTime(started), ct);
 
     public long Count(RunContext context) => Interlocked.Read(ref _sent);
 

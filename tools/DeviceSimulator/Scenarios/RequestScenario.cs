@@ -34,7 +34,6 @@ internal sealed class RequestScenario(bool telemetry) : IScenario
         var rate = context.Options.Rate;
         var interval = rate > 0 ? (long)(context.Devices.Count / rate * Stopwatch.Frequency) : 0;
         var next = Stopwatch.GetTimestamp() + (long)(Random.Shared.NextDouble() * interval);
-        var idQuery = "id=" + device.DeviceId;
         var rebinding = context.Rebinding;
         var rebindDue = rebinding?.FirstDue(Stopwatch.GetTimestamp()) ?? long.MaxValue;
         while (Stopwatch.GetTimestamp() < deadline && !ct.IsCancellationRequested && !device.IsClosed)
@@ -52,13 +51,13 @@ internal sealed class RequestScenario(bool telemetry) : IScenario
             {
                 rebindDue = rebinding.RebindIfDue(device, rebindDue, context.MeasureFrom);
             }
-            var request = device.NewRequest(telemetry ? CoapCode.Post : CoapCode.Get);
-            request.SetUriPath(_path);
             if (telemetry)
             {
-                request.AddQuery(idQuery);
-                request.ContentFormat = ContentFormats.Json;
-                request.Payload = _payload;
+                device.NewTelemetryRequest(_path, _payload);
+            }
+            else
+            {
+                device.NewRequest(CoapCode.Get).SetUriPath(_path);
             }
             var started = Stopwatch.GetTimestamp();
             var reply = await device.SendAsync().ConfigureAwait(false);

@@ -58,7 +58,9 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
         return new IPAddress([127, 0, 0, (byte)(1 + (n % spread))]);
     }
 
-    public SimDevice NewDevice(int n) => new(Credentials[n % Credentials.Count], Server, BindAddressFor(n), Link)
+    public SimDevice NewDevice(int n) => NewDevice(Credentials[n % Credentials.Count], BindAddressFor(n));
+
+    private SimDevice NewDevice(DeviceCredential credential, IPAddress bind) => new(credential, Server, bind, Link)
     {
         OfferedConnectionId = Options.ConnectionId switch
         {
@@ -67,6 +69,39 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
             _ => null,
         },
     };
+
+    /// <summary>
+    /// Opens the device's socket, runs its DTLS handshake through the pool (none for plain CoAP) and starts its
+    /// receive loop; from then on it is one of <see cref="Devices"/> (in <paramref name="replacing"/>'s place, if
+    /// given), swept for timeouts and closed with the rest. A device whose handshake failed is disposed: false.
+    /// </summary>
+    public async Task<bool> TryConnectAsync(SimDevice device, SimDevice? replacing = null)
+    {
+        device.Open();
+        if (Options.Dtls && !await Handshakes.ConnectAsync(device).ConfigureAwait(false))
+        {
+            device.Dispose();
+            return false;
+        }
+        device.StartReceiving();
+        if (device.ServerConnectionId is not null)
+        {
+            Interlocked.Increment(ref _connectionIdSessions);
+        }
+        lock (_devices)
+        {
+            if (replacing is not null && _devices.IndexOf(replacing) is var at and >= 0)
+            {
+                _devices[at] = device;
+            }
+            else
+            {
+                _devices.Add(device);
+            }
+            _sweepSetStale = true;
+        }
+        return true;
+    }
 
     /// <summary>
     /// A device that lost its session (the server forgot it, or it failed) reconnects as a new device of the same
@@ -79,54 +114,25 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
         old.Close(notify: false);
         while (Stopwatch.GetTimestamp() < deadline && !ct.IsCancellationRequested)
         {
-            var device = new SimDevice(old.Credential, Server, old.BindAddress, Link);
-            device.Open();
-            if (!Options.Dtls || await Handshakes.ConnectAsync(device).ConfigureAwait(false))
+            var device = NewDevice(old.Credential, old.BindAddress);
+            if (await TryConnectAsync(device, replacing: old).ConfigureAwait(false))
             {
-                device.StartReceiving();
-                lock (_devices)
-                {
-                    if (_devices.IndexOf(old) is var at and >= 0)
-                    {
-                        _devices[at] = device;
-                    }
-                    else
-                    {
-                        _devices.Add(device);
-                    }
-                    _sweepSet = [.. _devices];
-                }
                 Interlocked.Increment(ref _reconnects);
                 return device;
             }
-            device.Dispose();
-            try
-            {
-                await Task.Delay(backoff, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            await QuietDelay.WaitAsync(backoff, ct).ConfigureAwait(false);
         }
         return null;
-    }
-
-    /// <summary>A device a scenario connected itself: closed with the others, swept for timeouts.</summary>
-    public void Track(SimDevice device)
-    {
-        lock (_devices)
-        {
-            _devices.Add(device);
-            _sweepSet = [.. _devices];
-        }
     }
 
     /// <summary>Devices that reconnected (<see cref="ReconnectAsync"/>) during the run.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
     private long _reconnects;
+
+    /// <summary>What the sweeper walks: a copy of <see cref="Devices"/>, made again after the list changed.</summary>
     private SimDevice[] _sweepSet = [];
+    private bool _sweepSetStale;
 
     /// <summary>
     /// Creates every device, opens its socket, runs the DTLS handshakes through the pool (bounded concurrency) and
@@ -140,37 +146,13 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
         var connected = 0;
         for (var n = 0; n < count && !ct.IsCancellationRequested; n++)
         {
-            var device = NewDevice(n);
-            device.Open();
-            if (!Options.Dtls)
-            {
-                device.StartReceiving();
-                lock (_devices)
-                {
-                    _devices.Add(device);
-                }
-                continue;
-            }
-            connects.Add(ConnectOneAsync(device));
+            connects.Add(ConnectOneAsync(NewDevice(n)));
         }
         async Task ConnectOneAsync(SimDevice device)
         {
-            if (await Handshakes.ConnectAsync(device).ConfigureAwait(false))
+            if (await TryConnectAsync(device).ConfigureAwait(false))
             {
-                device.StartReceiving();
-                lock (_devices)
-                {
-                    _devices.Add(device);
-                }
                 Interlocked.Increment(ref connected);
-                if (device.ServerConnectionId is not null)
-                {
-                    Interlocked.Increment(ref _connectionIdSessions);
-                }
-            }
-            else
-            {
-                device.Dispose();
             }
         }
         var all = Task.WhenAll(connects);
@@ -186,14 +168,18 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
     public void StartTimeoutSweeper()
     {
         var timeoutTicks = (long)(Options.Timeout.TotalSeconds * Stopwatch.Frequency);
-        lock (_devices)
-        {
-            _sweepSet = [.. _devices];
-        }
         _sweeper ??= new Timer(_ =>
         {
             var now = Stopwatch.GetTimestamp();
-            foreach (var d in Volatile.Read(ref _sweepSet))
+            lock (_devices)
+            {
+                if (_sweepSetStale)
+                {
+                    _sweepSet = [.. _devices];
+                    _sweepSetStale = false;
+                }
+            }
+            foreach (var d in _sweepSet)
             {
                 d.CheckTimeout(now, timeoutTicks);
             }
