@@ -16,6 +16,9 @@ public static class PlatformStreams
     /// <summary>Downlink commands for the devices observing at one gateway; key: the gateway's id.</summary>
     public const string GatewayDownlink = "nhub-gateway-downlink";
 
+    /// <summary>DTLS sessions another gateway took over (<see cref="DtlsSessionMoved"/>); key: the previous owner's gateway id.</summary>
+    public const string GatewaySessions = "nhub-gateway-sessions";
+
     /// <summary>Credential revocations, broadcast to every gateway; key: <see cref="Guid.Empty"/>.</summary>
     public const string CredentialRevocations = "nhub-credential-revocations";
 

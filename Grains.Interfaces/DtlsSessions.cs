@@ -1,0 +1,97 @@
+namespace NHub.Grains;
+
+/// <summary>
+/// What a gateway needs to go on with an established DTLS 1.2 session that another gateway (or its own previous
+/// process) negotiated, without a handshake (docs/stateless-gateway.md). <see cref="Secrets"/> holds the record keys
+/// (RFC 5246 §6.3 key block): travel it only over the cluster's own connections and never log it; the session grain
+/// keeps it encrypted at rest under the deployment's master key.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("nhub.DtlsSessionSnapshot")]
+public sealed record DtlsSessionSnapshot(
+    [property: Id(0)] string DeviceId,
+    [property: Id(1)] string PskIdentity,
+    [property: Id(2)] string SessionKey,
+    [property: Id(3)] int CipherSuite,
+    [property: Id(4)] bool EncryptThenMac,
+    [property: Id(5)] byte[] Secrets,
+    [property: Id(6)] byte[] ReceiveConnectionId,
+    [property: Id(7)] byte[]? SendConnectionId,
+    [property: Id(8)] DateTimeOffset EstablishedAt)
+{
+    /// <summary>Keeps the key material out of logs and exception messages.</summary>
+    public override string ToString() => $"DtlsSessionSnapshot {{ DeviceId = {DeviceId}, SessionKey = {SessionKey}, CipherSuite = {CipherSuite} }}";
+}
+
+/// <summary>
+/// The receive side's replay state (RFC 6347 §4.1.2.6) at a checkpoint: the highest sequence number authenticated and
+/// the 64-record window below it (bit i set: <c>Top - i</c> was received).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("nhub.DtlsReplayMark")]
+public sealed record DtlsReplayMark(
+    [property: Id(0)] long Top,
+    [property: Id(1)] ulong Window);
+
+/// <summary>
+/// A session handed to a gateway by <see cref="IDtlsSessionGrain.TakeOver"/>: it may send epoch-1 records with sequence
+/// numbers in [<see cref="WriteSequenceStart"/>, <see cref="WriteSequenceLimit"/>) and none other until it extended the
+/// limit (docs/dtls-sequence-reservation.md). <see cref="Replay"/> is the last persisted receive window.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("nhub.DtlsSessionLease")]
+public sealed record DtlsSessionLease(
+    [property: Id(0)] DtlsSessionSnapshot Snapshot,
+    [property: Id(1)] long WriteSequenceStart,
+    [property: Id(2)] long WriteSequenceLimit,
+    [property: Id(3)] DtlsReplayMark Replay,
+    [property: Id(4)] Guid PreviousOwner,
+    [property: Id(5)] DateTimeOffset ExpiresAt);
+
+/// <summary>Pushed to the previous owner when another gateway took one of its sessions: drop the local copy, send nothing more.</summary>
+[GenerateSerializer, Immutable, Alias("nhub.DtlsSessionMoved")]
+public sealed record DtlsSessionMoved(
+    [property: Id(0)] string ConnectionId,
+    [property: Id(1)] string SessionKey,
+    [property: Id(2)] Guid NewOwner);
+
+/// <summary>
+/// One DTLS session kept outside the gateways, keyed by its receive Connection ID in lowercase hex (the CID the device
+/// writes in every record, RFC 9146 §3), so that any gateway receiving a record with that CID can find it. One owner at
+/// a time: every call but <see cref="Store"/> and <see cref="Remove"/> states the caller's gateway id.
+/// </summary>
+[Alias("nhub.IDtlsSessionGrain")]
+public interface IDtlsSessionGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// A handshake completed at <paramref name="gatewayId"/>: persist the session (durable when the call returns) with
+    /// the caller as owner and <paramref name="writeSequenceLimit"/> as the end of its first reserved block, and register
+    /// it with the device's twin so that revocation and deletion find it. False when the key holds another live
+    /// session (a CID collision across gateway restarts) or the device/credential is no longer active: the session
+    /// then stays local to the gateway.
+    /// </summary>
+    [Alias("Store")]
+    Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, long writeSequenceLimit, DateTimeOffset expiresAt);
+
+    /// <summary>
+    /// <paramref name="gatewayId"/> received a record for this session and holds no copy: make it the owner and lease it
+    /// the sequence block [previous limit, previous limit + <paramref name="blockSize"/>) (durable before returning), and
+    /// tell the previous owner (<see cref="PlatformStreams.GatewaySessions"/>). Null when there is no such session, it
+    /// expired, or its credential was revoked or its device deleted (the record is then erased).
+    /// </summary>
+    [Alias("TakeOver")]
+    Task<DtlsSessionLease?> TakeOver(Guid gatewayId, long blockSize);
+
+    /// <summary>
+    /// The owner reserves more sequence numbers (the new exclusive limit, never lower than the current one) and
+    /// checkpoints its receive window and expiry. False when <paramref name="gatewayId"/> no longer owns the session
+    /// (or it is gone): the caller must drop its copy and send nothing more.
+    /// </summary>
+    [Alias("Extend")]
+    Task<bool> Extend(Guid gatewayId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt);
+
+    /// <summary>Graceful shutdown of the owner: checkpoint the receive window and leave the session ownerless, ready for any gateway.</summary>
+    [Alias("Release")]
+    Task Release(Guid gatewayId, DtlsReplayMark replay);
+
+    /// <summary>The session ended (closed, evicted, revoked, device deleted): erase it.</summary>
+    [Alias("Remove")]
+    Task Remove();
+}
