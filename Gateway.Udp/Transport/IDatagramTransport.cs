@@ -79,6 +79,15 @@ public interface IDatagramReceiver
     {
     }
 
+    /// <summary>
+    /// A DTLS session established elsewhere (another gateway, or this gateway's previous process) continues here,
+    /// without a handshake (docs/stateless-gateway.md): what the upper layer kept for it outside the process (an
+    /// Observe relation) can be restored. Called before the session's first datagram is delivered; must not block.
+    /// </summary>
+    void OnPeerResumed(PeerInfo peer)
+    {
+    }
+
     /// <summary>The peer's session ended (DTLS close_notify, eviction, revocation, replacement). Never called for plain UDP.</summary>
     void OnPeerClosed(PeerInfo peer);
 }
@@ -103,6 +112,9 @@ public interface IDatagramTransport : IAsyncDisposable
     /// </summary>
     bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram);
 
-    /// <summary>Stops receiving, closes sessions (DTLS: sends close_notify) and releases the socket.</summary>
+    /// <summary>
+    /// Stops receiving and releases the socket. DTLS: sessions the store holds are left to the next gateway (no
+    /// close_notify); the others get close_notify.
+    /// </summary>
     ValueTask StopAsync();
 }

@@ -16,6 +16,9 @@ internal sealed class CachedPskIdentityManager(CredentialCache cache, Cancellati
     /// <summary>The identity the client offered (not yet authenticated).</summary>
     public string? OfferedIdentity { get; private set; }
 
+    /// <summary>The device the offered identity belongs to, once its key was handed out.</summary>
+    public string? DeviceId { get; private set; }
+
     /// <summary>Why the identity got no key: bad_identity, unknown_identity, revoked, lookup_failed.</summary>
     public string? RejectReason { get; private set; }
 
@@ -61,6 +64,7 @@ internal sealed class CachedPskIdentityManager(CredentialCache cache, Cancellati
             RejectReason = "revoked";
             return null;
         }
+        DeviceId = credential.DeviceId;
         // BouncyCastle zeroes the array it gets once the master secret is derived: hand it a copy.
         return (byte[])credential.Key.Clone();
     }

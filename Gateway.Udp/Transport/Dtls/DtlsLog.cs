@@ -30,6 +30,8 @@ internal static partial class DtlsLog
         SessionCloseReason.Replaced => "replaced",
         SessionCloseReason.AddressTaken => "address_taken",
         SessionCloseReason.Shutdown => "shutdown",
+        SessionCloseReason.Moved => "moved",
+        SessionCloseReason.SequenceExhausted => "sequence_exhausted",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 
@@ -57,6 +59,12 @@ internal static partial class DtlsLog
     [LoggerMessage(EventId = 1111, Level = LogLevel.Debug, Message = "DTLS session {SessionId} (identity {Identity}) moved from {From} to {To} (RFC 9146 connection id)")]
     public static partial void SessionMoved(ILogger logger, long sessionId, IPEndPoint from, IPEndPoint to, string? identity);
 
-    [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "CoAP DTLS transport stopped; {Count} session(s) closed")]
-    public static partial void Stopped(ILogger logger, int count);
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "CoAP DTLS transport stopped; {Count} session(s) closed, {Released} left in the session store for the next gateway")]
+    public static partial void Stopped(ILogger logger, int count, int released);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Debug, Message = "DTLS session {SessionId} of {Identity} (connection id {ConnectionId}) taken over from gateway {PreviousOwner}, at {Peer}, without a handshake")]
+    public static partial void SessionTakenOver(ILogger logger, long sessionId, IPEndPoint peer, string identity, string connectionId, Guid previousOwner);
+
+    [LoggerMessage(EventId = 1113, Level = LogLevel.Warning, Message = "DTLS session store call {Operation} failed (session {SessionId}): {Detail}")]
+    public static partial void StoreFailed(ILogger logger, long sessionId, string operation, string detail);
 }

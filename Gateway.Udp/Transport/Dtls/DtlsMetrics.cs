@@ -12,6 +12,9 @@ internal sealed class DtlsMetrics
     private readonly Counter<long> _recordsDropped;
     private readonly Counter<long> _helloVerifySent;
     private readonly Counter<long> _previousSecretCookies;
+    private readonly Counter<long> _takeovers;
+    private readonly Counter<long> _stored;
+    private readonly Counter<long> _storeFailures;
     private readonly Counter<long> _recordsWithoutData;
 
     public DtlsMetrics(IMeterFactory meterFactory)
@@ -24,7 +27,10 @@ internal sealed class DtlsMetrics
         _addressChanges = meter.CreateCounter<long>("nhub.dtls.address_changes", "{change}", "DTLS sessions moved to a new peer address by an authenticated, newest Connection ID record (RFC 9146 §6)");
         _recordsDropped = meter.CreateCounter<long>("nhub.dtls.records.dropped", "{record}", "DTLS records dropped before or by the record layer, by reason");
         _helloVerifySent = meter.CreateCounter<long>("nhub.dtls.hello_verify.sent", "{message}", "HelloVerifyRequests sent (stateless cookie exchange)");
-        _recordsWithoutData = meter.CreateCounter<long>("nhub.dtls.records.without_data", "{record}", "Receive passes of established sessions whose records carried no application data (alerts, retransmitted handshake records), ended at once instead of waiting for more");
+        _recordsWithoutData = meter.CreateCounter<long>("nhub.dtls.records.without_data", "{record}", "Records of established sessions that carried no application data: the client's retransmitted last handshake flight (answered with ours, at most once a second), alerts, heartbeats");
+        _takeovers = meter.CreateCounter<long>("nhub.dtls.takeovers", "{takeover}", "Records with a CID this gateway did not hold, looked up in the session store, by result (taken_over, unknown, auth_failed, address_busy, error)");
+        _stored = meter.CreateCounter<long>("nhub.dtls.sessions.stored", "{session}", "Sessions written to the session store after their handshake, by result (stored, or refused: local only)");
+        _storeFailures = meter.CreateCounter<long>("nhub.dtls.store.failures", "{call}", "Session store calls that failed, by operation (store, extend, remove)");
         _previousSecretCookies = meter.CreateCounter<long>("nhub.dtls.cookies.previous_secret", "{cookie}", "ClientHello cookies accepted with the previous (rotated-out) cookie secret");
     }
 
@@ -62,6 +68,12 @@ internal sealed class DtlsMetrics
     public void HelloVerifySent() => _helloVerifySent.Add(1);
 
     public void RecordWithoutData() => _recordsWithoutData.Add(1);
+
+    public void Takeover(string result) => _takeovers.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void SessionStored(bool stored) => _stored.Add(1, new KeyValuePair<string, object?>("result", stored ? "stored" : "refused"));
+
+    public void StoreFailed(string operation) => _storeFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void CookieFromPreviousSecret() => _previousSecretCookies.Add(1);
 

@@ -125,6 +125,45 @@ public sealed class DtlsOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:Dtls:WakeAfterIdle must be between 100 ms and 1 day")]
     public TimeSpan WakeAfterIdle { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Outgoing record sequence numbers reserved in the session store per write (docs/dtls-sequence-reservation.md):
+    /// a session writes once per this many records it sends (asked for when half a block is left), and a gateway that
+    /// takes a session over starts this far past the previous owner. Larger: fewer writes; the 48-bit space (2.8e14)
+    /// is never the limit.
+    /// </summary>
+    [Range(64, 1 << 24, ErrorMessage = "Gateway:Dtls:SequenceBlockSize must be between 64 and 16777216")]
+    public int SequenceBlockSize { get; set; } = 8192;
+
+    /// <summary>
+    /// The replay window is written to the session store after this many received records (and with every sequence
+    /// block): what a gateway that takes the session over may accept a second time is bounded by it.
+    /// </summary>
+    [Range(64, 1 << 24, ErrorMessage = "Gateway:Dtls:ReplayCheckpointRecords must be between 64 and 16777216")]
+    public int ReplayCheckpointRecords { get; set; } = 8192;
+
+    /// <summary>
+    /// Session takeovers (a record with a CID this gateway does not hold, looked up in the store) per second per source
+    /// IP, and the burst. Separate from the handshake budget and higher: a takeover costs a store read and write, no
+    /// public-key or PSK work, and after a gateway dies every device behind a carrier NAT arrives from the same address.
+    /// </summary>
+    [Range(1, 1_000_000, ErrorMessage = "Gateway:Dtls:TakeoversPerSecondPerIp must be between 1 and 1000000")]
+    public double TakeoversPerSecondPerIp { get; set; } = 500;
+
+    [Range(1, 1_000_000, ErrorMessage = "Gateway:Dtls:TakeoverBurstPerIp must be between 1 and 1000000")]
+    public int TakeoverBurstPerIp { get; set; } = 5000;
+
+    /// <summary>Store lookups for unknown CIDs in flight at once; records beyond are dropped (the device retransmits).</summary>
+    [Range(1, 65536, ErrorMessage = "Gateway:Dtls:MaxConcurrentTakeovers must be between 1 and 65536")]
+    public int MaxConcurrentTakeovers { get; set; } = 1024;
+
+    /// <summary>How long a CID the store did not know is not looked up again (junk and forged CIDs cost one read per this period).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:Dtls:UnknownConnectionIdCacheTime must be between 1 s and 1 h")]
+    public TimeSpan UnknownConnectionIdCacheTime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Graceful shutdown: how long the gateway waits for the store to take the replay windows of its sessions.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Gateway:Dtls:ReleaseTimeout must be between 1 s and 10 min")]
+    public TimeSpan ReleaseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var name in CipherSuites)

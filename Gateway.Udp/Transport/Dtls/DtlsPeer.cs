@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Org.BouncyCastle.Tls;
-using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
 
 namespace NHub.Gateway.Transport.Dtls;
 
@@ -14,8 +12,8 @@ internal enum PeerState
 
 /// <summary>
 /// One remote address on the DTLS socket: its channel, its handshake or session, and its lock. Every operation on
-/// the BouncyCastle session (decrypt, encrypt, close) runs under <see cref="Gate"/>, so the record layer never sees
-/// two threads at once. Created only for a cookie-verified ClientHello.
+/// the session's record layer (decrypt, encrypt, close) runs under <see cref="Gate"/>, so it never sees two threads at
+/// once. Created for a cookie-verified ClientHello, or for a session taken over from the store.
 /// </summary>
 internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerDatagramChannel channel, long sessionId, byte[] clientRandom, long createdAt)
 {
@@ -51,7 +49,20 @@ internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerD
     /// <summary>Guarded by <see cref="Gate"/>; read without it only as a hint.</summary>
     public PeerState State { get; private set; } = PeerState.Handshaking;
 
-    public BcDtlsTransport? Session { get; private set; }
+    /// <summary>The session's record layer, set once established.</summary>
+    public SessionRecordLayer? Records { get; private set; }
+
+    /// <summary>The session can continue elsewhere: the store holds it (under its receive CID).</summary>
+    public bool Stored { get; set; }
+
+    /// <summary>What the store is to hold, kept until it took it (a secret: dropped once stored).</summary>
+    public DtlsSessionSnapshot? PendingSnapshot { get; set; }
+
+    /// <summary>Timestamp of the session's last write to the store (for the expiry refresh).</summary>
+    public long LastCheckpoint { get; set; }
+
+    /// <summary>Under <see cref="Gate"/>: an extension of the sequence reservation or a replay checkpoint is being written.</summary>
+    public bool CheckpointInFlight { get; set; }
 
     /// <summary>Set once established; the same instance for the session's life.</summary>
     public PeerInfo? Info { get; private set; }
@@ -65,22 +76,22 @@ internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerD
         set => Volatile.Write(ref _lastActivity, value);
     }
 
-    public ReplayWindow Replay;
-
     /// <summary>Set (Interlocked) once OnPeerClosed was called for this session.</summary>
     public int ClosedNotified;
 
     private long _lastActivity = createdAt;
 
-    /// <summary>Under <see cref="Gate"/>: the handshake succeeded. Receive stops blocking; records are pumped from now on.</summary>
-    public void Establish(BcDtlsTransport session, string? identity, string sessionKey, byte[]? connectionId)
+    /// <summary>
+    /// Under <see cref="Gate"/>: the handshake succeeded (or the session came from the store). The channel stops
+    /// blocking; records are opened by <paramref name="records"/> from now on.
+    /// </summary>
+    public void Establish(SessionRecordLayer records, string? identity, string sessionKey, int datagramLimit)
     {
-        Session = session;
-        ConnectionId = connectionId;
-        SendLimit = session.GetSendLimit();
+        Records = records;
+        ConnectionId = records.ReceiveConnectionId;
+        SendLimit = records.SendLimit(datagramLimit);
         Info = new PeerInfo(EndPoint, TransportKind.Dtls, identity, SessionId) { SessionKey = sessionKey };
         State = PeerState.Established;
-        Channel.StopBlocking();
     }
 
     /// <summary>
@@ -97,8 +108,8 @@ internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerD
     }
 
     /// <summary>
-    /// Under <see cref="Gate"/>: ends the peer. With <paramref name="notify"/> BouncyCastle sends close_notify
-    /// (RFC 5246 §7.2.1); without, the peer is gone or restarted and nothing is sent. Returns false when already closed.
+    /// Under <see cref="Gate"/>: ends the peer. With <paramref name="notify"/> an established session sends close_notify
+    /// (RFC 5246 §7.2.1); without, the peer is gone, restarted or moved and nothing is sent. Returns false when already closed.
     /// </summary>
     public bool Close(bool notify)
     {
@@ -106,20 +117,25 @@ internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerD
         {
             return false;
         }
+        var wasEstablished = State == PeerState.Established;
         State = PeerState.Closed;
         if (!notify)
         {
             Channel.Mute();
         }
-        try
+        if (notify && wasEstablished && Records is { } records)
         {
-            Session?.Close();
-        }
-        catch (Exception ex) when (ex is IOException or TlsException or InvalidOperationException)
-        {
-            // the session was already failed; nothing more to send
+            // RFC 5246 §7.2: alert(warning, close_notify).
+            Span<byte> alert = [1, 0];
+            Span<byte> record = stackalloc byte[512]; // header, a CID of up to 255 bytes, protection
+            var length = records.Seal(DtlsRecordHeader.Alert, alert, record, out _);
+            if (length > 0)
+            {
+                Channel.Send(record[..length]);
+            }
         }
         Channel.Close();
+        Records?.Dispose();
         return true;
     }
 }

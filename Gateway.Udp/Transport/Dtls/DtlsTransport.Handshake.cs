@@ -50,32 +50,84 @@ public sealed partial class DtlsTransport
             FailHandshake(peer, reason, identities.OfferedIdentity, detail);
             return;
         }
-        server.ReleaseHandshakeState();
+        if (server.KeyBlock is not { } keyBlock)
+        {
+            FailHandshake(peer, "error", identities.OfferedIdentity, "no key block after the handshake");
+            return;
+        }
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
-        bool closed;
+        var queued = t_queued ??= new byte[_options.MaxDatagramSize];
         PumpOutcome outcome = default;
+        DtlsSessionSnapshot? snapshot = null;
+        long limit;
         lock (peer.Gate)
         {
             if (peer.State == PeerState.Closed)
             {
                 // replaced, revoked or stopped while the handshake ran
-                try
-                {
-                    session.Close();
-                }
-                catch (Exception ex) when (ex is IOException or TlsException)
-                {
-                    // nothing to close
-                }
                 _metrics.Handshake("cancelled");
                 return;
             }
-            EstablishLocked(peer, session, server);
-            // Records that arrived between our Finished and now (the client's first request) are waiting.
-            closed = peer.Channel.HasPending && PumpLocked(peer, plaintext, source: null, ref outcome);
+            // BouncyCastle is done: its last flight (ChangeCipherSpec, Finished) leaves now, and a copy stays with the
+            // session in case the client did not get it. Our record layer continues where BouncyCastle's stopped.
+            var flight = peer.Channel.StopBlocking();
+            var next = NextSequenceAfter(flight, server.SendConnectionId.Length);
+            var portable = _store is not null && server.ReceiveConnectionId is not null && server.AuthenticatedIdentity is not null && identities.DeviceId is not null;
+            limit = portable ? next + _options.SequenceBlockSize : SequenceReservation.MaxSequence + 1;
+            var records = new SessionRecordLayer(
+                DtlsRecordCipher.Create(server.NegotiatedCipherSuite, server.EncryptThenMac, keyBlock),
+                server.ReceiveConnectionId,
+                server.SendConnectionId,
+                new SequenceReservation(next, limit, _options.SequenceBlockSize),
+                default,
+                flight);
+            EstablishLocked(peer, records, server);
+            if (portable)
+            {
+                snapshot = new DtlsSessionSnapshot(identities.DeviceId!, server.AuthenticatedIdentity!, server.SessionKey!, server.NegotiatedCipherSuite,
+                    server.EncryptThenMac, keyBlock, server.ReceiveConnectionId!, server.SendConnectionId, _time.GetUtcNow());
+                peer.PendingSnapshot = snapshot;
+            }
+            // Application data BouncyCastle read together with the client's Finished waits inside it.
+            int length;
+            while ((length = session.ReceivePending(plaintext.AsSpan(), null)) >= 0)
+            {
+                Deliver(peer, plaintext, length);
+            }
+            // Records that arrived between our Finished and now (the client's first request) wait in the channel.
+            while (peer.State == PeerState.Established && peer.Channel.TryDequeue(queued, out length))
+            {
+                ReceiveLocked(peer, queued.AsSpan(0, length), plaintext, source: null, ref outcome);
+            }
         }
-        AfterPump(peer, closed, outcome);
+        if (snapshot is not null)
+        {
+            StoreSession(peer, snapshot, limit);
+        }
+        AfterPump(peer, outcome);
     }
+
+    /// <summary>
+    /// The first sequence number of ours after the handshake: one past the highest epoch-1 record BouncyCastle sent in
+    /// its last flight (its Finished, sequence 0, RFC 6347 §4.1), so that no number is used twice with the new keys.
+    /// </summary>
+    private static long NextSequenceAfter(byte[]? flight, int sendCidLength)
+    {
+        long next = 1;
+        var rest = flight.AsSpan();
+        while (DtlsRecord.TryRead(rest, sendCidLength, out var record, out var consumed))
+        {
+            if (record.Epoch == SessionRecordLayer.Epoch)
+            {
+                next = Math.Max(next, record.Sequence + 1);
+            }
+            rest = rest[consumed..];
+        }
+        return next;
+    }
+
+    [ThreadStatic]
+    private static byte[]? t_queued;
 
     [ThreadStatic]
     private static byte[]? t_plaintext;

@@ -1,21 +1,21 @@
 using System.Net;
-using Org.BouncyCastle.Tls;
 
 namespace NHub.Gateway.Transport.Dtls;
 
 /// <summary>
-/// The record pump: a known peer's records, fed to its handshake or checked (epoch, replay) and decrypted through
-/// BouncyCastle at once, the authenticated record's effects (wake, RFC 9146 move) and delivery to the CoAP layer.
+/// The record path of a known peer: records of a handshake in progress go to BouncyCastle (queued in the peer's
+/// channel); an established session's records are opened here at once by its own record layer
+/// (<see cref="SessionRecordLayer"/>): epoch and replay checks, authentication and decryption, the authenticated
+/// record's effects (wake, RFC 9146 move), and delivery to the CoAP layer.
 /// </summary>
 public sealed partial class DtlsTransport
 {
     /// <summary>
-    /// A record for a known peer: fed to its handshake, or decrypted now (the pump). <paramref name="source"/> is set
-    /// for a record matched by CID: the address it came from, where the session moves if the record proves newest.
+    /// A datagram for a known peer. <paramref name="source"/> is set for a record matched by CID: the address it came
+    /// from, where the session moves if the record proves newest.
     /// </summary>
-    private void OnPeerRecord(DtlsPeer peer, DtlsRecordHeader header, ReadOnlySpan<byte> datagram, byte[] plaintext, SocketAddress? source = null)
+    private void OnPeerRecord(DtlsPeer peer, ReadOnlySpan<byte> datagram, byte[] plaintext, SocketAddress? source = null)
     {
-        var closed = false;
         PumpOutcome outcome = default;
         lock (peer.Gate)
         {
@@ -31,133 +31,146 @@ public sealed partial class DtlsTransport
                     _metrics.RecordDropped("closed");
                     return;
             }
-            // Established. Cheap checks first, so junk never costs a trip through the record layer. Epoch 1 is
-            // the only application epoch (no renegotiation); epoch 0 may still carry the client's retransmitted
-            // last flight, which BouncyCastle answers by resending its Finished.
-            if (header.Epoch > 1 || (header.Epoch == 0 && header.ContentType is not (DtlsRecordHeader.Handshake or DtlsRecordHeader.ChangeCipherSpec)))
-            {
-                _metrics.RecordDropped("epoch");
-                return;
-            }
-            if (header.Epoch == 1 && peer.Replay.IsReplay(header.SequenceNumber))
-            {
-                _metrics.RecordDropped("replay");
-                return;
-            }
-            if (!peer.Channel.TryEnqueue(datagram))
-            {
-                _metrics.RecordDropped("peer_queue_full");
-                return;
-            }
-            closed = PumpLocked(peer, plaintext, source, ref outcome);
+            ReceiveLocked(peer, datagram, plaintext, source, ref outcome);
         }
-        AfterPump(peer, closed, outcome);
+        AfterPump(peer, outcome);
     }
 
-    /// <summary>What one pump did besides delivering data.</summary>
+    /// <summary>What one datagram did besides delivering data.</summary>
     private struct PumpOutcome
     {
         /// <summary>A session without CID whose address this session moved to (it cannot be reached any more).</summary>
         public DtlsPeer? Displaced;
+
+        /// <summary>Set when the session ended (close_notify or a fatal alert from the client).</summary>
+        public SessionCloseReason? Closed;
+
+        /// <summary>The session's sequence reservation or replay window is due to be written to the store.</summary>
+        public bool Checkpoint;
     }
 
-    /// <summary>The flags of the record BouncyCastle authenticated last on this thread (its record callback writes them).</summary>
-    [ThreadStatic]
-    private static DtlsRecordFlags t_recordFlags;
-
-    [ThreadStatic]
-    private static bool t_recordAuthenticated;
-
-    private static readonly DtlsRecordCallback RecordCallback = static flags =>
-    {
-        t_recordFlags = flags;
-        t_recordAuthenticated = true;
-    };
-
     /// <summary>
-    /// Under the peer's lock: decrypts what the channel holds and delivers the plaintext. Returns true when the
-    /// session ended (close_notify received, fatal alert, record-layer failure); the caller then finishes the close.
+    /// Under the peer's lock: every record of <paramref name="datagram"/> (several may share it, RFC 6347 §4.1.1),
+    /// checked, opened and acted on. Forged, replayed and malformed records are dropped and counted, never answered
+    /// (RFC 6347 §4.1.2.7, RFC 9146 §6).
     /// </summary>
-    private bool PumpLocked(DtlsPeer peer, byte[] plaintext, SocketAddress? source, ref PumpOutcome outcome)
+    private void ReceiveLocked(DtlsPeer peer, ReadOnlySpan<byte> datagram, byte[] plaintext, SocketAddress? source, ref PumpOutcome outcome)
     {
-        var session = peer.Session!;
-        try
+        var records = peer.Records!;
+        var cidLength = records.ReceiveConnectionId?.Length ?? 0;
+        while (!datagram.IsEmpty && outcome.Closed is null && peer.State == PeerState.Established)
         {
-            while (peer.Channel.HasPending)
+            if (!DtlsRecord.TryRead(datagram, cidLength, out var record, out var consumed))
             {
-                int length;
-                peer.Channel.BeginPump();
-                t_recordAuthenticated = false;
-                t_recordFlags = DtlsRecordFlags.None;
-                try
-                {
-                    length = session.Receive(plaintext.AsSpan(), PumpWaitMillis, RecordCallback);
-                }
-                catch (PumpDrainedSignal)
+                _metrics.RecordDropped("malformed");
+                return;
+            }
+            datagram = datagram[consumed..];
+            if (record.Epoch == 0)
+            {
+                // The client's last handshake flight again (ClientKeyExchange, ChangeCipherSpec): it did not get our
+                // Finished. RFC 6347 §4.2.4: answer with our last flight.
+                if (record.OuterType is DtlsRecordHeader.Handshake or DtlsRecordHeader.ChangeCipherSpec)
                 {
                     _metrics.RecordWithoutData();
-                    length = -1;
+                    ResendFinalFlight(peer);
                 }
-                if (t_recordAuthenticated)
+                else
                 {
-                    OnAuthenticatedLocked(peer, source, t_recordFlags, ref outcome);
+                    _metrics.RecordDropped("epoch");
                 }
-                else if (peer.Channel.LastServed is { Epoch: > 0 })
-                {
-                    // A protected record that did not authenticate (bad MAC, wrong CID, stale epoch): dropped by
-                    // BouncyCastle (RFC 9146 §6: silently), counted here.
-                    _metrics.RecordDropped("auth_failed");
-                }
-                if (length < 0)
-                {
-                    // Not application data: an alert, a retransmitted handshake record, or a corrupt record
-                    // (bad MAC: dropped by BouncyCastle, IgnoreCorruptDtlsRecords).
-                    continue;
-                }
-                if (peer.Channel.LastServed is { Epoch: 1 } served)
-                {
-                    // Authenticated and delivered: from now on a copy of this record is a replay.
-                    peer.Replay.Mark(served.SequenceNumber);
-                }
-                peer.LastActivity = _time.GetTimestamp();
-                Deliver(peer, plaintext, length);
-                // More records in the same datagram wait inside BouncyCastle, not in our channel.
-                while ((length = session.ReceivePending(plaintext.AsSpan(), null)) >= 0)
-                {
-                    Deliver(peer, plaintext, length);
-                }
+                continue;
             }
-        }
-        catch (Exception ex)
-        {
-            if (!peer.Channel.IsClosed)
+            if (record.Epoch != SessionRecordLayer.Epoch)
             {
-                // A fatal alert from the client, or the record layer failed: the session is over.
-                DtlsLog.SessionFailed(_logger, peer.SessionId, peer.EndPoint, ex.Message);
+                _metrics.RecordDropped("epoch"); // no renegotiation, so no later epoch
+                continue;
             }
-            peer.Close(notify: false);
-            return true;
+            if (cidLength > 0 != record.UsesConnectionId)
+            {
+                // RFC 9146 §3: once a CID is negotiated, the client's protected records carry it (and vice versa).
+                _metrics.RecordDropped("auth_failed");
+                continue;
+            }
+            if (records.IsReplay(record.Sequence))
+            {
+                _metrics.RecordDropped("replay");
+                continue;
+            }
+            if (!records.TryOpen(record, plaintext, out var length, out var contentType, out var newest))
+            {
+                _metrics.RecordDropped("auth_failed");
+                continue;
+            }
+            OnAuthenticatedLocked(peer, source, newest, record.UsesConnectionId, ref outcome);
+            switch (contentType)
+            {
+                case DtlsRecordHeader.ApplicationData:
+                    records.HandshakeConfirmed();
+                    peer.LastActivity = _time.GetTimestamp();
+                    Deliver(peer, plaintext, length);
+                    break;
+                case DtlsRecordHeader.Alert:
+                    _metrics.RecordWithoutData();
+                    OnAlertLocked(peer, plaintext.AsSpan(0, length), ref outcome);
+                    break;
+                case DtlsRecordHeader.Handshake:
+                    // Our Finished was lost and the client retransmitted its own (a renegotiation is never started).
+                    _metrics.RecordWithoutData();
+                    ResendFinalFlight(peer);
+                    break;
+                default:
+                    _metrics.RecordWithoutData(); // heartbeat, a stray ChangeCipherSpec: nothing to do
+                    break;
+            }
         }
-        if (peer.Channel.IsClosed)
+        if (peer.Stored && records.ReceivedSinceCheckpoint >= _options.ReplayCheckpointRecords)
         {
-            // BouncyCastle got close_notify, answered it and closed the channel.
-            peer.Close(notify: false);
-            return true;
+            outcome.Checkpoint = true;
         }
-        return false;
+    }
+
+    /// <summary>RFC 5246 §7.2: close_notify is answered with close_notify; a fatal alert ends the session; a warning is ignored.</summary>
+    private void OnAlertLocked(DtlsPeer peer, ReadOnlySpan<byte> alert, ref PumpOutcome outcome)
+    {
+        if (alert.Length < 2)
+        {
+            return;
+        }
+        const byte Fatal = 2, CloseNotify = 0;
+        if (alert[1] == CloseNotify)
+        {
+            peer.Close(notify: true);
+            outcome.Closed = SessionCloseReason.CloseNotify;
+        }
+        else if (alert[0] == Fatal)
+        {
+            DtlsLog.SessionFailed(_logger, peer.SessionId, peer.EndPoint, $"fatal alert {alert[1]} received");
+            peer.Close(notify: false);
+            outcome.Closed = SessionCloseReason.Failed;
+        }
+    }
+
+    private void ResendFinalFlight(DtlsPeer peer)
+    {
+        var flight = peer.Records!.FinalFlightToResend(_time.GetTimestamp(), _time.TimestampFrequency);
+        if (!flight.IsEmpty)
+        {
+            peer.Channel.Send(flight);
+        }
     }
 
     /// <summary>
-    /// Under the peer's lock, right after BouncyCastle authenticated a record (a forged one never gets here) and before
-    /// its data is delivered: the RFC 9146 §6 address update (<see cref="TryMoveLocked"/>), and wake detection: a
-    /// session heard from after <see cref="DtlsOptions.WakeAfterIdle"/>, or at a new address, is reachable again.
+    /// Under the peer's lock, right after a record authenticated (a forged one never gets here) and before its data is
+    /// delivered: the RFC 9146 §6 address update (<see cref="TryMoveLocked"/>), and wake detection: a session heard
+    /// from after <see cref="DtlsOptions.WakeAfterIdle"/>, or at a new address, is reachable again.
     /// </summary>
-    private void OnAuthenticatedLocked(DtlsPeer peer, SocketAddress? source, DtlsRecordFlags flags, ref PumpOutcome outcome)
+    private void OnAuthenticatedLocked(DtlsPeer peer, SocketAddress? source, bool newest, bool usesConnectionId, ref PumpOutcome outcome)
     {
         var now = _time.GetTimestamp();
         var reachable = now - peer.LastReceived > _wakeAfterIdle;
         peer.LastReceived = now;
-        if (source is not null && TryMoveLocked(peer, source, flags, ref outcome))
+        if (source is not null && TryMoveLocked(peer, source, newest, usesConnectionId, ref outcome))
         {
             reachable = true;
         }

@@ -84,7 +84,7 @@ public sealed partial class DtlsTransport
         }
         if (header.ContentType == DtlsRecordHeader.ConnectionId && _connectionIds.Length > 0)
         {
-            OnConnectionIdRecord(context, header, datagram);
+            OnConnectionIdRecord(context, datagram);
             return;
         }
         if (_peers.TryGet(context.Address, out var peer))
@@ -96,7 +96,7 @@ public sealed partial class DtlsTransport
                 OnClientHello(context, datagram, peer);
                 return;
             }
-            OnPeerRecord(peer, header, datagram, context.Plaintext);
+            OnPeerRecord(peer, datagram, context.Plaintext);
             return;
         }
         if (!isClientHello)
@@ -110,10 +110,11 @@ public sealed partial class DtlsTransport
 
     /// <summary>
     /// A tls12_cid record (RFC 9146 §4: the CID sits at offset 11, after epoch and sequence number): matched to its
-    /// session by CID alone, whatever its source address. Nothing changes for the session until BouncyCastle has
-    /// authenticated the record (see <see cref="PumpLocked"/>).
+    /// session by CID alone, whatever its source address. Nothing changes for the session until its record layer has
+    /// authenticated the record (see <see cref="ReceiveLocked"/>). A CID no session here has may be another gateway's
+    /// session: with a store it is taken over (DtlsTransport.SessionStore.cs).
     /// </summary>
-    private void OnConnectionIdRecord(ReceiveContext context, DtlsRecordHeader header, ReadOnlySpan<byte> datagram)
+    private void OnConnectionIdRecord(ReceiveContext context, ReadOnlySpan<byte> datagram)
     {
         // type(1) version(2) epoch(2) sequence(6) cid(L) length(2)
         if (datagram.Length < 11 + _connectionIds.Length + 2)
@@ -124,17 +125,20 @@ public sealed partial class DtlsTransport
         var cid = datagram.Slice(11, _connectionIds.Length);
         if (_peers.TryGetByConnectionId(cid, out var owner))
         {
-            OnPeerRecord(owner, header, datagram, context.Plaintext, context.Address);
+            OnPeerRecord(owner, datagram, context.Plaintext, context.Address);
             return;
         }
         // Not a live session's CID (yet). The client's Finished and first request carry the CID before the session is
         // registered under it (the handshake thread registers it right after): those come from the handshake's address.
         if (_peers.TryGet(context.Address, out var peer) && (peer.ConnectionId is null || cid.SequenceEqual(peer.ConnectionId)))
         {
-            OnPeerRecord(peer, header, datagram, context.Plaintext, source: null);
+            OnPeerRecord(peer, datagram, context.Plaintext, source: null);
             return;
         }
-        _metrics.RecordDropped("unknown_cid");
+        if (!TryTakeOver(context.Address, cid, datagram))
+        {
+            _metrics.RecordDropped("unknown_cid");
+        }
     }
 
     /// <summary>A ClientHello from an address without a session (or replacing one): cookie first, state only after.</summary>

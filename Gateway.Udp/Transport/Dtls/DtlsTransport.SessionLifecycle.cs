@@ -1,6 +1,5 @@
 using System.Net;
 using Org.BouncyCastle.Tls;
-using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
 
 namespace NHub.Gateway.Transport.Dtls;
 
@@ -10,7 +9,8 @@ namespace NHub.Gateway.Transport.Dtls;
 /// <list type="bullet">
 /// <item>starts: a cookie-verified ClientHello becomes a peer (<see cref="StartPeer"/>), replacing the address's
 /// session when the client restarted;</item>
-/// <item>established: the handshake thread registers the session (<see cref="EstablishLocked"/>);</item>
+/// <item>established: the handshake thread registers the session (<see cref="EstablishLocked"/>), or a session is
+/// taken over from the store (DtlsTransport.SessionStore.cs);</item>
 /// <item>moves: an authenticated, newest Connection ID record from another address (<see cref="TryMoveLocked"/>);</item>
 /// <item>ends: close_notify or failure while pumping (<see cref="AfterPump"/>), revocation
 /// (<see cref="CloseSessions"/>), idle or stuck (<see cref="Sweep"/>), shutdown (<see cref="CloseAll"/>).</item>
@@ -81,11 +81,11 @@ public sealed partial class DtlsTransport
     /// Under the peer's lock, on the handshake thread: the handshake succeeded. From now on the session is found by
     /// its id (sends) and by its Connection ID, if it negotiated one.
     /// </summary>
-    private void EstablishLocked(DtlsPeer peer, BcDtlsTransport session, PskDtlsServer server)
+    private void EstablishLocked(DtlsPeer peer, SessionRecordLayer records, PskDtlsServer server)
     {
         var identity = server.AuthenticatedIdentity;
         var connectionId = server.ReceiveConnectionId;
-        peer.Establish(session, identity, server.SessionKey!, connectionId);
+        peer.Establish(records, identity, server.SessionKey!, _options.MaxDatagramSize);
         peer.LastActivity = peer.LastReceived = _time.GetTimestamp();
         _peers.AddSession(peer);
         _metrics.SessionOpened(connectionId is not null);
@@ -95,16 +95,15 @@ public sealed partial class DtlsTransport
     }
 
     /// <summary>
-    /// Under the peer's lock, for a record BouncyCastle just authenticated that was matched by CID from
+    /// Under the peer's lock, for a record that just authenticated that was matched by CID from
     /// <paramref name="source"/>: RFC 9146 §6, the session moves there only when the record used the CID and is newer
     /// (epoch, sequence number) than any received before, so a replayed or delayed copy cannot pull it away. A session
     /// without CID that held the new address is left in <paramref name="outcome"/> for <see cref="AfterPump"/> to
     /// close. Returns whether the session moved.
     /// </summary>
-    private bool TryMoveLocked(DtlsPeer peer, SocketAddress source, DtlsRecordFlags flags, ref PumpOutcome outcome)
+    private bool TryMoveLocked(DtlsPeer peer, SocketAddress source, bool newest, bool usesConnectionId, ref PumpOutcome outcome)
     {
-        const DtlsRecordFlags Movable = DtlsRecordFlags.IsNewest | DtlsRecordFlags.UsesConnectionID;
-        if ((flags & Movable) != Movable || source.Equals(peer.Address))
+        if (!newest || !usesConnectionId || source.Equals(peer.Address))
         {
             return false;
         }
@@ -123,16 +122,23 @@ public sealed partial class DtlsTransport
         return true;
     }
 
-    /// <summary>Outside the peer's lock: what a pump left to do (close the session, close a peer whose address it took).</summary>
-    private void AfterPump(DtlsPeer peer, bool closed, PumpOutcome outcome)
+    /// <summary>
+    /// Outside the peer's lock: what a datagram left to do (finish the session's close, close a peer whose address it
+    /// took, write a checkpoint to the store).
+    /// </summary>
+    private void AfterPump(DtlsPeer peer, PumpOutcome outcome)
     {
         if (outcome.Displaced is { } displaced)
         {
             ClosePeer(displaced, SessionCloseReason.AddressTaken, notify: false);
         }
-        if (closed)
+        if (outcome.Closed is { } reason)
         {
-            FinishClose(peer, peer.Channel.IsClosed ? SessionCloseReason.CloseNotify : SessionCloseReason.Failed);
+            FinishClose(peer, reason);
+        }
+        else if (outcome.Checkpoint)
+        {
+            Checkpoint(peer);
         }
     }
 
@@ -158,13 +164,17 @@ public sealed partial class DtlsTransport
         return closed;
     }
 
-    /// <summary>Shutdown: closes every peer, sending close_notify to established sessions. Returns how many were closed.</summary>
+    /// <summary>
+    /// Shutdown: closes every peer. A session the store holds ends silently (the device goes on with it through the next
+    /// gateway, see <see cref="ReleaseStoredAsync"/>); every other one gets close_notify, so its device handshakes
+    /// again at once. Returns how many were closed.
+    /// </summary>
     private int CloseAll()
     {
         var closed = 0;
         foreach (var peer in _peers.Snapshot())
         {
-            if (ClosePeer(peer, SessionCloseReason.Shutdown, notify: true))
+            if (ClosePeer(peer, SessionCloseReason.Shutdown, notify: !peer.Stored))
             {
                 closed++;
             }
@@ -184,6 +194,10 @@ public sealed partial class DtlsTransport
                 {
                     case PeerState.Established when now - peer.LastActivity > _idleTimeout:
                         ClosePeer(peer, SessionCloseReason.Idle, notify: false);
+                        break;
+                    case PeerState.Established when peer.Stored && now - peer.LastCheckpoint > _idleTimeout / 2 && peer.LastActivity > peer.LastCheckpoint:
+                        // An active session the store has not heard of for half the idle timeout: refresh its expiry.
+                        Checkpoint(peer);
                         break;
                     case PeerState.Handshaking when now - peer.CreatedAt > 2 * _handshakeTimeout:
                         // BouncyCastle enforces the timeout itself; this catches a handshake that never got a thread.
@@ -217,6 +231,7 @@ public sealed partial class DtlsTransport
     private void FinishClose(DtlsPeer peer, SessionCloseReason reason)
     {
         _peers.Remove(peer);
+        ForgetStored(peer, reason);
         if (peer.Info is not { } info || Interlocked.Exchange(ref peer.ClosedNotified, 1) == 1)
         {
             return;

@@ -38,6 +38,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     private readonly long _idleTimeout;
     private readonly long _wakeAfterIdle;
     private readonly ConnectionIdIssuer _connectionIds;
+    private readonly IDtlsSessionStore? _store;
+    private readonly SourceRateLimiter _takeoverLimiter;
     private GatewayTlsCrypto? _crypto;
     private CookieVerifier? _cookies;
     private HandshakeWorkers<HandshakeWork>? _handshakes;
@@ -52,7 +54,12 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     private sealed record HandshakeWork(DtlsPeer Peer, DtlsRequest Request);
 
     /// <summary>Validates <paramref name="options"/>; <paramref name="nodeId"/> (<c>Gateway:NodeId</c>) is the first byte of every Connection ID issued.</summary>
-    public DtlsTransport(DtlsOptions options, CredentialCache credentials, ILogger<DtlsTransport> logger, IMeterFactory meterFactory, TimeProvider? timeProvider = null, int nodeId = 0)
+    /// <remarks>
+    /// With <paramref name="store"/>, sessions with a Connection ID are kept there and sessions held by other gateways
+    /// are taken over (docs/stateless-gateway.md); without, every session lives and ends with this process.
+    /// </remarks>
+    public DtlsTransport(DtlsOptions options, CredentialCache credentials, ILogger<DtlsTransport> logger, IMeterFactory meterFactory, TimeProvider? timeProvider = null, int nodeId = 0,
+        IDtlsSessionStore? store = null)
     {
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         _options = options;
@@ -67,6 +74,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         _idleTimeout = (long)(options.SessionIdleTimeout.TotalSeconds * _time.TimestampFrequency);
         _wakeAfterIdle = (long)(options.WakeAfterIdle.TotalSeconds * _time.TimestampFrequency);
         _connectionIds = new ConnectionIdIssuer(options.ConnectionIdLength, nodeId);
+        _store = options.ConnectionIdLength > 0 ? store : null;
+        _takeoverLimiter = new SourceRateLimiter(options.TakeoversPerSecondPerIp, options.TakeoverBurstPerIp, options.RateLimiterMaxAddresses, _time);
         // Session ids stay unique across restarts in practice (upper layers may log or persist them).
         _nextSessionId = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
     }
@@ -125,6 +134,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
             _metrics.DatagramDropped("no_session");
             return false;
         }
+        bool extend, sent;
         lock (p.Gate)
         {
             if (p.State != PeerState.Established)
@@ -134,25 +144,41 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
             }
             if (datagram.Length > p.SendLimit)
             {
-                // BouncyCastle would fail the whole session on an oversized record; refuse the one datagram instead.
+                // One record per datagram: refuse what does not fit instead of fragmenting (CoAP over DTLS never does).
                 _metrics.DatagramDropped("oversize");
                 return false;
             }
-            try
+            var record = t_record ??= new byte[_options.MaxDatagramSize + 512];
+            var length = p.Records!.Seal(DtlsRecordHeader.ApplicationData, datagram, record, out extend);
+            if (length > 0)
             {
-                p.Session!.Send(datagram);
+                p.Channel.Send(record.AsSpan(0, length));
                 p.LastActivity = _time.GetTimestamp();
-                return true;
             }
-            catch (Exception ex)
+            else if (p.Records.Sequence.Limit > SequenceReservation.MaxSequence)
             {
-                DtlsLog.SessionFailed(_logger, p.SessionId, p.EndPoint, ex.Message);
+                // RFC 6347 §4.1: the epoch's 48-bit sequence space is used up; only a new handshake goes on.
                 p.Close(notify: false);
+                _metrics.DatagramDropped("sequence_exhausted");
+                FinishClose(p, SessionCloseReason.SequenceExhausted);
+                return false;
             }
+            else
+            {
+                // No durable sequence number left (the store is slow or down): never send past the reserved block.
+                _metrics.DatagramDropped("sequence_not_reserved");
+            }
+            sent = length > 0;
         }
-        FinishClose(p, SessionCloseReason.SendFailed);
-        return false;
+        if (extend)
+        {
+            Checkpoint(p);
+        }
+        return sent;
     }
+
+    [ThreadStatic]
+    private static byte[]? t_record;
 
     public async ValueTask StopAsync()
     {
@@ -160,8 +186,10 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         {
             return;
         }
+        // Stop taking new work first: the receive path drops records from here on.
         await _stop.CancelAsync();
         _sweeper?.Dispose();
+        var released = await ReleaseStoredAsync();
         var closed = CloseAll();
         if (_handshakes is { } handshakes)
         {
@@ -185,7 +213,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
                 loop.Join(TimeSpan.FromSeconds(5));
             }
         });
-        DtlsLog.Stopped(_logger, closed);
+        DtlsLog.Stopped(_logger, closed, released);
     }
 
     public async ValueTask DisposeAsync()

@@ -6,11 +6,11 @@ using Org.BouncyCastle.Tls;
 namespace NHub.Gateway.Transport.Dtls;
 
 /// <summary>
-/// BouncyCastle's view of one peer on the shared socket (its <see cref="DatagramTransport"/>). Inbound datagrams are
-/// queued here by the receive loop. While <see cref="Blocking"/> (the handshake, on a handshake thread) Receive waits
-/// for the queue like a socket would; once the session is established it never waits: it hands out what is queued
-/// and answers -1 ("timed out") at once when empty, so decrypting a record is a synchronous "pump" on the receive
-/// loop. Sends go straight to the shared socket.
+/// One peer on the shared socket. During the handshake it is BouncyCastle's <see cref="DatagramTransport"/>: inbound
+/// datagrams are queued here by the receive loop and Receive waits for them like a socket would, on a handshake
+/// thread. Once the session is established BouncyCastle is done with it: the session's own record layer
+/// (<see cref="SessionRecordLayer"/>) opens records on the receive loop, and this channel only sends, to wherever the
+/// session is (<see cref="Retarget"/>).
 /// </summary>
 internal sealed class PeerDatagramChannel : DatagramTransport
 {
@@ -23,7 +23,6 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     private readonly object _gate = new(); // Monitor, not Lock: the handshake waits on it
     private bool _blocking = true;
     private bool _closed;
-    private bool _servedThisPump;
     private volatile bool _muted;
     private FinishedWatch _finished; // the handshake thread's only (Receive and Send while blocking)
     private byte[]? _flight; // the handshake's outbound records not yet sent (pooled), under _gate
@@ -93,13 +92,36 @@ internal sealed class PeerDatagramChannel : DatagramTransport
         }
     }
 
-    /// <summary>The handshake is over: from now on Receive never waits.</summary>
-    public void StopBlocking()
+    /// <summary>
+    /// The handshake is over: from now on Receive never waits. Sends the flight still packed (the server's
+    /// ChangeCipherSpec and Finished) and returns a copy of it, which the session re-sends if the client did not get
+    /// it (RFC 6347 §4.2.4); null when none was pending.
+    /// </summary>
+    public byte[]? StopBlocking()
     {
         lock (_gate)
         {
             _blocking = false;
+            var flight = _flightLength > 0 ? _flight.AsSpan(0, _flightLength).ToArray() : null;
             ReleaseFlightLocked();
+            return flight;
+        }
+    }
+
+    /// <summary>Takes the oldest queued datagram (those that arrived before the session was established) into <paramref name="buffer"/>.</summary>
+    public bool TryDequeue(Span<byte> buffer, out int length)
+    {
+        lock (_gate)
+        {
+            if (!_queue.TryDequeue(out var item))
+            {
+                length = 0;
+                return false;
+            }
+            length = Math.Min(item.Length, buffer.Length);
+            item.Buffer.AsSpan(0, length).CopyTo(buffer);
+            ArrayPool<byte>.Shared.Return(item.Buffer);
+            return true;
         }
     }
 
@@ -108,19 +130,6 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     /// <see cref="FinishedWatch"/>): almost always a wrong PSK.
     /// </summary>
     public bool FinishedRejected { get; private set; }
-
-    /// <summary>Header of the datagram BouncyCastle took last (for the replay window once it yields data).</summary>
-    public DtlsRecordHeader? LastServed { get; private set; }
-
-    /// <summary>Before each pumped Receive: the next empty-queue answer is a plain -1 until a datagram was handed out.</summary>
-    public void BeginPump()
-    {
-        lock (_gate)
-        {
-            _servedThisPump = false;
-            LastServed = null;
-        }
-    }
 
     /// <summary>The session moved (RFC 9146 §6): every later send goes to <paramref name="remote"/> (an owned, never-mutated copy).</summary>
     public void Retarget(SocketAddress remote) => _remote = remote;
@@ -162,13 +171,6 @@ internal sealed class PeerDatagramChannel : DatagramTransport
                 }
                 if (!_blocking)
                 {
-                    if (_servedThisPump)
-                    {
-                        // BouncyCastle took this pump's record but it held no application data (an alert, a
-                        // retransmitted handshake record): its Receive would now spin until the wait expires.
-                        // End the call instead; see PumpDrainedSignal.
-                        throw new PumpDrainedSignal();
-                    }
                     return -1;
                 }
                 if (!WaitForDatagram(waitMillis))
@@ -177,12 +179,10 @@ internal sealed class PeerDatagramChannel : DatagramTransport
                 }
             }
             var (datagram, length) = _queue.Dequeue();
-            _servedThisPump = !_blocking;
             if (_blocking)
             {
                 _finished.OnServed(datagram.AsSpan(0, length));
             }
-            LastServed = DtlsRecordHeader.TryRead(datagram.AsSpan(0, length), out var header, out _) ? header : null;
             var copied = Math.Min(length, buffer.Length);
             datagram.AsSpan(0, copied).CopyTo(buffer);
             ArrayPool<byte>.Shared.Return(datagram);

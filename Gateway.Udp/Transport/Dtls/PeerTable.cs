@@ -110,7 +110,7 @@ internal sealed class PeerTable(int maxPeers)
     }
 
     /// <summary>A CID of at most 16 bytes as a number: injective for one fixed length, and no allocation per lookup.</summary>
-    private static UInt128 Key(ReadOnlySpan<byte> connectionId)
+    public static UInt128 Key(ReadOnlySpan<byte> connectionId)
     {
         Span<byte> padded = stackalloc byte[16];
         padded.Clear();

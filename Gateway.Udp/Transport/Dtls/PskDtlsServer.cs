@@ -42,6 +42,18 @@ internal sealed class PskDtlsServer : PskTlsServer
     /// </summary>
     public byte[]? ReceiveConnectionId { get; private set; }
 
+    /// <summary>The CID the client asked us to put in our records (SecurityParameters.ConnectionIDLocal); empty when none.</summary>
+    public byte[] SendConnectionId { get; private set; } = [];
+
+    /// <summary>
+    /// The session's key block (RFC 5246 §6.3), derived when the handshake completed: from here on the records are
+    /// protected by <see cref="DtlsRecordCipher"/>, which anyone holding these bytes can rebuild. A secret.
+    /// </summary>
+    public byte[]? KeyBlock { get; private set; }
+
+    /// <summary>RFC 7366 encrypt-then-MAC was negotiated (only ever for CBC).</summary>
+    public bool EncryptThenMac { get; private set; }
+
     /// <summary>
     /// RFC 9146 §3: asked only when the ClientHello carries connection_id, even an empty one (a client that will not
     /// receive a CID can still send ours). Null (CIDs off, or this start's supply used up) answers without the extension.
@@ -76,27 +88,24 @@ internal sealed class PskDtlsServer : PskTlsServer
         NegotiatedCipherSuite = parameters.CipherSuite;
         SessionKey = DtlsSessionKey.From(parameters.ClientRandom, parameters.ServerRandom);
         ReceiveConnectionId = parameters.ConnectionIDPeer is { Length: > 0 } cid ? cid : null;
+        SendConnectionId = parameters.ConnectionIDLocal ?? [];
+        EncryptThenMac = parameters.IsEncryptThenMac;
+        // RFC 5246 §6.3: key_block = PRF(master_secret, "key expansion", server_random + client_random).
+        var seed = new byte[parameters.ServerRandom.Length + parameters.ClientRandom.Length];
+        parameters.ServerRandom.CopyTo(seed, 0);
+        parameters.ClientRandom.CopyTo(seed, parameters.ServerRandom.Length);
+        var length = DtlsRecordCipher.KeyBlockLength(parameters.CipherSuite);
+        KeyBlock = parameters.MasterSecret.DeriveUsingPrf(parameters.PrfAlgorithm, ExporterLabel.key_expansion, seed, length).Extract();
     }
 
     /// <summary>
-    /// After the handshake: forget what only the handshake needed. The session's record layer keeps this object
-    /// (for alert callbacks) for the session's whole life, and with it the client's and our extension tables, the
-    /// offered suites and the parsed status_request: ~1 KB per session that a 100k-session gateway does not need.
+    /// CBC only with encrypt-then-MAC (RFC 7366): MAC-then-encrypt CBC is the Lucky Thirteen construction, and the
+    /// gateway's own record layer (<see cref="DtlsRecordCipher"/>) does not implement it. A client offering CBC without
+    /// the extension gets one of the AEAD suites, or handshake_failure when it offers nothing else.
     /// </summary>
-    public void ReleaseHandshakeState()
-    {
-        m_clientExtensions = null;
-        m_serverExtensions.Clear();
-        if (m_serverExtensions is Dictionary<int, byte[]> extensions)
-        {
-            extensions.TrimExcess();
-        }
-        m_offeredCipherSuites = null;
-        m_certificateStatusRequest = null;
-        m_statusRequestV2 = null;
-        m_trustedCAKeys = null;
-        m_clientProtocolNames = null;
-    }
+    protected override bool IsSelectableCipherSuite(int cipherSuite, int availCurveBits, int availFiniteFieldBits, IList<short> sigAlgs) =>
+        (cipherSuite != CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256 || m_encryptThenMACOffered)
+        && base.IsSelectableCipherSuite(cipherSuite, availCurveBits, availFiniteFieldBits, sigAlgs);
 
     public override void NotifyAlertRaised(short alertLevel, short alertDescription, string message, Exception cause)
     {

@@ -7,14 +7,20 @@ namespace NHub.Gateway.Transport.Dtls;
 /// </summary>
 internal enum SessionCloseReason
 {
-    /// <summary><c>close_notify</c>: the client sent close_notify (RFC 5246 §7.2.1); BouncyCastle answered it.</summary>
+    /// <summary><c>close_notify</c>: the client sent close_notify (RFC 5246 §7.2.1); the gateway answered it.</summary>
     CloseNotify,
 
-    /// <summary><c>failed</c>: a fatal alert from the client, or the record layer failed while receiving.</summary>
+    /// <summary><c>failed</c>: a fatal alert from the client.</summary>
     Failed,
 
-    /// <summary><c>send_failed</c>: BouncyCastle failed to encrypt or send a datagram for the session.</summary>
+    /// <summary><c>send_failed</c>: a datagram for the session could not be protected.</summary>
     SendFailed,
+
+    /// <summary><c>moved</c>: another gateway took the session over (docs/stateless-gateway.md); nothing sent.</summary>
+    Moved,
+
+    /// <summary><c>sequence_exhausted</c>: the 48-bit record sequence space of epoch 1 is used up (RFC 6347 §4.1).</summary>
+    SequenceExhausted,
 
     /// <summary><c>revoked</c>: the session's PSK identity was revoked (close_notify sent).</summary>
     Revoked,

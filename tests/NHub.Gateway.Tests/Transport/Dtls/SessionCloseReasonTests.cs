@@ -15,6 +15,8 @@ public sealed class SessionCloseReasonTests
     [InlineData(SessionCloseReason.Replaced, "replaced")]
     [InlineData(SessionCloseReason.AddressTaken, "address_taken")]
     [InlineData(SessionCloseReason.Shutdown, "shutdown")]
+    [InlineData(SessionCloseReason.Moved, "moved")]
+    [InlineData(SessionCloseReason.SequenceExhausted, "sequence_exhausted")]
     internal void Each_reason_keeps_its_log_string(SessionCloseReason reason, string expected)
     {
         Assert.Equal(expected, DtlsLog.CloseReasonTag(reason));
@@ -24,7 +26,7 @@ public sealed class SessionCloseReasonTests
     public void Every_reason_has_its_own_string()
     {
         var tags = Enum.GetValues<SessionCloseReason>().Select(DtlsLog.CloseReasonTag).ToList();
-        Assert.Equal(9, tags.Count);
+        Assert.Equal(11, tags.Count);
         Assert.Equal(tags.Count, tags.Distinct(StringComparer.Ordinal).Count());
     }
 }
