@@ -32,7 +32,7 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("AutoProvision")]
     Task<bool> AutoProvision(string peerAddress, DeviceTransport transport);
 
-    /// <summary>Revokes every credential (closing live sessions), cancels pending commands and forgets the device.</summary>
+    /// <summary>Revokes every credential (closing live sessions), erases its stored DTLS sessions, cancels pending commands and forgets the device.</summary>
     [Alias("Delete")]
     Task<bool> Delete();
 
@@ -48,7 +48,7 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("ListCredentials")]
     Task<IReadOnlyList<CredentialSummary>?> ListCredentials();
 
-    /// <summary>Revokes one credential and pushes the revocation to every gateway. False when not found.</summary>
+    /// <summary>Revokes one credential, erases the stored DTLS sessions of its identity and pushes the revocation to every gateway. False when not found.</summary>
     [Alias("RevokeCredential")]
     Task<bool> RevokeCredential(Guid credentialId);
 
