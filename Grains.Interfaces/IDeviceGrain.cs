@@ -32,7 +32,7 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("AutoProvision")]
     Task<bool> AutoProvision(string peerAddress, DeviceTransport transport);
 
-    /// <summary>Revokes every credential (closing live sessions), cancels pending commands and forgets the device.</summary>
+    /// <summary>Revokes every credential (closing live sessions), erases its stored DTLS sessions, cancels pending commands and forgets the device.</summary>
     [Alias("Delete")]
     Task<bool> Delete();
 
@@ -48,7 +48,7 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("ListCredentials")]
     Task<IReadOnlyList<CredentialSummary>?> ListCredentials();
 
-    /// <summary>Revokes one credential and pushes the revocation to every gateway. False when not found.</summary>
+    /// <summary>Revokes one credential, erases the stored DTLS sessions of its identity and pushes the revocation to every gateway. False when not found.</summary>
     [Alias("RevokeCredential")]
     Task<bool> RevokeCredential(Guid credentialId);
 
@@ -80,14 +80,28 @@ public interface IDeviceGrain : IGrainWithStringKey
     Task<CancelOutcome> CancelCommand(Guid commandId);
 
     /// <summary>
-    /// The device registered an Observe relation on its commands resource at gateway <paramref name="gatewayId"/>.
-    /// Returns the commands not yet delivered (now marked sent) for the initial notification; null when unknown.
-    /// Later commands are pushed on that gateway's downlink stream.
+    /// The device registered an Observe relation on its commands resource at gateway <see cref="CommandObservation.GatewayId"/>.
+    /// The relation is persisted with the twin (replacing any earlier one) so that another gateway can resume it
+    /// (<see cref="ResumeObservingCommands"/>). Returns the commands not yet delivered (now marked sent) for the
+    /// initial notification; null when unknown. Later commands are pushed on that gateway's downlink stream.
+    /// Throws <see cref="ArgumentException"/> for a token longer than 8 bytes.
     /// </summary>
     [Alias("ObserveCommands")]
-    Task<IReadOnlyList<CommandInfo>?> ObserveCommands(Guid gatewayId, string peerAddress, DeviceTransport transport);
+    Task<IReadOnlyList<CommandInfo>?> ObserveCommands(CommandObservation observation);
 
-    /// <summary>The relation at <paramref name="gatewayId"/> ended (deregistration, RST, failed notification).</summary>
+    /// <summary>
+    /// Gateway <paramref name="gatewayId"/> now holds the DTLS session <paramref name="sessionKey"/> (it took it over):
+    /// when the persisted relation was registered by that session, it moves to that gateway (durable when the call
+    /// returns; later commands are pushed there) and the relation comes back with every command not yet delivered.
+    /// Null when the device is unknown, has no relation, or the relation belongs to another session.
+    /// </summary>
+    [Alias("ResumeObservingCommands")]
+    Task<ResumedObservation?> ResumeObservingCommands(Guid gatewayId, string sessionKey);
+
+    /// <summary>
+    /// The relation at <paramref name="gatewayId"/> ended (deregistration, RST, failed notification). No-op when the
+    /// relation is held by another gateway (it moved there).
+    /// </summary>
     [Alias("StopObservingCommands")]
     Task StopObservingCommands(Guid gatewayId);
 
@@ -105,4 +119,21 @@ public interface IDeviceGrain : IGrainWithStringKey
 
     [Alias("GetFirmwareProgress")]
     Task<FirmwareProgress?> GetFirmwareProgress();
+
+    /// <summary>
+    /// Records the DTLS session stored under <paramref name="connectionId"/> (its <see cref="IDtlsSessionGrain"/> key)
+    /// so that revoking <paramref name="pskIdentity"/> or deleting the device erases it. Called by the session grain
+    /// only. False (nothing recorded) when the device does not exist or the identity is not one of its active
+    /// credentials. The twin keeps the newest sessions (Devices:MaxDtlsSessions, 16 by default) and erases older ones.
+    /// </summary>
+    [Alias("AddDtlsSession")]
+    Task<bool> AddDtlsSession(string connectionId, string pskIdentity);
+
+    /// <summary>True when the session is recorded and its credential is still active (the session grain asks before every takeover).</summary>
+    [Alias("HasDtlsSession")]
+    Task<bool> HasDtlsSession(string connectionId);
+
+    /// <summary>Forgets a session (its grain erased it). No-op when it is not recorded.</summary>
+    [Alias("RemoveDtlsSession")]
+    Task RemoveDtlsSession(string connectionId);
 }

@@ -41,6 +41,13 @@ public sealed class DeviceOptions
 
     [Range(1, 31_536_000, ErrorMessage = "Devices:MaxCommandTtlSeconds must be between 1 and 31536000")]
     public int MaxCommandTtlSeconds { get; set; } = 30 * 24 * 3600;
+
+    /// <summary>
+    /// Stored DTLS sessions a twin keeps track of (docs/stateless-gateway.md); registering one more erases the oldest.
+    /// A device normally has one; a few more cover re-handshakes whose old session was never closed.
+    /// </summary>
+    [Range(1, 1000, ErrorMessage = "Devices:MaxDtlsSessions must be between 1 and 1000")]
+    public int MaxDtlsSessions { get; set; } = 16;
 }
 
 /// <summary>Credential issuing (section <c>Credentials</c>).</summary>

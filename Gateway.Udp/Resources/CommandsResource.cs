@@ -74,14 +74,16 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
         }
 
         var transport = ctx.Peer.Kind == TransportKind.Dtls ? DeviceTransport.Coaps : DeviceTransport.Coap;
-        var undelivered = await device.ObserveCommands(gateway.Id, ctx.Peer.EndPoint.ToString(), transport);
+        // Kept with the twin, so that a gateway taking over this DTLS session resumes the relation (docs/commands.md).
+        var observation = new CommandObservation(gateway.Id, ctx.Peer.EndPoint.ToString(), transport, ctx.Peer.SessionKey, ctx.Request.Token.ToArray(), format);
+        var undelivered = await device.ObserveCommands(observation);
         if (undelivered is null && !authenticated)
         {
             if (await autoProvisioner.TryProvisionAsync(deviceId, ctx.Peer) is { } refused)
             {
                 return refused;
             }
-            undelivered = await device.ObserveCommands(gateway.Id, ctx.Peer.EndPoint.ToString(), transport);
+            undelivered = await device.ObserveCommands(observation);
         }
         if (undelivered is null)
         {

@@ -100,15 +100,80 @@ public sealed partial class DeviceGrain
         return CancelOutcome.Cancelled;
     }
 
-    public async Task<IReadOnlyList<CommandInfo>?> ObserveCommands(Guid gatewayId, string peerAddress, DeviceTransport transport)
+    public async Task<IReadOnlyList<CommandInfo>?> ObserveCommands(CommandObservation observation)
     {
+        if (observation.Token is not { Length: <= MaxTokenLength })
+        {
+            throw new ArgumentException($"An Observe token is at most {MaxTokenLength} bytes (RFC 7252 §5.3.1)", nameof(observation));
+        }
         if (!Exists)
         {
             return null;
         }
         var now = time.GetUtcNow();
         ExpireStaleCommands(now);
-        state.State.ObserverGateway = gatewayId;
+        SetObservation(observation with { Token = (byte[])observation.Token.Clone() });
+        // A new relation: its gateway numbers notifications from 0 (the registration response), so resumes count from 0.
+        state.State.ObservationResumes = 0;
+        var pending = MarkUndeliveredSent(now);
+        await MarkSeenAsync(observation.PeerAddress, observation.Transport, now);
+        await state.WriteStateAsync();
+        await SyncPendingWorkAsync();
+        return pending;
+    }
+
+    public async Task<ResumedObservation?> ResumeObservingCommands(Guid gatewayId, string sessionKey)
+    {
+        if (!Exists || state.State.Observation is not { SessionKey: { } registeredBy } observation
+            || !string.Equals(registeredBy, sessionKey, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var now = time.GetUtcNow();
+        ExpireStaleCommands(now);
+        SetObservation(observation with { GatewayId = gatewayId });
+        state.State.ObservationResumes++;
+        var pending = MarkUndeliveredSent(now);
+        // Persisted before the relation is handed out: a command enqueued from now on is pushed to the new gateway,
+        // and a crash after this write finds the relation where the device now is.
+        await state.WriteStateAsync();
+        await SyncPendingWorkAsync();
+        return new ResumedObservation((byte[])observation.Token.Clone(), observation.ContentFormat, ObserveSequenceHint(state.State.ObservationResumes), pending);
+    }
+
+    public async Task StopObservingCommands(Guid gatewayId)
+    {
+        // Only the gateway holding the relation ends it: one it has moved away from reports too late.
+        if (state.State.ObserverGateway == gatewayId)
+        {
+            SetObservation(null);
+            await state.WriteStateAsync();
+        }
+    }
+
+    /// <summary>RFC 7252 §5.3.1: tokens are 0 to 8 bytes.</summary>
+    private const int MaxTokenLength = 8;
+
+    /// <summary>
+    /// RFC 7641 §3.4 and §4.4: a client keeps a notification only if its 24-bit Observe value is ahead of the last one
+    /// in serial-number order (by less than 2^23), or more than 128 s passed. The gateway that took the registration
+    /// numbers from 0; the n-th resume starts at n·2^16 (mod 2^24), which is ahead of every value the previous holder
+    /// used as long as it sent fewer than 2^16 notifications, and stays ahead across the wrap-around.
+    /// </summary>
+    private static int ObserveSequenceHint(int resumes) => (resumes << 16) & 0xFFFFFF;
+
+    private void SetObservation(CommandObservation? observation)
+    {
+        state.State.Observation = observation;
+        state.State.ObserverGateway = observation?.GatewayId;
+    }
+
+    /// <summary>
+    /// Every pending command, the queued ones now marked sent. Sent ones are included again: nothing says the device
+    /// got them (an ACK marks them delivered, and a delivered command is never sent again).
+    /// </summary>
+    private List<CommandInfo> MarkUndeliveredSent(DateTimeOffset now)
+    {
         var pending = new List<CommandInfo>();
         foreach (var c in state.State.Commands)
         {
@@ -119,19 +184,7 @@ public sealed partial class DeviceGrain
                 pending.Add(c.ToInfo());
             }
         }
-        await MarkSeenAsync(peerAddress, transport, now);
-        await state.WriteStateAsync();
-        await SyncPendingWorkAsync();
         return pending;
-    }
-
-    public async Task StopObservingCommands(Guid gatewayId)
-    {
-        if (state.State.ObserverGateway == gatewayId)
-        {
-            state.State.ObserverGateway = null;
-            await state.WriteStateAsync();
-        }
     }
 
     public async Task CommandsDelivered(IReadOnlyList<Guid> commandIds)

@@ -76,7 +76,9 @@ public sealed partial class DeviceGrain
         var now = time.GetUtcNow();
         credential.Status = CredentialStatus.Revoked;
         credential.RevokedAt = now;
+        var sessions = ForgetDtlsSessions(credential.PskIdentity);
         await state.WriteStateAsync();
+        EraseSessionsInBackground(sessions, "credential revoked");
         await BroadcastRevocationAsync(credential, now);
         return true;
     }

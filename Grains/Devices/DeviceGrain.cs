@@ -121,8 +121,10 @@ public sealed partial class DeviceGrain(
             }
         }
         var autoProvisioned = state.State.AutoProvisioned;
+        var sessions = ForgetDtlsSessions(null);
         await state.ClearStateAsync();
         state.State = new DeviceState();
+        EraseSessionsInBackground(sessions, "device deleted");
         _offlineTimer?.Dispose();
         _offlineTimer = null;
         await StopOfflineWatchAsync();

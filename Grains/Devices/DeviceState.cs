@@ -21,6 +21,15 @@ public sealed class DeviceState
     [Id(10)] public FirmwareProgress? Firmware { get; set; }
     /// <summary>Created by development auto-provisioning (a plain-CoAP request for an unknown id), not by the portal.</summary>
     [Id(11)] public bool AutoProvisioned { get; set; }
+    /// <summary>
+    /// The commands Observe relation (null: none). Set and cleared together with <see cref="ObserverGateway"/>, which
+    /// equals its gateway id (kept for state written before relations were persisted).
+    /// </summary>
+    [Id(12)] public CommandObservation? Observation { get; set; }
+    /// <summary>Counts resumes of <see cref="Observation"/> since its registration: the Observe sequence hint (<see cref="ResumedObservation.ObserveSequence"/>).</summary>
+    [Id(13)] public int ObservationResumes { get; set; }
+    /// <summary>Stored DTLS sessions of this device, oldest first, at most <see cref="DeviceOptions.MaxDtlsSessions"/>.</summary>
+    [Id(14)] public List<DtlsSessionRef> DtlsSessions { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("nhub.CredentialState")]

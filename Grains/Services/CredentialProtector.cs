@@ -3,8 +3,9 @@ using System.Security.Cryptography;
 namespace NHub.Grains.Services;
 
 /// <summary>
-/// Encrypts PSK key material at rest (AES-256-GCM under the configured master key). The credential id is bound as
-/// associated data, so a ciphertext moved to another credential does not decrypt.
+/// Encrypts key material at rest (AES-256-GCM under the configured master key): PSKs, bound to their credential id,
+/// and DTLS session secrets, bound to the session's record name. The binding is the GCM associated data, so a
+/// ciphertext copied into another record does not decrypt there.
 /// </summary>
 public sealed class CredentialProtector
 {
@@ -21,27 +22,46 @@ public sealed class CredentialProtector
         _masterKey = (byte[])masterKey.Clone();
     }
 
-    /// <summary>nonce ‖ ciphertext ‖ tag.</summary>
+    /// <summary>A PSK bound to its credential: nonce ‖ ciphertext ‖ tag.</summary>
     public byte[] Protect(ReadOnlySpan<byte> key, Guid credentialId)
     {
-        var output = new byte[NonceSize + key.Length + TagSize];
-        var nonce = output.AsSpan(0, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(_masterKey, TagSize);
-        aes.Encrypt(nonce, key, output.AsSpan(NonceSize, key.Length), output.AsSpan(NonceSize + key.Length), credentialId.ToByteArray());
-        return output;
+        Span<byte> associatedData = stackalloc byte[16];
+        credentialId.TryWriteBytes(associatedData);
+        return Protect(key, associatedData);
     }
 
     public byte[] Unprotect(ReadOnlySpan<byte> protectedKey, Guid credentialId)
     {
-        if (protectedKey.Length < NonceSize + TagSize)
-        {
-            throw new CryptographicException("Protected key is too short.");
-        }
-        var length = protectedKey.Length - NonceSize - TagSize;
-        var key = new byte[length];
+        Span<byte> associatedData = stackalloc byte[16];
+        credentialId.TryWriteBytes(associatedData);
+        return Unprotect(protectedKey, associatedData);
+    }
+
+    /// <summary>
+    /// nonce ‖ ciphertext ‖ tag, authenticated together with <paramref name="associatedData"/> (not stored: the caller
+    /// must present the same bytes to <see cref="Unprotect(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>).
+    /// </summary>
+    public byte[] Protect(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
+    {
+        var output = new byte[NonceSize + plaintext.Length + TagSize];
+        var nonce = output.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
         using var aes = new AesGcm(_masterKey, TagSize);
-        aes.Decrypt(protectedKey[..NonceSize], protectedKey.Slice(NonceSize, length), protectedKey[(NonceSize + length)..], key, credentialId.ToByteArray());
-        return key;
+        aes.Encrypt(nonce, plaintext, output.AsSpan(NonceSize, plaintext.Length), output.AsSpan(NonceSize + plaintext.Length), associatedData);
+        return output;
+    }
+
+    /// <summary>Throws <see cref="CryptographicException"/> when the ciphertext was altered or the associated data differs.</summary>
+    public byte[] Unprotect(ReadOnlySpan<byte> protectedData, ReadOnlySpan<byte> associatedData)
+    {
+        if (protectedData.Length < NonceSize + TagSize)
+        {
+            throw new CryptographicException("Protected data is too short.");
+        }
+        var length = protectedData.Length - NonceSize - TagSize;
+        var plaintext = new byte[length];
+        using var aes = new AesGcm(_masterKey, TagSize);
+        aes.Decrypt(protectedData[..NonceSize], protectedData.Slice(NonceSize, length), protectedData[(NonceSize + length)..], plaintext, associatedData);
+        return plaintext;
     }
 }

@@ -19,7 +19,7 @@ public sealed class FleetRegistryTests(GrainsClusterFixture cluster)
         var row = await Row("fleet-row");
         Assert.Equal((DeviceTransport.None, 0, null), (row.Transport, row.PendingCommands, row.FirmwareDownloading));
 
-        await device.ObserveCommands(Guid.NewGuid(), "10.0.0.9:5000", DeviceTransport.Coaps);
+        await device.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.9:5000", DeviceTransport.Coaps, null, [], 50));
         Assert.Equal(DeviceTransport.Coaps, (await Row("fleet-row")).Transport);
 
         var first = await device.EnqueueCommand(new CommandRequest("reboot", null, 3600));
@@ -42,10 +42,10 @@ public sealed class FleetRegistryTests(GrainsClusterFixture cluster)
         var busy = await cluster.ProvisionAsync("fleetf-busy");
         var plain = await cluster.ProvisionAsync("fleetf-plain");
         await cluster.ProvisionAsync("other-fleetf");
-        await busy.ObserveCommands(Guid.NewGuid(), "10.0.0.10:5000", DeviceTransport.Coaps);
+        await busy.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.10:5000", DeviceTransport.Coaps, null, [], 50));
         await busy.EnqueueCommand(new CommandRequest("reboot", null, 3600));
         cluster.Time.Advance(TimeSpan.FromSeconds(5));
-        await plain.ObserveCommands(Guid.NewGuid(), "10.0.0.11:5000", DeviceTransport.Coap);
+        await plain.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.11:5000", DeviceTransport.Coap, null, [], 50));
 
         static IEnumerable<string> Ids(DevicePage page) => page.Items.Select(d => d.DeviceId);
         Assert.Equal(["fleetf-busy", "fleetf-plain", "fleetf-quiet"], Ids(await Query(new DeviceQuery(null, OnlineFilter.Any, 0, 10, IdPrefix: "fleetf-"))));

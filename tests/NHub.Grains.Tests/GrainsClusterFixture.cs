@@ -5,6 +5,7 @@ using NHub.Grains.Embedded;
 using NHub.Grains.Services;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace NHub.Grains.Tests;
@@ -105,6 +106,25 @@ public sealed class GrainsClusterFixture : IAsyncLifetime
 
     /// <summary>Orleans' default StreamPullingAgentOptions.GetQueueMsgsTimerPeriod.</summary>
     private static readonly TimeSpan StreamPullPeriod = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// What the silo's grain storage holds for <paramref name="grain"/> under <paramref name="stateName"/> (the
+    /// PersistentState name), read past the activation: null when nothing is stored.
+    /// </summary>
+    public async Task<T?> ReadStoredStateAsync<T>(string stateName, IAddressable grain) where T : class, new()
+    {
+        var storage = Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GrainStorageNames.Default);
+        var stored = new GrainState<T>();
+        await storage.ReadStateAsync(stateName, grain.GetGrainId(), stored);
+        return stored.RecordExists ? stored.State : null;
+    }
+
+    /// <summary>Writes <paramref name="value"/> as the stored state of a grain that is not active (it reads it at activation).</summary>
+    public async Task WriteStoredStateAsync<T>(string stateName, IAddressable grain, T value) where T : class, new()
+    {
+        var storage = Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GrainStorageNames.Default);
+        await storage.WriteStateAsync(stateName, grain.GetGrainId(), new GrainState<T>(value));
+    }
 
     /// <summary>Provisions a device with a plain record and returns its grain.</summary>
     public async Task<IDeviceGrain> ProvisionAsync(string deviceId)

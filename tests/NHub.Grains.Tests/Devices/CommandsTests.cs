@@ -24,7 +24,7 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
         Assert.Equal(1, (await device.GetTwin())!.PendingCommands);
 
         cluster.Time.Advance(TimeSpan.FromSeconds(10));
-        var pending = await device.ObserveCommands(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coaps);
+        var pending = await device.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50));
         var sent = Assert.Single(pending!);
         Assert.Equal(queued.Id, sent.Id);
         Assert.Equal(CommandStatus.Sent, sent.Status);
@@ -48,7 +48,7 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
     {
         var device = await cluster.ProvisionAsync("cmd-once");
         var command = await device.EnqueueCommand(Command("reboot"));
-        await device.ObserveCommands(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coap);
+        await device.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coap, null, [], 50));
         await device.CommandsDelivered([command!.Id]);
         var first = Assert.Single((await device.ListCommands())!).DeliveredAt;
 
@@ -68,7 +68,7 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
     {
         var device = await cluster.ProvisionAsync("cmd-push");
         var gatewayId = Guid.NewGuid();
-        Assert.Empty((await device.ObserveCommands(gatewayId, "10.0.0.8:5000", DeviceTransport.Coaps))!);
+        Assert.Empty((await device.ObserveCommands(new CommandObservation(gatewayId, "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50)))!);
 
         var downlink = new TaskCompletionSource<DownlinkCommands>(TaskCreationOptions.RunContinuationsAsynchronously);
         var handle = await cluster.Client.GetStreamProvider(PlatformStreams.ProviderName)
@@ -98,7 +98,7 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
         var device = await cluster.ProvisionAsync("cmd-nack");
         var gatewayId = Guid.NewGuid();
         var command = await device.EnqueueCommand(Command("reboot"));
-        Assert.Single((await device.ObserveCommands(gatewayId, "10.0.0.8:5000", DeviceTransport.Coaps))!);
+        Assert.Single((await device.ObserveCommands(new CommandObservation(gatewayId, "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50)))!);
 
         await device.CommandsNotDelivered([command!.Id]);
         await device.StopObservingCommands(gatewayId);
@@ -108,7 +108,7 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
 
         // No observer now: a new command stays queued instead of being pushed to the old gateway.
         Assert.Equal(CommandStatus.Queued, (await device.EnqueueCommand(Command("ping")))!.Status);
-        var again = await device.ObserveCommands(Guid.NewGuid(), "10.0.0.9:5000", DeviceTransport.Coaps);
+        var again = await device.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.9:5000", DeviceTransport.Coaps, null, [], 50));
         Assert.Equal(2, again!.Count);
         Assert.Contains(again, c => c.Id == command.Id);
         Assert.All(again, c => Assert.Equal(CommandStatus.Sent, c.Status));
@@ -126,7 +126,7 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
 
         Assert.Equal(CommandStatus.Cancelled, Assert.Single((await device.ListCommands())!).Status);
         Assert.Equal(0, (await device.GetTwin())!.PendingCommands);
-        Assert.Empty((await device.ObserveCommands(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coaps))!);
+        Assert.Empty((await device.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50)))!);
         // An ACK that arrives for a cancelled command does not resurrect it.
         await device.CommandsDelivered([command.Id]);
         Assert.Equal(CommandStatus.Cancelled, Assert.Single((await device.ListCommands())!).Status);
@@ -144,7 +144,7 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
         cluster.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(CommandStatus.Expired, Assert.Single((await device.ListCommands())!).Status);
         Assert.Equal(0, (await device.GetTwin())!.PendingCommands);
-        Assert.Empty((await device.ObserveCommands(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coaps))!);
+        Assert.Empty((await device.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50)))!);
         Assert.Equal(CancelOutcome.NotPending, await device.CancelCommand(command!.Id));
         await device.CommandsDelivered([command.Id]);
         Assert.Equal(CommandStatus.Expired, Assert.Single((await device.ListCommands())!).Status);
@@ -168,6 +168,6 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
         Assert.Equal(3, (await device.ListCommands())!.Count);
 
         Assert.Null(await cluster.Grains.GetGrain<IDeviceGrain>("cmd-nobody").EnqueueCommand(Command("reboot")));
-        Assert.Null(await cluster.Grains.GetGrain<IDeviceGrain>("cmd-nobody").ObserveCommands(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coaps));
+        Assert.Null(await cluster.Grains.GetGrain<IDeviceGrain>("cmd-nobody").ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50)));
     }
 }

@@ -145,7 +145,7 @@ public sealed class DeviceFlowTests(PlatformServersFixture servers) : IAsyncLife
 
         // The device registers at a gateway: the pending command comes back for the initial notification.
         var gatewayId = Guid.NewGuid();
-        var pending = await device.ObserveCommands(gatewayId, "127.0.0.1:5000", DeviceTransport.Coaps);
+        var pending = await device.ObserveCommands(new CommandObservation(gatewayId, "127.0.0.1:5000", DeviceTransport.Coaps, null, [], 50));
         Assert.Equal([queued.Id], pending!.Select(c => c.Id));
         Assert.All(pending!, c => Assert.Equal(CommandStatus.Sent, c.Status));
 

@@ -53,7 +53,7 @@ public sealed class CommandsApiTests(ManagementApiFixture api)
 
         // What the gateway does when the device observes /commands/{id} and acknowledges the notification.
         var device = api.Grains.GetGrain<IDeviceGrain>(id);
-        var pending = await device.ObserveCommands(Guid.NewGuid(), "127.0.0.1:5000", DeviceTransport.Coaps);
+        var pending = await device.ObserveCommands(new CommandObservation(Guid.NewGuid(), "127.0.0.1:5000", DeviceTransport.Coaps, null, [], 50));
         Assert.Equal(commandId, Assert.Single(pending!).Id);
         var sent = await Expect(await http.Get($"/devices/{id}/commands/{commandId}"), HttpStatusCode.OK);
         Assert.Equal("sent", sent["status"]!.GetValue<string>());

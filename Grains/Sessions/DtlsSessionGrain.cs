@@ -1,0 +1,305 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using NHub.Grains.Services;
+using Orleans.Streams;
+
+namespace NHub.Grains.Sessions;
+
+/// <summary>
+/// One DTLS session kept outside the gateways (docs/stateless-gateway.md, "Session store (grain side)"). The twin of
+/// the session's device decides whether it may still be used: it is registered there at <see cref="Store"/> and asked
+/// before every <see cref="TakeOver"/>, so a revoked credential or a deleted device ends it even when the twin's own
+/// erase call (<see cref="Remove"/>) never arrived.
+/// </summary>
+/// <remarks>
+/// Calls go from here to the twin only (add, check, remove); the twin never waits on this grain (see
+/// <c>DeviceGrain.Sessions</c>), so the two cannot deadlock.
+/// </remarks>
+public sealed partial class DtlsSessionGrain(
+    [PersistentState("dtls-session", GrainStorageNames.Default)] IPersistentState<DtlsSessionState> state,
+    TimeProvider time,
+    CredentialProtector protector,
+    ILogger<DtlsSessionGrain> logger) : Grain, IDtlsSessionGrain
+{
+    /// <summary>
+    /// DTLS sequence numbers are 48 bits (RFC 6347 §4.1) and must not wrap; a block ending beyond this would need a
+    /// new epoch, i.e. a new handshake.
+    /// </summary>
+    public const long MaxSequenceLimit = (1L << 48) - 1;
+
+    /// <summary>The largest block one takeover may reserve (2^32 records).</summary>
+    public const long MaxBlockSize = 1L << 32;
+
+    private string ConnectionId => this.GetPrimaryKeyString();
+
+    private bool Exists => state.State.SessionKey is not null;
+
+    public async Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, long writeSequenceLimit, DateTimeOffset expiresAt)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (!string.Equals(Convert.ToHexStringLower(snapshot.ReceiveConnectionId), ConnectionId, StringComparison.Ordinal) || ConnectionId.Length == 0)
+        {
+            throw new ArgumentException($"The snapshot's receive Connection ID is not this grain's key '{ConnectionId}'", nameof(snapshot));
+        }
+        if (string.IsNullOrEmpty(snapshot.SessionKey) || snapshot.Secrets is not { Length: > 0 })
+        {
+            throw new ArgumentException("The snapshot needs a session key and secrets", nameof(snapshot));
+        }
+        if (!DeviceIds.IsValid(snapshot.DeviceId))
+        {
+            throw new ArgumentException($"Invalid device id '{snapshot.DeviceId}'", nameof(snapshot));
+        }
+        if (gatewayId == Guid.Empty)
+        {
+            throw new ArgumentException("A gateway id is required", nameof(gatewayId));
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(writeSequenceLimit);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(writeSequenceLimit, MaxSequenceLimit);
+
+        var now = time.GetUtcNow();
+        var s = state.State;
+        var sameSession = Exists && string.Equals(s.SessionKey, snapshot.SessionKey, StringComparison.Ordinal);
+        if (Exists && !sameSession && s.ExpiresAt > now)
+        {
+            LogCollision(logger, ConnectionId, snapshot.DeviceId, s.DeviceId);
+            return false;
+        }
+        if (sameSession && s.Owner != gatewayId)
+        {
+            // A late retry: the session was taken over (or released) since, and the storing gateway's copy is stale.
+            return false;
+        }
+
+        // The twin first: a device or credential no longer active leaves nothing written here. The reverse failure
+        // (registered there, not written here) leaves an entry no takeover can use.
+        if (!await GrainFactory.GetGrain<IDeviceGrain>(snapshot.DeviceId).AddDtlsSession(ConnectionId, snapshot.PskIdentity))
+        {
+            LogRefused(logger, ConnectionId, snapshot.DeviceId);
+            return false;
+        }
+        if (sameSession)
+        {
+            // The same handshake stored again by its owner (a retried call): keep the reservation, which only grows.
+            if (writeSequenceLimit <= s.WriteSequenceLimit && expiresAt <= s.ExpiresAt)
+            {
+                return true;
+            }
+            s.WriteSequenceLimit = Math.Max(s.WriteSequenceLimit, writeSequenceLimit);
+            s.ExpiresAt = expiresAt > s.ExpiresAt ? expiresAt : s.ExpiresAt;
+            s.UpdatedAt = now;
+            await state.WriteStateAsync();
+            return true;
+        }
+
+        var previousDevice = Exists ? s.DeviceId : null;
+        state.State = new DtlsSessionState
+        {
+            SessionKey = snapshot.SessionKey,
+            DeviceId = snapshot.DeviceId,
+            PskIdentity = snapshot.PskIdentity,
+            CipherSuite = snapshot.CipherSuite,
+            EncryptThenMac = snapshot.EncryptThenMac,
+            ProtectedSecrets = protector.Protect(snapshot.Secrets, AssociatedData(ConnectionId, snapshot.SessionKey)),
+            ReceiveConnectionId = (byte[])snapshot.ReceiveConnectionId.Clone(),
+            SendConnectionId = snapshot.SendConnectionId is { } send ? (byte[])send.Clone() : null,
+            EstablishedAt = snapshot.EstablishedAt,
+            Owner = gatewayId,
+            WriteSequenceLimit = writeSequenceLimit,
+            // RFC 6347 §4.1: the client's Finished is the first record of epoch 1, sequence number 0, and the only one
+            // the handshake itself guarantees was received; the owner's Extend checkpoints the real window.
+            Replay = new DtlsReplayMark(0, 1),
+            ExpiresAt = expiresAt,
+            UpdatedAt = now,
+        };
+        await state.WriteStateAsync();
+        if (previousDevice is not null && !string.Equals(previousDevice, snapshot.DeviceId, StringComparison.Ordinal))
+        {
+            // An expired session of another device was overwritten: its twin must forget it.
+            await UnregisterAsync(previousDevice);
+        }
+        return true;
+    }
+
+    public async Task<DtlsSessionLease?> TakeOver(Guid gatewayId, long blockSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(blockSize, MaxBlockSize);
+        if (gatewayId == Guid.Empty)
+        {
+            throw new ArgumentException("A gateway id is required", nameof(gatewayId));
+        }
+        if (!Exists)
+        {
+            DeactivateOnIdle();
+            return null;
+        }
+        var s = state.State;
+        var now = time.GetUtcNow();
+        if (s.ExpiresAt <= now)
+        {
+            await EraseAsync("expired", unregister: true);
+            return null;
+        }
+        if (!await GrainFactory.GetGrain<IDeviceGrain>(s.DeviceId).HasDtlsSession(ConnectionId))
+        {
+            // Revoked credential or deleted device: the twin already forgot the session.
+            await EraseAsync("no longer registered with its device", unregister: false);
+            return null;
+        }
+        var start = s.WriteSequenceLimit;
+        if (start > MaxSequenceLimit - blockSize)
+        {
+            await EraseAsync("write sequence numbers exhausted", unregister: true);
+            return null;
+        }
+
+        var previousOwner = s.Owner;
+        s.Owner = gatewayId;
+        s.WriteSequenceLimit = start + blockSize;
+        s.UpdatedAt = now;
+        // Durable before the lease leaves: a crash after this point can only waste the block, never hand it out twice.
+        await state.WriteStateAsync();
+
+        var secrets = protector.Unprotect(s.ProtectedSecrets, AssociatedData(ConnectionId, s.SessionKey!));
+        var snapshot = new DtlsSessionSnapshot(s.DeviceId, s.PskIdentity, s.SessionKey!, s.CipherSuite, s.EncryptThenMac, secrets,
+            (byte[])s.ReceiveConnectionId.Clone(), s.SendConnectionId is { } send ? (byte[])send.Clone() : null, s.EstablishedAt);
+        if (previousOwner != Guid.Empty && previousOwner != gatewayId)
+        {
+            await NotifyMovedAsync(previousOwner, gatewayId, s.SessionKey!);
+        }
+        LogTakenOver(logger, ConnectionId, s.DeviceId, gatewayId, previousOwner, start, s.WriteSequenceLimit);
+        return new DtlsSessionLease(snapshot, start, s.WriteSequenceLimit, s.Replay, previousOwner, s.ExpiresAt);
+    }
+
+    public async Task<bool> Extend(Guid gatewayId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt)
+    {
+        ArgumentNullException.ThrowIfNull(replay);
+        ArgumentOutOfRangeException.ThrowIfNegative(writeSequenceLimit);
+        if (!Exists || state.State.Owner != gatewayId || gatewayId == Guid.Empty)
+        {
+            return false;
+        }
+        var s = state.State;
+        if (s.ExpiresAt <= time.GetUtcNow())
+        {
+            await EraseAsync("expired", unregister: true);
+            return false;
+        }
+        if (writeSequenceLimit > MaxSequenceLimit)
+        {
+            await EraseAsync("write sequence numbers exhausted", unregister: true);
+            return false;
+        }
+        s.WriteSequenceLimit = Math.Max(s.WriteSequenceLimit, writeSequenceLimit);
+        s.Replay = replay;
+        s.ExpiresAt = expiresAt;
+        s.UpdatedAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    public async Task Release(Guid gatewayId, DtlsReplayMark replay)
+    {
+        ArgumentNullException.ThrowIfNull(replay);
+        if (!Exists || state.State.Owner != gatewayId || gatewayId == Guid.Empty)
+        {
+            return;
+        }
+        state.State.Replay = replay;
+        state.State.Owner = Guid.Empty;
+        state.State.UpdatedAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+    }
+
+    public async Task Remove()
+    {
+        if (Exists)
+        {
+            await EraseAsync("removed", unregister: true);
+        }
+        else
+        {
+            DeactivateOnIdle();
+        }
+    }
+
+    /// <summary>
+    /// GCM associated data for the secrets: a label, the grain key and the session key, each length-prefixed so that no
+    /// two different pairs give the same bytes. A ciphertext copied to another key or another session does not decrypt.
+    /// </summary>
+    public static byte[] AssociatedData(string connectionId, string sessionKey)
+    {
+        var label = "nhub.dtls-session"u8;
+        var cid = Encoding.UTF8.GetBytes(connectionId);
+        var key = Encoding.UTF8.GetBytes(sessionKey);
+        var data = new byte[label.Length + 4 + cid.Length + 4 + key.Length];
+        var span = data.AsSpan();
+        label.CopyTo(span);
+        span = span[label.Length..];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, cid.Length);
+        cid.CopyTo(span[4..]);
+        span = span[(4 + cid.Length)..];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, key.Length);
+        key.CopyTo(span[4..]);
+        return data;
+    }
+
+    private async Task EraseAsync(string reason, bool unregister)
+    {
+        var deviceId = state.State.DeviceId;
+        await state.ClearStateAsync();
+        state.State = new DtlsSessionState();
+        LogErased(logger, ConnectionId, deviceId, reason);
+        if (unregister)
+        {
+            await UnregisterAsync(deviceId);
+        }
+        DeactivateOnIdle();
+    }
+
+    /// <summary>Tells the twin to forget this session. The record is already gone, so a failure only leaves an entry that names nothing.</summary>
+    private async Task UnregisterAsync(string deviceId)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IDeviceGrain>(deviceId).RemoveDtlsSession(ConnectionId);
+        }
+        catch (Exception ex)
+        {
+            LogUnregisterFailed(logger, ex, ConnectionId, deviceId);
+        }
+    }
+
+    /// <summary>The takeover stands whether or not the notice arrives: the previous owner's next Extend is refused anyway.</summary>
+    private async Task NotifyMovedAsync(Guid previousOwner, Guid newOwner, string sessionKey)
+    {
+        try
+        {
+            var stream = this.GetStreamProvider(PlatformStreams.ProviderName)
+                .GetStream<DtlsSessionMoved>(StreamId.Create(PlatformStreams.GatewaySessions, previousOwner));
+            await stream.OnNextAsync(new DtlsSessionMoved(ConnectionId, sessionKey, newOwner));
+        }
+        catch (Exception ex)
+        {
+            LogNotifyFailed(logger, ex, ConnectionId, previousOwner);
+        }
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "DTLS session {ConnectionId} of device {DeviceId} taken over by gateway {GatewayId} from {PreviousOwner}; write sequence numbers [{Start}, {Limit})")]
+    private static partial void LogTakenOver(ILogger logger, string connectionId, string deviceId, Guid gatewayId, Guid previousOwner, long start, long limit);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "DTLS session {ConnectionId} of device {DeviceId} erased ({Reason})")]
+    private static partial void LogErased(ILogger logger, string connectionId, string deviceId, string reason);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "DTLS session of device {DeviceId} not stored: Connection ID {ConnectionId} holds a live session of device {HolderId}")]
+    private static partial void LogCollision(ILogger logger, string connectionId, string deviceId, string holderId);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "DTLS session {ConnectionId} not stored: device {DeviceId} or its credential is no longer active")]
+    private static partial void LogRefused(ILogger logger, string connectionId, string deviceId);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Could not tell gateway {PreviousOwner} that DTLS session {ConnectionId} moved; its next Extend will be refused")]
+    private static partial void LogNotifyFailed(ILogger logger, Exception ex, string connectionId, Guid previousOwner);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Could not unregister DTLS session {ConnectionId} from device {DeviceId}")]
+    private static partial void LogUnregisterFailed(ILogger logger, Exception ex, string connectionId, string deviceId);
+}

@@ -1,0 +1,296 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using NHub.Grains.Devices;
+using NHub.Grains.Services;
+using NHub.Grains.Sessions;
+using Orleans.Streams;
+
+namespace NHub.Grains.Tests.Sessions;
+
+/// <summary>
+/// DtlsSessionGrain (docs/stateless-gateway.md, "Session store (grain side)"): one owner at a time, disjoint write
+/// sequence blocks across takeovers, secrets encrypted at rest, and the device's twin deciding whether a stored
+/// session may still be used.
+/// </summary>
+[Collection(GrainsCluster.Name)]
+public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
+{
+    private static readonly Guid GatewayA = Guid.NewGuid();
+    private static readonly Guid GatewayB = Guid.NewGuid();
+    private static readonly Guid GatewayC = Guid.NewGuid();
+
+    private const string StateName = "dtls-session";
+
+    private sealed record StoredSession(IDtlsSessionGrain Grain, DtlsSessionSnapshot Snapshot, string ConnectionId);
+
+    private async Task<(IDeviceGrain Device, CredentialSummary Credential)> DeviceWithCredentialAsync(string deviceId)
+    {
+        var device = await cluster.ProvisionAsync(deviceId);
+        var issued = await device.IssueCredential(PskFormat.Binary);
+        return (device, issued.Credential!.Summary);
+    }
+
+    private DtlsSessionSnapshot NewSnapshot(string deviceId, string pskIdentity, byte[]? connectionId = null) =>
+        new(deviceId, pskIdentity, "dtls:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), 0xC0A8, true,
+            RandomNumberGenerator.GetBytes(72), connectionId ?? RandomNumberGenerator.GetBytes(8), [0x01, 0x02], cluster.Time.GetUtcNow());
+
+    private DateTimeOffset InOneHour => cluster.Time.GetUtcNow().AddHours(1);
+
+    private async Task<StoredSession> StoreAsync(string deviceId, string pskIdentity, long limit = 100, Guid? owner = null)
+    {
+        var snapshot = NewSnapshot(deviceId, pskIdentity);
+        var key = Convert.ToHexStringLower(snapshot.ReceiveConnectionId);
+        var grain = cluster.Grains.GetGrain<IDtlsSessionGrain>(key);
+        Assert.True(await grain.Store(snapshot, owner ?? GatewayA, limit, InOneHour));
+        return new StoredSession(grain, snapshot, key);
+    }
+
+    private Task<DtlsSessionState?> StoredAsync(IDtlsSessionGrain grain) => cluster.ReadStoredStateAsync<DtlsSessionState>(StateName, grain);
+
+    [Fact]
+    public async Task A_takeover_leases_from_the_previous_limit_so_two_takeovers_in_a_row_get_disjoint_blocks()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-lease");
+        var session = await StoreAsync("dtls-lease", credential.PskIdentity, limit: 100);
+
+        var first = await session.Grain.TakeOver(GatewayB, 1000);
+        Assert.NotNull(first);
+        Assert.Equal((100L, 1100L, GatewayA), (first.WriteSequenceStart, first.WriteSequenceLimit, first.PreviousOwner));
+        Assert.Equal(session.Snapshot.Secrets, first.Snapshot.Secrets);
+        Assert.Equal(session.Snapshot.SessionKey, first.Snapshot.SessionKey);
+        Assert.Equal(session.Snapshot.SendConnectionId, first.Snapshot.SendConnectionId);
+
+        var second = await session.Grain.TakeOver(GatewayC, 500);
+        Assert.NotNull(second);
+        Assert.Equal((1100L, 1600L, GatewayB), (second.WriteSequenceStart, second.WriteSequenceLimit, second.PreviousOwner));
+        // Durable: the stored limit is the end of the last block handed out.
+        Assert.Equal(1600, (await StoredAsync(session.Grain))!.WriteSequenceLimit);
+    }
+
+    [Fact]
+    public async Task After_a_takeover_the_previous_owner_can_no_longer_extend_and_the_limit_never_decreases()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-extend");
+        var session = await StoreAsync("dtls-extend", credential.PskIdentity, limit: 100);
+        Assert.True(await session.Grain.Extend(GatewayA, 200, new DtlsReplayMark(7, 0b101), InOneHour));
+
+        Assert.NotNull(await session.Grain.TakeOver(GatewayB, 1000));
+        Assert.False(await session.Grain.Extend(GatewayA, 5000, new DtlsReplayMark(9, 1), InOneHour));
+
+        var mark = new DtlsReplayMark(40, 0xF0F0);
+        Assert.True(await session.Grain.Extend(GatewayB, 3000, mark, InOneHour));
+        Assert.True(await session.Grain.Extend(GatewayB, 10, new DtlsReplayMark(41, 1), InOneHour));
+        var next = await session.Grain.TakeOver(GatewayC, 10);
+        Assert.Equal(3000, next!.WriteSequenceStart);
+        Assert.Equal(new DtlsReplayMark(41, 1), next.Replay);
+    }
+
+    [Fact]
+    public async Task Release_by_the_owner_leaves_the_session_ownerless_with_its_window_and_release_by_another_gateway_changes_nothing()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-release");
+        var session = await StoreAsync("dtls-release", credential.PskIdentity);
+        await session.Grain.Release(GatewayB, new DtlsReplayMark(99, 1));
+        Assert.Equal(GatewayA, (await StoredAsync(session.Grain))!.Owner);
+
+        var mark = new DtlsReplayMark(12, 0b11);
+        await session.Grain.Release(GatewayA, mark);
+        var lease = await session.Grain.TakeOver(GatewayB, 100);
+        Assert.Equal(Guid.Empty, lease!.PreviousOwner);
+        Assert.Equal(mark, lease.Replay);
+        Assert.False(await session.Grain.Extend(GatewayA, 1000, mark, InOneHour));
+    }
+
+    [Fact]
+    public async Task The_previous_owner_is_told_on_its_sessions_stream_when_another_gateway_takes_over()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-moved");
+        var previous = Guid.NewGuid();
+        var session = await StoreAsync("dtls-moved", credential.PskIdentity, owner: previous);
+
+        var moved = new TaskCompletionSource<DtlsSessionMoved>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handle = await cluster.Client.GetStreamProvider(PlatformStreams.ProviderName)
+            .GetStream<DtlsSessionMoved>(StreamId.Create(PlatformStreams.GatewaySessions, previous))
+            .SubscribeAsync((m, _) =>
+            {
+                moved.TrySetResult(m);
+                return Task.CompletedTask;
+            });
+        try
+        {
+            Assert.NotNull(await session.Grain.TakeOver(GatewayB, 100));
+            var notice = await cluster.AdvanceUntilAsync(moved.Task);
+            Assert.Equal(new DtlsSessionMoved(session.ConnectionId, session.Snapshot.SessionKey, GatewayB), notice);
+        }
+        finally
+        {
+            await handle.UnsubscribeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_revoked_credentials_session_cannot_be_taken_over_and_is_erased()
+    {
+        var (device, credential) = await DeviceWithCredentialAsync("dtls-revoked");
+        var session = await StoreAsync("dtls-revoked", credential.PskIdentity);
+        Assert.True(await device.HasDtlsSession(session.ConnectionId));
+
+        Assert.True(await device.RevokeCredential(credential.Id));
+
+        Assert.False(await device.HasDtlsSession(session.ConnectionId));
+        Assert.Null(await session.Grain.TakeOver(GatewayB, 100));
+        Assert.Null(await StoredAsync(session.Grain));
+        // And no gateway can store a session of that identity any more.
+        var again = NewSnapshot("dtls-revoked", credential.PskIdentity);
+        Assert.False(await cluster.Grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(again.ReceiveConnectionId)).Store(again, GatewayA, 100, InOneHour));
+    }
+
+    [Fact]
+    public async Task A_stored_record_its_twin_does_not_list_cannot_be_taken_over_and_is_erased()
+    {
+        // What a revocation leaves when its erase call is lost: a complete record the twin no longer lists.
+        var (device, credential) = await DeviceWithCredentialAsync("dtls-orphan");
+        var session = await StoreAsync("dtls-orphan", credential.PskIdentity);
+        var record = (await StoredAsync(session.Grain))!;
+        var cid = RandomNumberGenerator.GetBytes(8);
+        var key = Convert.ToHexStringLower(cid);
+        var protector = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<CredentialProtector>();
+        record.ReceiveConnectionId = cid;
+        record.ProtectedSecrets = protector.Protect(session.Snapshot.Secrets, DtlsSessionGrain.AssociatedData(key, record.SessionKey!));
+        var orphan = cluster.Grains.GetGrain<IDtlsSessionGrain>(key);
+        await cluster.WriteStoredStateAsync(StateName, orphan, record);
+        Assert.False(await device.HasDtlsSession(key));
+
+        Assert.Null(await orphan.TakeOver(GatewayB, 100));
+        Assert.Null(await StoredAsync(orphan));
+        Assert.NotNull(await session.Grain.TakeOver(GatewayB, 100));
+    }
+
+    [Fact]
+    public async Task Deleting_the_device_erases_its_stored_sessions()
+    {
+        var (device, credential) = await DeviceWithCredentialAsync("dtls-deleted");
+        var first = await StoreAsync("dtls-deleted", credential.PskIdentity);
+        var second = await StoreAsync("dtls-deleted", credential.PskIdentity, owner: GatewayB);
+
+        Assert.True(await device.Delete());
+
+        Assert.Null(await first.Grain.TakeOver(GatewayC, 100));
+        Assert.Null(await second.Grain.TakeOver(GatewayC, 100));
+        Assert.Null(await StoredAsync(first.Grain));
+        Assert.Null(await StoredAsync(second.Grain));
+    }
+
+    [Fact]
+    public async Task Store_is_refused_and_writes_nothing_for_an_unknown_device_or_an_identity_that_is_not_its_credential()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-refused");
+        foreach (var snapshot in new[] { NewSnapshot("dtls-nobody", credential.PskIdentity), NewSnapshot("dtls-refused", "koru-someone-else") })
+        {
+            var grain = cluster.Grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(snapshot.ReceiveConnectionId));
+            Assert.False(await grain.Store(snapshot, GatewayA, 100, InOneHour));
+            Assert.Null(await StoredAsync(grain));
+            Assert.Null(await grain.TakeOver(GatewayB, 100));
+        }
+    }
+
+    [Fact]
+    public async Task The_secrets_are_stored_encrypted_and_bound_to_their_record()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-secret");
+        var session = await StoreAsync("dtls-secret", credential.PskIdentity);
+        var stored = (await StoredAsync(session.Grain))!;
+        // nonce ‖ ciphertext ‖ tag, with no run of the secrets in it.
+        Assert.Equal(12 + session.Snapshot.Secrets.Length + 16, stored.ProtectedSecrets.Length);
+        Assert.Equal(-1, stored.ProtectedSecrets.AsSpan().IndexOf(session.Snapshot.Secrets.AsSpan(0, 16)));
+
+        var protector = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<CredentialProtector>();
+        var key = session.Snapshot.SessionKey;
+        Assert.Equal(session.Snapshot.Secrets, protector.Unprotect(stored.ProtectedSecrets, DtlsSessionGrain.AssociatedData(session.ConnectionId, key)));
+        Assert.ThrowsAny<CryptographicException>(() => protector.Unprotect(stored.ProtectedSecrets, DtlsSessionGrain.AssociatedData("00" + session.ConnectionId, key)));
+        Assert.ThrowsAny<CryptographicException>(() => protector.Unprotect(stored.ProtectedSecrets, DtlsSessionGrain.AssociatedData(session.ConnectionId, key + "x")));
+    }
+
+    [Fact]
+    public async Task A_connection_id_holding_a_live_session_refuses_another_until_it_expires_and_the_same_session_stores_again()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-collide");
+        var session = await StoreAsync("dtls-collide", credential.PskIdentity, limit: 100);
+        var other = NewSnapshot("dtls-collide", credential.PskIdentity, session.Snapshot.ReceiveConnectionId);
+
+        Assert.False(await session.Grain.Store(other, GatewayB, 100, InOneHour));
+        Assert.Equal(session.Snapshot.SessionKey, (await StoredAsync(session.Grain))!.SessionKey);
+
+        // The same handshake stored again by its owner (a retry): accepted, the reservation kept.
+        Assert.True(await session.Grain.Store(session.Snapshot, GatewayA, 50, InOneHour));
+        Assert.Equal(100, (await StoredAsync(session.Grain))!.WriteSequenceLimit);
+        // The same handshake stored by a gateway that is not its owner (a stale retry after a takeover): refused.
+        Assert.False(await session.Grain.Store(session.Snapshot, GatewayB, 100, InOneHour));
+
+        cluster.Time.Advance(TimeSpan.FromHours(1));
+        Assert.True(await session.Grain.Store(other, GatewayB, 7, InOneHour));
+        var lease = await session.Grain.TakeOver(GatewayC, 1);
+        Assert.Equal((other.SessionKey, 7L, GatewayB), (lease!.Snapshot.SessionKey, lease.WriteSequenceStart, lease.PreviousOwner));
+    }
+
+    [Fact]
+    public async Task An_expired_session_is_erased_at_takeover_and_forgotten_by_its_twin()
+    {
+        var (device, credential) = await DeviceWithCredentialAsync("dtls-expired");
+        var session = await StoreAsync("dtls-expired", credential.PskIdentity);
+
+        cluster.Time.Advance(TimeSpan.FromMinutes(59));
+        Assert.NotNull(await session.Grain.TakeOver(GatewayB, 10));
+        cluster.Time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Null(await session.Grain.TakeOver(GatewayC, 10));
+        Assert.Null(await StoredAsync(session.Grain));
+        Assert.False(await device.HasDtlsSession(session.ConnectionId));
+    }
+
+    [Fact]
+    public async Task Block_sizes_outside_1_to_2_pow_32_are_refused_and_an_exhausted_sequence_space_ends_the_session()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-space");
+        var session = await StoreAsync("dtls-space", credential.PskIdentity, limit: DtlsSessionGrain.MaxSequenceLimit - 100);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.Grain.TakeOver(GatewayB, 0));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.Grain.TakeOver(GatewayB, (1L << 32) + 1));
+        var last = await session.Grain.TakeOver(GatewayB, 100);
+        Assert.Equal(DtlsSessionGrain.MaxSequenceLimit, last!.WriteSequenceLimit);
+
+        Assert.Null(await session.Grain.TakeOver(GatewayC, 1));
+        Assert.Null(await StoredAsync(session.Grain));
+    }
+
+    [Fact]
+    public async Task Remove_erases_the_record_and_unregisters_it_from_the_twin()
+    {
+        var (device, credential) = await DeviceWithCredentialAsync("dtls-remove");
+        var session = await StoreAsync("dtls-remove", credential.PskIdentity);
+
+        await session.Grain.Remove();
+
+        Assert.Null(await StoredAsync(session.Grain));
+        Assert.False(await device.HasDtlsSession(session.ConnectionId));
+        Assert.Empty((await cluster.ReadStoredStateAsync<DeviceState>("device", device))!.DtlsSessions);
+    }
+
+    [Fact]
+    public async Task The_twin_keeps_the_newest_sessions_and_an_evicted_one_cannot_be_taken_over()
+    {
+        var (device, credential) = await DeviceWithCredentialAsync("dtls-evict");
+        var sessions = new List<StoredSession>();
+        for (var i = 0; i < 17; i++)
+        {
+            sessions.Add(await StoreAsync("dtls-evict", credential.PskIdentity));
+        }
+
+        Assert.False(await device.HasDtlsSession(sessions[0].ConnectionId));
+        Assert.Null(await sessions[0].Grain.TakeOver(GatewayB, 10));
+        Assert.Null(await StoredAsync(sessions[0].Grain));
+        Assert.True(await device.HasDtlsSession(sessions[1].ConnectionId));
+        Assert.NotNull(await sessions[16].Grain.TakeOver(GatewayB, 10));
+        Assert.Equal(16, (await cluster.ReadStoredStateAsync<DeviceState>("device", device))!.DtlsSessions.Count);
+    }
+}
