@@ -56,11 +56,13 @@ public sealed partial class CoapGatewayService(
     {
         endpoint.Server.Observers.RelationEnded += (relation, reason) =>
         {
-            if (relation.State is CommandRelationState state)
+            // A relation whose session moved on is not over: the twin keeps it for the gateway that has the session now.
+            if (relation.State is CommandRelationState state && reason != RelationEndReason.Moved)
             {
                 _ = commands.RelationEndedAsync(state);
             }
         };
+        endpoint.Resumed = (server, peer) => _ = commands.ResumeAsync(server, peer);
         endpoints.Add(endpoint);
         endpoint.Start();
         LogListening(logger, endpoint.Transport.Kind, endpoint.Transport.LocalEndPoint);

@@ -43,6 +43,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton(coap);
         services.AddSingleton<UdpTransport>();
         services.AddSingleton<IPskCredentialSource, GrainPskCredentialSource>();
+        services.AddSingleton<IDtlsSessionStore, GrainDtlsSessionStore>();
         services.AddDtlsTransport();
         services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredService<DtlsTransport>());
         services.AddSingleton<DeviceIdentityResolver>();
@@ -58,6 +59,7 @@ public static class GatewayHostingExtensions
         services.AddStartupSummaryLine(30, sp => CoapSummary(sp.GetRequiredService<CoapEndpoints>(), resolved));
         services.AddHostedService<RevocationListener>();
         services.AddHostedService<DownlinkListener>();
+        services.AddHostedService<SessionMovedListener>();
         services.AddSingleton<GatewayStatusReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStatusReporter>());
         return builder;

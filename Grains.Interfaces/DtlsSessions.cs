@@ -91,7 +91,20 @@ public interface IDtlsSessionGrain : IGrainWithStringKey
     [Alias("Release")]
     Task Release(Guid gatewayId, DtlsReplayMark replay);
 
-    /// <summary>The session ended (closed, evicted, revoked, device deleted): erase it.</summary>
+    /// <summary>
+    /// Reads the session without changing anything: the gateway checks that a record authenticates with these keys
+    /// before it takes the session over, so a forged record moves nothing. <see cref="DtlsSessionLease.WriteSequenceStart"/>
+    /// and <see cref="DtlsSessionLease.WriteSequenceLimit"/> are both the current limit (nothing is leased). Null when
+    /// there is no such session or it expired.
+    /// </summary>
+    [Alias("Load")]
+    Task<DtlsSessionLease?> Load();
+
+    /// <summary>
+    /// The session ended (closed, evicted, revoked, device deleted): erase it. Only the owner may
+    /// (<paramref name="gatewayId"/>), or the device's twin (<see cref="Guid.Empty"/>): a gateway whose copy was taken
+    /// over and then evicted must not erase the new owner's session.
+    /// </summary>
     [Alias("Remove")]
-    Task Remove();
+    Task Remove(Guid gatewayId);
 }

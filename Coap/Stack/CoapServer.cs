@@ -248,9 +248,17 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     public int OnPeerReachable(TPeer peer) => Confirmables.RetransmitNow(peer);
 
     /// <summary>The peer's session ended: its relations, transfers and outstanding confirmables go with it.</summary>
-    public void OnPeerClosed(TPeer peer)
+    public void OnPeerClosed(TPeer peer) => ForgetPeer(peer, RelationEndReason.PeerClosed);
+
+    /// <summary>
+    /// The peer's session continues at another server: this server forgets it as on close, but its relations end with
+    /// <see cref="RelationEndReason.Moved"/>, so whoever keeps them outside the server keeps them.
+    /// </summary>
+    public void OnPeerMoved(TPeer peer) => ForgetPeer(peer, RelationEndReason.Moved);
+
+    private void ForgetPeer(TPeer peer, RelationEndReason reason)
     {
-        Observers.RemovePeer(peer, RelationEndReason.PeerClosed);
+        Observers.RemovePeer(peer, reason);
         Blockwise.RemovePeer(peer);
         Confirmables.CancelPeer(peer);
     }

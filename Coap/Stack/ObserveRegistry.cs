@@ -20,6 +20,12 @@ public enum RelationEndReason
 
     /// <summary>The server removed it (resource gone, shutdown).</summary>
     Removed,
+
+    /// <summary>
+    /// The peer's session continues at another server (its DTLS session was taken over there, or this server handed it
+    /// on when stopping): the relation goes with it, kept outside this server, and is not over for the client.
+    /// </summary>
+    Moved,
 }
 
 /// <summary>One client observing one resource (RFC 7641 §1.2): identified by the client endpoint and the token.</summary>
@@ -131,6 +137,24 @@ public sealed class ObserveRegistry<TPeer>
             }
         }
         Raise(ended);
+        return relation;
+    }
+
+    /// <summary>
+    /// A relation registered at another server (or by this server's previous process) continues here for a session
+    /// that moved here: as <see cref="Register"/>, and the next notification carries <paramref name="nextSequence"/>
+    /// (24-bit), which the caller chose to be newer than anything the client got on the relation (RFC 7641 §3.4).
+    /// </summary>
+    public ObserveRelation<TPeer>? Restore(TPeer peer, ReadOnlySpan<byte> token, string resource, int? accept, uint nextSequence)
+    {
+        var relation = Register(peer, token, resource, accept);
+        if (relation is not null)
+        {
+            lock (_gate)
+            {
+                relation.Sequence = (nextSequence - 1) & 0xFFFFFF;
+            }
+        }
         return relation;
     }
 

@@ -14,6 +14,7 @@ public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIden
     protected override async Task OnItemAsync(DownlinkCommands downlink)
     {
         var resource = CommandsResource.ResourcePath(downlink.DeviceId);
+        await commands.WaitForResumeAsync(downlink.DeviceId);
         var notified = false;
         foreach (var endpoint in endpoints.All)
         {

@@ -106,6 +106,81 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
         return response;
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _resuming = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A DTLS session that registered on another gateway (or on this one's previous process) continues here: the twin
+    /// hands over the device's commands relation (token, format, an Observe value newer than any sent) and from now on
+    /// pushes commands to this gateway; the relation is restored as if registered here, and every command not yet
+    /// delivered goes out in one confirmable notification (RFC 7641 §4.5.2: it supersedes what the old gateway had in
+    /// flight). Nothing when the device had no relation on that session.
+    /// </summary>
+    public async Task ResumeAsync(CoapServer<PeerInfo> server, PeerInfo peer)
+    {
+        string? deviceId = null;
+        try
+        {
+            (_, deviceId) = await identities.ResolveAsync(peer, CancellationToken.None);
+            if (deviceId is null)
+            {
+                return;
+            }
+            // Registered before the twin routes commands here, removed once the relation is restored.
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _resuming[deviceId] = done.Task;
+            try
+            {
+                await ResumeCoreAsync(server, peer, deviceId);
+            }
+            finally
+            {
+                _resuming.TryRemove(new KeyValuePair<string, Task>(deviceId, done.Task));
+                done.SetResult();
+            }
+        }
+        catch (Exception ex)
+        {
+            LogResumeFailed(logger, ex, deviceId ?? peer.Identity ?? "?");
+        }
+    }
+
+    /// <summary>
+    /// Before the downlink listener decides a device has no relation here: a resume of its session may be under way
+    /// (the twin already routes commands here, the relation is not registered yet).
+    /// </summary>
+    public Task WaitForResumeAsync(string deviceId) => _resuming.TryGetValue(deviceId, out var resuming) ? resuming : Task.CompletedTask;
+
+    private async Task ResumeCoreAsync(CoapServer<PeerInfo> server, PeerInfo peer, string deviceId)
+    {
+        var device = grains.GetGrain<IDeviceGrain>(deviceId);
+        var resumed = await device.ResumeObservingCommands(gateway.Id, peer.SessionKey);
+        if (resumed is null)
+        {
+            return;
+        }
+        var state = new CommandRelationState(deviceId, resumed.ContentFormat);
+        state.Unacknowledged.AddRange(resumed.Commands);
+        var relation = server.Observers.Restore(peer, resumed.Token, ResourcePath(deviceId), resumed.ContentFormat, (uint)resumed.ObserveSequence);
+        if (relation is null)
+        {
+            // No room for another relation here: the commands wait for the device's next registration.
+            await RelationEndedAsync(state);
+            return;
+        }
+        relation.State = state;
+        LogResumed(logger, deviceId, resumed.Commands.Count);
+        if (resumed.Commands.Count > 0)
+        {
+            var ids = resumed.Commands.Select(c => c.Id).ToList();
+            var notification = new CoapResponse(CoapCode.Content)
+            {
+                ContentFormat = resumed.ContentFormat,
+                Payload = CommandPayloads.Encode(resumed.Commands, resumed.ContentFormat),
+            };
+            server.Notify(relation, notification, forceConfirmable: true, outcome => _ = ReportAsync(state, ids, outcome));
+        }
+    }
+
     /// <summary>Tells the grain how a notification carrying <paramref name="ids"/> ended. Superseded ones are carried by the newer notification.</summary>
     public async Task ReportAsync(CommandRelationState state, IReadOnlyList<Guid> ids, ConfirmableOutcome outcome)
     {
@@ -155,6 +230,12 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
             LogReportFailed(logger, ex, state.DeviceId, ConfirmableOutcome.Cancelled);
         }
     }
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Information, Message = "Commands relation of {DeviceId} resumed here with its session; {Count} undelivered command(s) notified")]
+    private static partial void LogResumed(ILogger logger, string deviceId, int count);
+
+    [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "Could not resume the commands relation of {DeviceId}; the device gets its commands at its next registration")]
+    private static partial void LogResumeFailed(ILogger logger, Exception ex, string deviceId);
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "Could not report command delivery ({Outcome}) of device {DeviceId}")]
     private static partial void LogReportFailed(ILogger logger, Exception ex, string deviceId, ConfirmableOutcome outcome);

@@ -88,6 +88,13 @@ public interface IDatagramReceiver
     {
     }
 
+    /// <summary>
+    /// The peer's session ended here but continues elsewhere (another gateway took it over, or this gateway stopped
+    /// and left it in the session store): forget it as on close, without ending what the device still has (its Observe
+    /// relation). Defaults to <see cref="OnPeerClosed"/>.
+    /// </summary>
+    void OnPeerMoved(PeerInfo peer) => OnPeerClosed(peer);
+
     /// <summary>The peer's session ended (DTLS close_notify, eviction, revocation, replacement). Never called for plain UDP.</summary>
     void OnPeerClosed(PeerInfo peer);
 }

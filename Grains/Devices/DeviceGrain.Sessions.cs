@@ -114,7 +114,7 @@ public sealed partial class DeviceGrain
     {
         try
         {
-            await GrainFactory.GetGrain<IDtlsSessionGrain>(connectionId).Remove();
+            await GrainFactory.GetGrain<IDtlsSessionGrain>(connectionId).Remove(Guid.Empty);
         }
         catch (Exception ex)
         {

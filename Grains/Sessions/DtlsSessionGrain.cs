@@ -160,9 +160,7 @@ public sealed partial class DtlsSessionGrain(
         // Durable before the lease leaves: a crash after this point can only waste the block, never hand it out twice.
         await state.WriteStateAsync();
 
-        var secrets = protector.Unprotect(s.ProtectedSecrets, AssociatedData(ConnectionId, s.SessionKey!));
-        var snapshot = new DtlsSessionSnapshot(s.DeviceId, s.PskIdentity, s.SessionKey!, s.CipherSuite, s.EncryptThenMac, secrets,
-            (byte[])s.ReceiveConnectionId.Clone(), s.SendConnectionId is { } send ? (byte[])send.Clone() : null, s.EstablishedAt);
+        var snapshot = Snapshot(s);
         if (previousOwner != Guid.Empty && previousOwner != gatewayId)
         {
             await NotifyMovedAsync(previousOwner, gatewayId, s.SessionKey!);
@@ -211,8 +209,29 @@ public sealed partial class DtlsSessionGrain(
         await state.WriteStateAsync();
     }
 
-    public async Task Remove()
+    public async Task<DtlsSessionLease?> Load()
     {
+        if (!Exists)
+        {
+            DeactivateOnIdle();
+            return null;
+        }
+        var s = state.State;
+        if (s.ExpiresAt <= time.GetUtcNow())
+        {
+            await EraseAsync("expired", unregister: true);
+            return null;
+        }
+        return new DtlsSessionLease(Snapshot(s), s.WriteSequenceLimit, s.WriteSequenceLimit, s.Replay, s.Owner, s.ExpiresAt);
+    }
+
+    public async Task Remove(Guid gatewayId)
+    {
+        if (Exists && gatewayId != Guid.Empty && state.State.Owner != gatewayId)
+        {
+            LogRemoveRefused(logger, ConnectionId, gatewayId, state.State.Owner);
+            return;
+        }
         if (Exists)
         {
             await EraseAsync("removed", unregister: true);
@@ -221,6 +240,13 @@ public sealed partial class DtlsSessionGrain(
         {
             DeactivateOnIdle();
         }
+    }
+
+    private DtlsSessionSnapshot Snapshot(DtlsSessionState s)
+    {
+        var secrets = protector.Unprotect(s.ProtectedSecrets, AssociatedData(ConnectionId, s.SessionKey!));
+        return new DtlsSessionSnapshot(s.DeviceId, s.PskIdentity, s.SessionKey!, s.CipherSuite, s.EncryptThenMac, secrets,
+            (byte[])s.ReceiveConnectionId.Clone(), s.SendConnectionId is { } send ? (byte[])send.Clone() : null, s.EstablishedAt);
     }
 
     /// <summary>
@@ -299,6 +325,9 @@ public sealed partial class DtlsSessionGrain(
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Could not tell gateway {PreviousOwner} that DTLS session {ConnectionId} moved; its next Extend will be refused")]
     private static partial void LogNotifyFailed(ILogger logger, Exception ex, string connectionId, Guid previousOwner);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "DTLS session {ConnectionId}: erase by gateway {GatewayId} refused, the session belongs to {Owner}")]
+    private static partial void LogRemoveRefused(ILogger logger, string connectionId, Guid gatewayId, Guid owner);
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Could not unregister DTLS session {ConnectionId} from device {DeviceId}")]
     private static partial void LogUnregisterFailed(ILogger logger, Exception ex, string connectionId, string deviceId);

@@ -9,7 +9,8 @@ public static class DtlsServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="DtlsTransport"/> and <see cref="CredentialCache"/> with options bound from
     /// <c>Gateway:Dtls</c> and <c>Gateway:Credentials</c>, validated at start. The host registers the
-    /// <see cref="IPskCredentialSource"/> (the device registry) and starts the transport with its receiver.
+    /// <see cref="IPskCredentialSource"/> (the device registry), optionally an <see cref="IDtlsSessionStore"/> (sessions
+    /// that outlive the process), and starts the transport with its receiver.
     /// </summary>
     public static IServiceCollection AddDtlsTransport(this IServiceCollection services)
     {
@@ -26,7 +27,8 @@ public static class DtlsServiceCollectionExtensions
             sp.GetRequiredService<ILogger<DtlsTransport>>(),
             sp.GetRequiredService<IMeterFactory>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<GatewayOptions>()?.NodeId ?? 0));
+            sp.GetService<GatewayOptions>()?.NodeId ?? 0,
+            sp.GetService<IDtlsSessionStore>()));
         return services;
     }
 }

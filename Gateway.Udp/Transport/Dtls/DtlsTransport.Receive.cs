@@ -130,7 +130,7 @@ public sealed partial class DtlsTransport
         }
         // Not a live session's CID (yet). The client's Finished and first request carry the CID before the session is
         // registered under it (the handshake thread registers it right after): those come from the handshake's address.
-        if (_peers.TryGet(context.Address, out var peer) && (peer.ConnectionId is null || cid.SequenceEqual(peer.ConnectionId)))
+        if (_peers.TryGet(context.Address, out var peer) && (peer.State == PeerState.Handshaking || cid.SequenceEqual(peer.ConnectionId)))
         {
             OnPeerRecord(peer, datagram, context.Plaintext, source: null);
             return;

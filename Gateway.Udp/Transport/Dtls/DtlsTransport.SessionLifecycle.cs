@@ -240,7 +240,14 @@ public sealed partial class DtlsTransport
         DtlsLog.SessionClosed(_logger, peer.SessionId, peer.EndPoint, info.Identity, reason);
         try
         {
-            _receiver!.OnPeerClosed(info);
+            if (reason is SessionCloseReason.Moved || (reason is SessionCloseReason.Shutdown && peer.Stored))
+            {
+                _receiver!.OnPeerMoved(info);
+            }
+            else
+            {
+                _receiver!.OnPeerClosed(info);
+            }
         }
         catch (Exception ex)
         {

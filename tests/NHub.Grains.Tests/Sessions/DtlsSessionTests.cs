@@ -264,12 +264,19 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
     }
 
     [Fact]
-    public async Task Remove_erases_the_record_and_unregisters_it_from_the_twin()
+    public async Task Remove_by_the_owner_erases_the_record_and_unregisters_it_from_the_twin_and_nobody_else_may()
     {
         var (device, credential) = await DeviceWithCredentialAsync("dtls-remove");
         var session = await StoreAsync("dtls-remove", credential.PskIdentity);
 
-        await session.Grain.Remove();
+        // A gateway that is not the owner (its copy was taken over, then evicted) erases nothing.
+        await session.Grain.Remove(GatewayB);
+        Assert.NotNull(await StoredAsync(session.Grain));
+        var loaded = await session.Grain.Load();
+        Assert.Equal(GatewayA, loaded!.PreviousOwner);
+        Assert.Equal(loaded.WriteSequenceStart, loaded.WriteSequenceLimit);
+
+        await session.Grain.Remove(GatewayA);
 
         Assert.Null(await StoredAsync(session.Grain));
         Assert.False(await device.HasDtlsSession(session.ConnectionId));
