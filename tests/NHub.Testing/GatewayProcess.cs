@@ -38,6 +38,12 @@ public sealed class GatewayProcess : IAsyncDisposable
     public Task WaitForLineAsync(string pattern, TimeSpan? timeout = null) =>
         (_process ?? throw new InvalidOperationException("not started")).WaitForLineAsync(pattern, timeout ?? TimeSpan.FromSeconds(60));
 
+    /// <summary>The gateway's /metrics and REST base.</summary>
+    public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
+
+    /// <summary>Stops the gateway as a deployment does (SIGTERM, then its graceful shutdown) and waits for it to exit.</summary>
+    public Task StopAsync() => (_process ?? throw new InvalidOperationException("not started")).StopAsync(TimeSpan.FromSeconds(30));
+
     /// <summary>Kills the gateway at once: a crash, nothing is handed back to the grains.</summary>
     public void Kill() => _process?.Kill();
 

@@ -160,6 +160,14 @@ public sealed class DtlsOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:Dtls:UnknownConnectionIdCacheTime must be between 1 s and 1 h")]
     public TimeSpan UnknownConnectionIdCacheTime { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a completed handshake waits for the session store before our Finished goes out (the session is then
+    /// findable by every gateway before the client can use it). On timeout the session is served anyway and stored
+    /// again at its next checkpoint.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Gateway:Dtls:StoreTimeout must be between 100 ms and 1 min")]
+    public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Graceful shutdown: how long the gateway waits for the store to take the replay windows of its sessions.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Gateway:Dtls:ReleaseTimeout must be between 1 s and 10 min")]
     public TimeSpan ReleaseTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -57,37 +57,47 @@ public sealed partial class DtlsTransport
         }
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
         var queued = t_queued ??= new byte[_options.MaxDatagramSize];
-        PumpOutcome outcome = default;
+        var next = NextSequenceAfter(peer.Channel.PendingFlight(), server.SendConnectionId.Length);
+        var portable = _store is not null && server.ReceiveConnectionId is not null && server.AuthenticatedIdentity is not null && identities.DeviceId is not null;
+        var limit = portable ? next + _options.SequenceBlockSize : SequenceReservation.MaxSequence + 1;
         DtlsSessionSnapshot? snapshot = null;
-        long limit;
+        bool? stored = null;
+        if (portable)
+        {
+            // Stored before our Finished leaves (it waits, packed, in the channel): the client can use the session only
+            // once it has our Finished, and from then on any gateway its records reach finds the session.
+            snapshot = new DtlsSessionSnapshot(identities.DeviceId!, server.AuthenticatedIdentity!, server.SessionKey!, server.NegotiatedCipherSuite,
+                server.EncryptThenMac, keyBlock, server.ReceiveConnectionId!, server.SendConnectionId, _time.GetUtcNow());
+            stored = StoreBeforeFinished(peer, snapshot, limit);
+        }
+        PumpOutcome outcome = default;
         lock (peer.Gate)
         {
             if (peer.State == PeerState.Closed)
             {
                 // replaced, revoked or stopped while the handshake ran
                 _metrics.Handshake("cancelled");
+                if (stored == true)
+                {
+                    _ = RemoveAsync(peer.SessionId, server.ReceiveConnectionId!);
+                }
                 return;
             }
             // BouncyCastle is done: its last flight (ChangeCipherSpec, Finished) leaves now, and a copy stays with the
             // session in case the client did not get it. Our record layer continues where BouncyCastle's stopped.
             var flight = peer.Channel.StopBlocking();
-            var next = NextSequenceAfter(flight, server.SendConnectionId.Length);
-            var portable = _store is not null && server.ReceiveConnectionId is not null && server.AuthenticatedIdentity is not null && identities.DeviceId is not null;
-            limit = portable ? next + _options.SequenceBlockSize : SequenceReservation.MaxSequence + 1;
             var records = new SessionRecordLayer(
                 DtlsRecordCipher.Create(server.NegotiatedCipherSuite, server.EncryptThenMac, keyBlock),
                 server.ReceiveConnectionId,
                 server.SendConnectionId,
-                new SequenceReservation(next, limit, _options.SequenceBlockSize),
+                new SequenceReservation(next, stored == false ? SequenceReservation.MaxSequence + 1 : limit, _options.SequenceBlockSize),
                 default,
                 flight);
             EstablishLocked(peer, records, server);
-            if (portable)
-            {
-                snapshot = new DtlsSessionSnapshot(identities.DeviceId!, server.AuthenticatedIdentity!, server.SessionKey!, server.NegotiatedCipherSuite,
-                    server.EncryptThenMac, keyBlock, server.ReceiveConnectionId!, server.SendConnectionId, _time.GetUtcNow());
-                peer.PendingSnapshot = snapshot;
-            }
+            peer.Stored = stored == true;
+            peer.LastCheckpoint = _time.GetTimestamp();
+            // Unknown whether the store took it (it failed or timed out): keep it for the next checkpoint to store again.
+            peer.PendingSnapshot = stored is null ? snapshot : null;
             // Application data BouncyCastle read together with the client's Finished waits inside it.
             int length;
             while ((length = session.ReceivePending(plaintext.AsSpan(), null)) >= 0)
@@ -100,11 +110,30 @@ public sealed partial class DtlsTransport
                 ReceiveLocked(peer, queued.AsSpan(0, length), plaintext, source: null, ref outcome);
             }
         }
-        if (snapshot is not null)
-        {
-            StoreSession(peer, snapshot, limit);
-        }
         AfterPump(peer, outcome);
+    }
+
+    /// <summary>
+    /// On the handshake thread: the session goes to the store (a bounded wait, <see cref="DtlsOptions.StoreTimeout"/>).
+    /// True: stored. False: refused (a CID collision, the credential revoked meanwhile): the session stays local, and
+    /// since no one else can hold its keys its sequence numbers are unbounded. Null: failed or timed out, outcome
+    /// unknown: the session keeps its first limit and is stored again at its next checkpoint.
+    /// </summary>
+    private bool? StoreBeforeFinished(DtlsPeer peer, DtlsSessionSnapshot snapshot, long limit)
+    {
+        try
+        {
+            var stored = _store!.StoreAsync(snapshot, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token)
+                .WaitAsync(_options.StoreTimeout).GetAwaiter().GetResult();
+            _metrics.SessionStored(stored);
+            return stored;
+        }
+        catch (Exception ex)
+        {
+            _metrics.StoreFailed("store");
+            DtlsLog.StoreFailed(_logger, peer.SessionId, "store", ex.Message);
+            return null;
+        }
     }
 
     /// <summary>

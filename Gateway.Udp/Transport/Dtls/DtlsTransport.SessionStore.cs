@@ -32,14 +32,7 @@ public sealed partial class DtlsTransport
         public bool Done { get; set; }
     }
 
-    /// <summary>
-    /// On the handshake thread, after the session was established: store it. Until the store confirms, the session
-    /// sends only below its first limit, which is what the store will hold; a session the store refuses (a CID
-    /// collision across restarts, a credential revoked meanwhile) stays local: nobody else can hold its keys, so its
-    /// sequence numbers are unbounded.
-    /// </summary>
-    private void StoreSession(DtlsPeer peer, DtlsSessionSnapshot snapshot, long limit) => _ = StoreSessionAsync(peer, snapshot, limit);
-
+    /// <summary>A store retried at a checkpoint, for a session whose first store failed or timed out.</summary>
     private async Task StoreSessionAsync(DtlsPeer peer, DtlsSessionSnapshot snapshot, long limit)
     {
         bool stored;

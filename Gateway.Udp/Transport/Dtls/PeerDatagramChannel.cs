@@ -108,6 +108,15 @@ internal sealed class PeerDatagramChannel : DatagramTransport
         }
     }
 
+    /// <summary>A copy of the flight packed but not sent yet (the server's last flight, once BouncyCastle's Accept returned).</summary>
+    public byte[]? PendingFlight()
+    {
+        lock (_gate)
+        {
+            return _flightLength > 0 ? _flight.AsSpan(0, _flightLength).ToArray() : null;
+        }
+    }
+
     /// <summary>Takes the oldest queued datagram (those that arrived before the session was established) into <paramref name="buffer"/>.</summary>
     public bool TryDequeue(Span<byte> buffer, out int length)
     {

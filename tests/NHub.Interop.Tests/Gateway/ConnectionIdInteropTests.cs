@@ -14,7 +14,7 @@ namespace NHub.Interop.Tests.Gateway;
 /// CID and moves to a new source port every N packets: a NAT rebinding, on demand. Handshakes and moves are counted on
 /// the server, from its /metrics.
 /// </summary>
-public sealed partial class ConnectionIdInteropTests(ProductionPlatform platform, ITestOutputHelper output) : IClassFixture<ProductionPlatform>
+public sealed class ConnectionIdInteropTests(ProductionPlatform platform, ITestOutputHelper output) : IClassFixture<ProductionPlatform>
 {
     private const string Client = "coap-client"; // .tools/bin: libcoap 4.3.5 on Mbed TLS
 
@@ -133,17 +133,13 @@ public sealed partial class ConnectionIdInteropTests(ProductionPlatform platform
         Assert.True(accepted.LastCode == "2.01", accepted.Output);
     }
 
-    private async Task<Metrics> MetricsAsync()
-    {
-        using var http = new HttpClient { BaseAddress = platform.Silo.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-        return new Metrics(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
-    }
+    private Task<PrometheusMetrics> MetricsAsync() => PrometheusMetrics.ScrapeAsync(platform.Silo.BaseAddress);
 
     /// <summary>
     /// A baseline: the exporter serves a cached scrape for a few hundred milliseconds, which may predate the previous
     /// test's last handshake. Two scrapes half a second apart that agree on the DTLS counters are current.
     /// </summary>
-    private async Task<Metrics> SettledMetricsAsync()
+    private async Task<PrometheusMetrics> SettledMetricsAsync()
     {
         var previous = await MetricsAsync();
         for (var attempt = 0; attempt < 20; attempt++)
@@ -161,7 +157,7 @@ public sealed partial class ConnectionIdInteropTests(ProductionPlatform platform
     }
 
     /// <summary>The exporter caches a scrape briefly: poll until the counters say what the test waits for.</summary>
-    private async Task<Metrics> WaitForMetricsAsync(Func<Metrics, bool> condition)
+    private async Task<PrometheusMetrics> WaitForMetricsAsync(Func<PrometheusMetrics, bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
@@ -177,27 +173,5 @@ public sealed partial class ConnectionIdInteropTests(ProductionPlatform platform
             }
             await Task.Delay(100);
         }
-    }
-
-    /// <summary>A Prometheus text exposition, summed by metric name and label matches.</summary>
-    private sealed partial class Metrics(string text)
-    {
-        public string Text { get; } = text;
-
-        public double Sum(string name, params string[] labels)
-        {
-            double total = 0;
-            foreach (Match m in Sample().Matches(Text))
-            {
-                if (m.Groups["name"].Value == name && labels.All(l => m.Groups["labels"].Value.Contains(l, StringComparison.Ordinal)))
-                {
-                    total += double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
-                }
-            }
-            return total;
-        }
-
-        [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?<labels>[^}]*)\})? (?<value>\S+)", RegexOptions.Multiline)]
-        private static partial Regex Sample();
     }
 }

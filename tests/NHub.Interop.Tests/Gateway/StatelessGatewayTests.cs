@@ -1,0 +1,168 @@
+using System.Net;
+using System.Text;
+using NHub.Grains;
+using NHub.Testing;
+using Xunit.Abstractions;
+
+namespace NHub.Interop.Tests.Gateway;
+
+/// <summary>
+/// The stateless gateway (docs/stateless-gateway.md) with clients nobody here wrote: standalone gateways behind a UDP
+/// load balancer (<see cref="UdpBalancer"/>), sessions kept in the platform's store on PostgreSQL, libcoap 4.3.5 on
+/// Mbed TLS negotiating RFC 9146 Connection IDs. A device whose gateway dies or whose flow the balancer moves keeps its
+/// DTLS session and its Observe relation: no handshake (counted on every gateway's /metrics), no command lost or
+/// delivered twice.
+/// </summary>
+public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutputHelper output) : IClassFixture<ProductionPlatform>
+{
+    private const string CidClient = "coap-client"; // .tools/bin: libcoap 4.3.5 on Mbed TLS
+
+    private Dictionary<string, string?> GatewaySettings(int nodeId)
+    {
+        var settings = ClusterSettings.AsEnvironment(platform.Settings);
+        settings["Gateway__PlainMode"] = "Off";
+        settings["Gateway__NodeId"] = nodeId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return settings;
+    }
+
+    private static IPEndPoint Coaps(GatewayProcess gateway) => new(IPAddress.Loopback, gateway.CoapsPort);
+
+    private static double Handshakes(PrometheusMetrics m) => m.Sum("nhub_dtls_handshakes_total", "result=\"success\"");
+
+    private static double Takeovers(PrometheusMetrics m) => m.Sum("nhub_dtls_takeovers_total", "result=\"taken_over\"");
+
+    [Fact]
+    public async Task A_device_the_load_balancer_moves_between_two_gateways_keeps_its_session_and_every_reading_is_stored_once()
+    {
+        const string id = "stateless-move";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id, PskFormat.Binary);
+        await using var a = new GatewayProcess("gateway-a", GatewaySettings(1));
+        await using var b = new GatewayProcess("gateway-b", GatewaySettings(2));
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        using var balancer = new UdpBalancer(Coaps(a), Coaps(b));
+
+        // Five POSTs, each from a new source port (-d 1): each is a new flow, which the balancer sends to the other gateway.
+        var r = await LibCoap.RunAsync(CidClient, ["-B", "30", "-d", "1", "-G", "5", "-m", "post", "-t", "application/json", "-e", "{\"t\":5}",
+            "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/telemetry"], timeoutSeconds: 60);
+
+        Assert.True(r.Codes.Count(c => c == "2.01") == 5, r.Output);
+        var (ma, mb) = (await PrometheusMetrics.ScrapeAsync(a.BaseAddress), await PrometheusMetrics.ScrapeAsync(b.BaseAddress));
+        output.WriteLine($"forwarded a={balancer.Forwarded[0]} b={balancer.Forwarded[1]}\n-- a\n{ma.Dtls}\n-- b\n{mb.Dtls}");
+        Assert.True(balancer.Forwarded.All(n => n > 0), "the balancer used one gateway only");
+        Assert.Equal(1, Handshakes(ma) + Handshakes(mb));
+        Assert.True(Takeovers(ma) + Takeovers(mb) >= 1, "no takeover counted");
+        // Stored once each, whichever gateway answered.
+        Assert.Equal(5, (await platform.ReadTelemetryAsync(id)).Count);
+    }
+
+    [Fact]
+    public async Task Kill_9_of_the_gateway_holding_an_observing_device_costs_no_handshake_and_loses_no_command()
+    {
+        const string id = "stateless-kill";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id, PskFormat.Binary);
+        using var api = platform.Api();
+        var events = platform.Events;
+        await using var a = new GatewayProcess("gateway-a", GatewaySettings(1));
+        await using var b = new GatewayProcess("gateway-b", GatewaySettings(2));
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        using var balancer = new UdpBalancer(Coaps(a), Coaps(b)); // the first flow goes to a
+
+        // The device observes its commands; its keep-alive (-K 2: an empty CON after 2 s of silence) is its only uplink.
+        var observing = LibCoap.RunAsync(CidClient, ["-B", "60", "-s", "20", "-d", "0", "-K", "2", "-m", "get",
+            "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/commands/{id}"], timeoutSeconds: 90);
+        await events.WaitForAsync(id, "online", timeout: TimeSpan.FromSeconds(30));
+        var first = await DtlsDeviceFlowTests.PostCommandAsync(api, id, "first", new { n = 1 });
+        await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == DtlsDeviceFlowTests.CommandId(first), TimeSpan.FromSeconds(30));
+        Assert.True(Handshakes(await PrometheusMetrics.ScrapeAsync(a.BaseAddress)) == 1, "the session is not on gateway a");
+
+        // Gateway a dies with the session and the relation in memory; the health check takes it out of the balancer.
+        a.Kill();
+        balancer.MarkDown(0);
+        // Posted while no gateway holds the device: accepted, and pushed to a gateway that is gone.
+        var second = await DtlsDeviceFlowTests.PostCommandAsync(api, id, "second", new { n = 2 });
+
+        await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == DtlsDeviceFlowTests.CommandId(second), TimeSpan.FromSeconds(40));
+        var mb = await PrometheusMetrics.ScrapeAsync(b.BaseAddress);
+        output.WriteLine(mb.Dtls);
+        Assert.Equal(0, Handshakes(mb));
+        Assert.Equal(1, Takeovers(mb));
+
+        var r = await observing;
+        output.WriteLine(r.Output);
+        Assert.Equal(1, Notifications(r.Output, "first"));
+        Assert.Equal(1, Notifications(r.Output, "second"));
+        var delivered = (await events.ReadAllAsync(id)).Where(e => e.GetProperty("type").GetString() == "command_delivered").Select(DeviceEventStream.CommandId).ToList();
+        Assert.Equal([DtlsDeviceFlowTests.CommandId(first), DtlsDeviceFlowTests.CommandId(second)], delivered);
+    }
+
+    [Fact]
+    public async Task A_graceful_restart_of_the_only_gateway_is_invisible_to_an_observing_device()
+    {
+        const string id = "stateless-restart";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id, PskFormat.Binary);
+        using var api = platform.Api();
+        var events = platform.Events;
+        var gateway = new GatewayProcess("gateway-1", GatewaySettings(1));
+        await gateway.StartAsync();
+        using var balancer = new UdpBalancer(Coaps(gateway));
+
+        var observing = LibCoap.RunAsync(CidClient, ["-B", "60", "-s", "25", "-d", "0", "-K", "2", "-m", "get",
+            "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/commands/{id}"], timeoutSeconds: 90);
+        await events.WaitForAsync(id, "online", timeout: TimeSpan.FromSeconds(30));
+        var before = await DtlsDeviceFlowTests.PostCommandAsync(api, id, "before", new { n = 1 });
+        await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == DtlsDeviceFlowTests.CommandId(before), TimeSpan.FromSeconds(30));
+
+        // A deploy: the gateway stops gracefully (leaving the session in the store, no close_notify), a new process starts.
+        await gateway.StopAsync();
+        Assert.Contains("left in the session store", gateway.Output, StringComparison.Ordinal);
+        await gateway.DisposeAsync();
+        await using var next = new GatewayProcess("gateway-2", GatewaySettings(1));
+        await next.StartAsync();
+        balancer.SetBackend(0, Coaps(next));
+        var after = await DtlsDeviceFlowTests.PostCommandAsync(api, id, "after", new { n = 2 });
+
+        await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == DtlsDeviceFlowTests.CommandId(after), TimeSpan.FromSeconds(40));
+        var m = await PrometheusMetrics.ScrapeAsync(next.BaseAddress);
+        output.WriteLine(m.Dtls);
+        Assert.Equal(0, Handshakes(m));
+        Assert.Equal(1, Takeovers(m));
+        var r = await observing;
+        Assert.Equal(1, Notifications(r.Output, "before"));
+        Assert.Equal(1, Notifications(r.Output, "after"));
+    }
+
+    [Fact]
+    public async Task A_client_without_connection_id_gets_silence_after_its_gateway_died_and_succeeds_with_a_new_handshake()
+    {
+        const string id = "stateless-nocid";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
+        await using var a = new GatewayProcess("gateway-a", GatewaySettings(1));
+        await using var b = new GatewayProcess("gateway-b", GatewaySettings(2));
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        using var balancer = new UdpBalancer(Coaps(a), Coaps(b));
+        string[] Post(int n) => ["-B", "20", "-m", "post", "-t", "application/json", "-e", $"{{\"t\":{n}}}",
+            "-u", credential.Summary.PskIdentity, "-k", credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/telemetry"];
+
+        // libcoap 4.3.1 on OpenSSL has no CID: its session cannot be found by another gateway. It observes through a.
+        var observing = LibCoap.RunAsync("coap-client-openssl", ["-B", "20", "-s", "15", "-K", "2", "-m", "get",
+            "-u", credential.Summary.PskIdentity, "-k", credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/commands/{id}"], timeoutSeconds: 60);
+        await platform.Events.WaitForAsync(id, "online", timeout: TimeSpan.FromSeconds(30));
+        a.Kill();
+        balancer.MarkDown(0);
+
+        // Its records reach b, which has no session for them and stays silent; the client ends on its own bound.
+        var stranded = await observing;
+        Assert.True(stranded.ExitCode is 0 or 1, stranded.Output);
+        var mb = await PrometheusMetrics.ScrapeAsync(b.BaseAddress);
+        Assert.Equal(0, Takeovers(mb));
+        // A new run handshakes with b and is served.
+        var r = await LibCoap.RunAsync("coap-client-openssl", Post(1));
+        Assert.True(r.LastCode == "2.01", r.Output);
+        Assert.Equal("{\"t\":1}", Encoding.UTF8.GetString(Assert.Single(await platform.ReadTelemetryAsync(id)).Data!));
+    }
+
+    /// <summary>Notifications (distinct 2.05 PDUs, by Message ID, as libcoap's -v 6 logs them) whose payload names <paramref name="command"/>.</summary>
+    private static int Notifications(string output, string command) =>
+        System.Text.RegularExpressions.Regex.Matches(output, "t:(?:CON|NON|ACK) c:2\\.05 i:([0-9a-f]{4})[^\\n]*\"" + System.Text.RegularExpressions.Regex.Escape(command) + "\"")
+            .Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal).Count();
+}
