@@ -53,6 +53,7 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         Assert.True(Takeovers(ma) + Takeovers(mb) >= 1, "no takeover counted");
         // Stored once each, whichever gateway answered.
         Assert.Equal(5, (await platform.ReadTelemetryAsync(id)).Count);
+        AssertNoSequenceNumberReused(balancer);
     }
 
     [Fact]
@@ -93,6 +94,8 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         Assert.Equal(1, Notifications(r.Output, "second"));
         var delivered = (await events.ReadAllAsync(id)).Where(e => e.GetProperty("type").GetString() == "command_delivered").Select(DeviceEventStream.CommandId).ToList();
         Assert.Equal([DtlsDeviceFlowTests.CommandId(first), DtlsDeviceFlowTests.CommandId(second)], delivered);
+        // Gateway a was killed in the middle of its sequence block; b started past it: no nonce was used twice.
+        AssertNoSequenceNumberReused(balancer);
     }
 
     [Fact]
@@ -129,6 +132,7 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         var r = await observing;
         Assert.Equal(1, Notifications(r.Output, "before"));
         Assert.Equal(1, Notifications(r.Output, "after"));
+        AssertNoSequenceNumberReused(balancer);
     }
 
     [Fact]
@@ -159,6 +163,19 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         var r = await LibCoap.RunAsync("coap-client-openssl", Post(1));
         Assert.True(r.LastCode == "2.01", r.Output);
         Assert.Equal("{\"t\":1}", Encoding.UTF8.GetString(Assert.Single(await platform.ReadTelemetryAsync(id)).Data!));
+    }
+
+    /// <summary>
+    /// The session's epoch-1 records, from every gateway that held it, never share a sequence number: with the AEAD
+    /// suites the sequence number is the explicit nonce, and the key is the session's (docs/dtls-sequence-reservation.md).
+    /// The final flight's Finished (sequence 0) may be re-sent as the same bytes, which is not a second use.
+    /// </summary>
+    private void AssertNoSequenceNumberReused(UdpBalancer balancer)
+    {
+        var records = balancer.DownlinkRecords.Where(r => r.Epoch == 1 && r.Sequence > 0).ToList();
+        output.WriteLine($"downlink epoch-1 records: {records.Count}, sequence numbers {string.Join(",", records.Select(r => r.Sequence))}");
+        Assert.NotEmpty(records);
+        Assert.Equal(records.Count, records.Distinct().Count());
     }
 
     /// <summary>Notifications (distinct 2.05 PDUs, by Message ID, as libcoap's -v 6 logs them) whose payload names <paramref name="command"/>.</summary>

@@ -40,6 +40,12 @@ public sealed class UdpBalancer : IDisposable
     /// <summary>Where clients send.</summary>
     public IPEndPoint EndPoint => (IPEndPoint)_inside.LocalEndPoint!;
 
+    /// <summary>
+    /// (epoch, sequence number) of every protected DTLS record the gateways sent towards clients (RFC 6347 §4.1 header,
+    /// first record of each datagram), in order: what an observer on the wire sees of the AEAD nonces.
+    /// </summary>
+    public ConcurrentQueue<(int Epoch, long Sequence)> DownlinkRecords { get; } = new();
+
     /// <summary>Uplink datagrams forwarded to each backend.</summary>
     public int[] Forwarded { get; private set; } = [];
 
@@ -166,6 +172,12 @@ public sealed class UdpBalancer : IDisposable
             catch (Exception)
             {
                 continue;
+            }
+            var epoch = (buffer[3] << 8) | buffer[4];
+            if (received.ReceivedBytes >= 13 && buffer[0] is 21 or 23 or 25 && epoch > 0)
+            {
+                var sequence = ((long)buffer[5] << 40) | ((long)buffer[6] << 32) | ((long)buffer[7] << 24) | ((long)buffer[8] << 16) | ((long)buffer[9] << 8) | buffer[10];
+                DownlinkRecords.Enqueue((epoch, sequence));
             }
             try
             {
