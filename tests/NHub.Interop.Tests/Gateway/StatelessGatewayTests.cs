@@ -57,6 +57,41 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
     }
 
     [Fact]
+    public async Task A_confirmable_retransmitted_to_another_gateway_is_stored_once()
+    {
+        const string id = "stateless-retransmit";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id, PskFormat.Binary);
+        await using var a = new GatewayProcess("gateway-a", GatewaySettings(1));
+        await using var b = new GatewayProcess("gateway-b", GatewaySettings(2));
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        using var balancer = new UdpBalancer(Coaps(a), Coaps(b));
+        // Gateway a stores the reading and answers 2.01, which is lost; then a leaves the balancer. The device's
+        // retransmission (same Message ID, same bytes) reaches b, which has never seen it.
+        var dropped = 0;
+        balancer.DropDownlink = d =>
+        {
+            var protectedRecord = d.Length > 13 && d[0] is 23 or 25 && ((d[3] << 8) | d[4]) == 1 && d.AsSpan(5, 6).IndexOfAnyExcept((byte)0) >= 0;
+            if (protectedRecord && Interlocked.Exchange(ref dropped, 1) == 0)
+            {
+                balancer.MarkDown(0);
+                return true;
+            }
+            return false;
+        };
+
+        var r = await LibCoap.RunAsync(CidClient, ["-B", "30", "-d", "0", "-m", "post", "-t", "application/json", "-e", "{\"t\":6}",
+            "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/telemetry"]);
+
+        Assert.True(r.LastCode == "2.01", r.Output);
+        Assert.Equal(1, dropped);
+        var (ma, mb) = (await PrometheusMetrics.ScrapeAsync(a.BaseAddress), await PrometheusMetrics.ScrapeAsync(b.BaseAddress));
+        Assert.Equal(1, Handshakes(ma) + Handshakes(mb));
+        Assert.Equal(1, Takeovers(mb));
+        // Both gateways published it, with the same JetStream message id: stored once.
+        Assert.Single(await platform.ReadTelemetryAsync(id));
+    }
+
+    [Fact]
     public async Task Kill_9_of_the_gateway_holding_an_observing_device_costs_no_handshake_and_loses_no_command()
     {
         const string id = "stateless-kill";

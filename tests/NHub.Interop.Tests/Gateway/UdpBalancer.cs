@@ -46,6 +46,9 @@ public sealed class UdpBalancer : IDisposable
     /// </summary>
     public ConcurrentQueue<(int Epoch, long Sequence)> DownlinkRecords { get; } = new();
 
+    /// <summary>Decides, for each downlink datagram, whether it is lost on the way to the client.</summary>
+    public Func<byte[], bool>? DropDownlink { get; set; }
+
     /// <summary>Uplink datagrams forwarded to each backend.</summary>
     public int[] Forwarded { get; private set; } = [];
 
@@ -178,6 +181,10 @@ public sealed class UdpBalancer : IDisposable
             {
                 var sequence = ((long)buffer[5] << 40) | ((long)buffer[6] << 32) | ((long)buffer[7] << 24) | ((long)buffer[8] << 16) | ((long)buffer[9] << 8) | buffer[10];
                 DownlinkRecords.Enqueue((epoch, sequence));
+            }
+            if (DropDownlink?.Invoke(buffer[..received.ReceivedBytes]) == true)
+            {
+                continue;
             }
             try
             {
