@@ -231,6 +231,7 @@ public sealed partial class DtlsTransport
         }
         catch (Exception ex)
         {
+            _metrics.StoreFailed("takeover");
             DtlsLog.StoreFailed(_logger, 0, "takeover", ex.Message);
         }
         finally
@@ -436,6 +437,7 @@ public sealed partial class DtlsTransport
         }
         catch (Exception ex)
         {
+            _metrics.StoreFailed("release");
             DtlsLog.StoreFailed(_logger, 0, "release", ex.Message);
         }
         return releases.Count(t => t.IsCompletedSuccessfully);
