@@ -130,8 +130,7 @@ public sealed partial class DtlsTransport
         }
         catch (Exception ex)
         {
-            _metrics.StoreFailed("store");
-            DtlsLog.StoreFailed(_logger, peer.SessionId, "store", ex.Message);
+            StoreCallFailed(peer.SessionId, "store", ex);
             return null;
         }
     }

@@ -43,8 +43,7 @@ public sealed partial class DtlsTransport
         catch (Exception ex)
         {
             // Unknown whether it landed: keep the snapshot and the limit; the next checkpoint stores it again.
-            _metrics.StoreFailed("store");
-            DtlsLog.StoreFailed(_logger, peer.SessionId, "store", ex.Message);
+            StoreCallFailed(peer.SessionId, "store", ex);
             return;
         }
         lock (peer.Gate)
@@ -143,8 +142,7 @@ public sealed partial class DtlsTransport
                 peer.CheckpointInFlight = false;
                 peer.Records?.Sequence.ExtensionFailed();
             }
-            _metrics.StoreFailed("extend");
-            DtlsLog.StoreFailed(_logger, peer.SessionId, "extend", ex.Message);
+            StoreCallFailed(peer.SessionId, "extend", ex);
             return;
         }
         lock (peer.Gate)
@@ -231,8 +229,7 @@ public sealed partial class DtlsTransport
         }
         catch (Exception ex)
         {
-            _metrics.StoreFailed("takeover");
-            DtlsLog.StoreFailed(_logger, 0, "takeover", ex.Message);
+            StoreCallFailed(0, "takeover", ex);
         }
         finally
         {
@@ -282,9 +279,9 @@ public sealed partial class DtlsTransport
         {
             first = pending.Queued[0];
         }
-        if (!Authenticates(stored, cid.Length, first.Datagram))
+        if (Disproves(stored, cid.Length, first.Datagram) is { } refused)
         {
-            return "auth_failed";
+            return refused;
         }
         var lease = await _store.TakeOverAsync(cid, _options.SequenceBlockSize, _stop.Token);
         if (lease is null)
@@ -294,17 +291,25 @@ public sealed partial class DtlsTransport
         return Install(lease, first.Source) ? "taken_over" : "address_busy";
     }
 
-    private static bool Authenticates(DtlsSessionLease stored, int cidLength, byte[] datagram)
+    /// <summary>
+    /// Null when the record proves the device holds the session now: it authenticates with the stored keys and is newer
+    /// than the stored replay window. Otherwise why not: "auth_failed" (forged, malformed) or "stale" (a replay of an
+    /// old record, or one below the checkpoint).
+    /// </summary>
+    private static string? Disproves(DtlsSessionLease stored, int cidLength, byte[] datagram)
     {
         var snapshot = stored.Snapshot;
-        if (!DtlsRecord.TryRead(datagram, cidLength, out var record, out _)
-            || record.Epoch != SessionRecordLayer.Epoch || !record.UsesConnectionId || record.Sequence <= stored.Replay.Top)
+        if (!DtlsRecord.TryRead(datagram, cidLength, out var record, out _) || record.Epoch != SessionRecordLayer.Epoch || !record.UsesConnectionId)
         {
-            return false;
+            return "auth_failed";
         }
         using var cipher = DtlsRecordCipher.Create(snapshot.CipherSuite, snapshot.EncryptThenMac, snapshot.Secrets);
         var scratch = new byte[record.Fragment.Length];
-        return cipher.TryOpen(record.OuterType, record.Epoch, record.Sequence, record.ConnectionId, record.Fragment, scratch, out _, out _);
+        if (!cipher.TryOpen(record.OuterType, record.Epoch, record.Sequence, record.ConnectionId, record.Fragment, scratch, out _, out _))
+        {
+            return "auth_failed";
+        }
+        return record.Sequence <= stored.Replay.Top ? "stale" : null;
     }
 
     /// <summary>A session leased from the store becomes a live session here, at the address its first record came from.</summary>
@@ -392,8 +397,7 @@ public sealed partial class DtlsTransport
         }
         catch (Exception ex)
         {
-            _metrics.StoreFailed("remove");
-            DtlsLog.StoreFailed(_logger, sessionId, "remove", ex.Message);
+            StoreCallFailed(sessionId, "remove", ex);
         }
     }
 
@@ -437,10 +441,16 @@ public sealed partial class DtlsTransport
         }
         catch (Exception ex)
         {
-            _metrics.StoreFailed("release");
-            DtlsLog.StoreFailed(_logger, 0, "release", ex.Message);
+            StoreCallFailed(0, "release", ex);
         }
         return releases.Count(t => t.IsCompletedSuccessfully);
+    }
+
+    /// <summary>A store call failed: counted by operation, logged (the session goes on, see each caller).</summary>
+    private void StoreCallFailed(long sessionId, string operation, Exception ex)
+    {
+        _metrics.StoreFailed(operation);
+        DtlsLog.StoreFailed(_logger, sessionId, operation, ex.Message);
     }
 
     /// <summary>Keeps the negative cache bounded: expired entries go when it is large.</summary>

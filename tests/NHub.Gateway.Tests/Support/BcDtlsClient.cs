@@ -95,6 +95,21 @@ public sealed class BcDtlsClient : IDisposable
         _transport.Replace(socket).Dispose();
     }
 
+    /// <summary>
+    /// The network now takes this client's datagrams to <paramref name="server"/> (a load balancer moved the flow, the
+    /// gateway died): the same session, from a new socket towards it.
+    /// </summary>
+    public void MoveToServer(EndPoint server)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Connect(server);
+        _transport.Replace(socket).Dispose();
+    }
+
+    /// <summary>Sends raw bytes from the client's current socket (a forged or replayed record).</summary>
+    public void SendRaw(byte[] datagram) => Socket.Send(datagram);
+
     /// <summary>Drops the socket without close_notify: a device that lost power.</summary>
     public void Dispose() => Socket.Dispose();
 

@@ -14,13 +14,13 @@ public sealed class DtlsServerHarness : IAsyncDisposable
 
     /// <summary>Starts the transport; the layer above is <see cref="Receiver"/> (the echo stand-in) unless <paramref name="receiver"/> builds another, e.g. a real CoAP endpoint.</summary>
     public DtlsServerHarness(Action<DtlsOptions>? configure = null, TimeProvider? time = null, CredentialCacheOptions? cacheOptions = null,
-        int nodeId = 0, Func<DtlsTransport, IDatagramReceiver>? receiver = null)
+        int nodeId = 0, Func<DtlsTransport, IDatagramReceiver>? receiver = null, IDtlsSessionStore? store = null)
     {
         Source.Add(Identity, Key);
         Options = new DtlsOptions { BindAddress = "127.0.0.1", Port = 0 };
         configure?.Invoke(Options);
         Cache = new CredentialCache(Source, cacheOptions ?? new CredentialCacheOptions(), time);
-        Transport = new DtlsTransport(Options, Cache, Log, Meters, time, nodeId);
+        Transport = new DtlsTransport(Options, Cache, Log, Meters, time, nodeId, store);
         Receiver.Transport = Transport;
         Transport.Start(receiver?.Invoke(Transport) ?? Receiver);
     }

@@ -58,6 +58,13 @@ public static class DtlsWire
     /// <summary>The handshake type of the first record when it is an epoch-0 handshake record (2 = ServerHello), else -1.</summary>
     public static int HandshakeType(ReadOnlySpan<byte> datagram) => datagram.Length > 13 && datagram[0] == 22 ? datagram[13] : -1;
 
+    /// <summary>A tls12_cid record (RFC 9146 §4): the CID between sequence number and length.</summary>
+    public static byte[] CidRecord(byte[] cid, ushort epoch, long sequence, byte[] fragment)
+    {
+        var plain = Record(25, epoch, sequence, fragment);
+        return [.. plain.AsSpan(0, 11), .. cid, .. plain.AsSpan(11)];
+    }
+
     public static byte[] Record(byte type, ushort epoch, long sequence, byte[] fragment)
     {
         var record = new byte[13 + fragment.Length];

@@ -96,6 +96,13 @@ public sealed class EchoCoapReceiver : IDatagramReceiver
 
     public void OnPeerReachable(PeerInfo peer) => Interlocked.Increment(ref _reachable);
 
+    /// <summary>Sessions that ended here but continue elsewhere (taken over, or left in the store at shutdown).</summary>
+    public int Moved => Volatile.Read(ref _moved);
+
+    private int _moved;
+
+    public void OnPeerMoved(PeerInfo peer) => Interlocked.Increment(ref _moved);
+
     public void OnPeerClosed(PeerInfo peer)
     {
         _peers.TryRemove(peer.SessionId, out _);

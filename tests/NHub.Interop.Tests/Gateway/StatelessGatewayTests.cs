@@ -25,6 +25,25 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         return settings;
     }
 
+    /// <summary>Two standalone gateways (node ids 1 and 2) behind one <see cref="UdpBalancer"/>.</summary>
+    private sealed record GatewayPair(GatewayProcess A, GatewayProcess B, UdpBalancer Balancer) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Balancer.Dispose();
+            await A.DisposeAsync();
+            await B.DisposeAsync();
+        }
+    }
+
+    private async Task<GatewayPair> StartPairAsync()
+    {
+        var a = new GatewayProcess("gateway-a", GatewaySettings(1));
+        var b = new GatewayProcess("gateway-b", GatewaySettings(2));
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        return new GatewayPair(a, b, new UdpBalancer(Coaps(a), Coaps(b)));
+    }
+
     private static IPEndPoint Coaps(GatewayProcess gateway) => new(IPAddress.Loopback, gateway.CoapsPort);
 
     private static double Handshakes(PrometheusMetrics m) => m.Sum("nhub_dtls_handshakes_total", "result=\"success\"");
@@ -36,10 +55,8 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
     {
         const string id = "stateless-move";
         var (_, credential) = await platform.ProvisionWithCredentialAsync(id, PskFormat.Binary);
-        await using var a = new GatewayProcess("gateway-a", GatewaySettings(1));
-        await using var b = new GatewayProcess("gateway-b", GatewaySettings(2));
-        await Task.WhenAll(a.StartAsync(), b.StartAsync());
-        using var balancer = new UdpBalancer(Coaps(a), Coaps(b));
+        await using var pair = await StartPairAsync();
+        var (a, b, balancer) = (pair.A, pair.B, pair.Balancer);
 
         // Five POSTs, each from a new source port (-d 1): each is a new flow, which the balancer sends to the other gateway.
         var r = await LibCoap.RunAsync(CidClient, ["-B", "30", "-d", "1", "-G", "5", "-m", "post", "-t", "application/json", "-e", "{\"t\":5}",
@@ -61,10 +78,8 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
     {
         const string id = "stateless-retransmit";
         var (_, credential) = await platform.ProvisionWithCredentialAsync(id, PskFormat.Binary);
-        await using var a = new GatewayProcess("gateway-a", GatewaySettings(1));
-        await using var b = new GatewayProcess("gateway-b", GatewaySettings(2));
-        await Task.WhenAll(a.StartAsync(), b.StartAsync());
-        using var balancer = new UdpBalancer(Coaps(a), Coaps(b));
+        await using var pair = await StartPairAsync();
+        var (a, b, balancer) = (pair.A, pair.B, pair.Balancer);
         // Gateway a stores the reading and answers 2.01, which is lost; then a leaves the balancer. The device's
         // retransmission (same Message ID, same bytes) reaches b, which has never seen it.
         var dropped = 0;
@@ -98,13 +113,13 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         var (_, credential) = await platform.ProvisionWithCredentialAsync(id, PskFormat.Binary);
         using var api = platform.Api();
         var events = platform.Events;
-        await using var a = new GatewayProcess("gateway-a", GatewaySettings(1));
-        await using var b = new GatewayProcess("gateway-b", GatewaySettings(2));
-        await Task.WhenAll(a.StartAsync(), b.StartAsync());
-        using var balancer = new UdpBalancer(Coaps(a), Coaps(b)); // the first flow goes to a
+        await using var pair = await StartPairAsync();
+        var (a, b, balancer) = (pair.A, pair.B, pair.Balancer); // the first flow goes to a
 
-        // The device observes its commands; its keep-alive (-K 2: an empty CON after 2 s of silence) is its only uplink.
-        var observing = LibCoap.RunAsync(CidClient, ["-B", "60", "-s", "20", "-d", "0", "-K", "2", "-m", "get",
+        // The device observes its commands; its keep-alive (-K 3: an empty CON after 3 s of silence) is its only uplink.
+        // Shorter than the failover (gateway b is up already), so no older ping is still being retransmitted: libcoap
+        // takes the RST that answers an older ping for a rejection and quits.
+        var observing = LibCoap.RunAsync(CidClient, ["-B", "60", "-s", "30", "-d", "0", "-K", "3", "-m", "get",
             "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/commands/{id}"], timeoutSeconds: 90);
         await events.WaitForAsync(id, "online", timeout: TimeSpan.FromSeconds(30));
         var first = await DtlsDeviceFlowTests.PostCommandAsync(api, id, "first", new { n = 1 });
@@ -144,8 +159,10 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         await gateway.StartAsync();
         using var balancer = new UdpBalancer(Coaps(gateway));
 
-        var observing = LibCoap.RunAsync(CidClient, ["-B", "60", "-s", "25", "-d", "0", "-K", "2", "-m", "get",
-            "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/commands/{id}"], timeoutSeconds: 90);
+        // The keep-alive (-K 15) is longer than the restart: libcoap sends a new ping (new Message ID) every -K seconds
+        // while the old ones are retransmitted, and takes the RST answering an older ping for a rejection and quits.
+        var observing = LibCoap.RunAsync(CidClient, ["-B", "80", "-s", "60", "-d", "0", "-K", "15", "-m", "get",
+            "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/commands/{id}"], timeoutSeconds: 120);
         await events.WaitForAsync(id, "online", timeout: TimeSpan.FromSeconds(30));
         var before = await DtlsDeviceFlowTests.PostCommandAsync(api, id, "before", new { n = 1 });
         await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == DtlsDeviceFlowTests.CommandId(before), TimeSpan.FromSeconds(30));
@@ -159,7 +176,16 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         balancer.SetBackend(0, Coaps(next));
         var after = await DtlsDeviceFlowTests.PostCommandAsync(api, id, "after", new { n = 2 });
 
-        await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == DtlsDeviceFlowTests.CommandId(after), TimeSpan.FromSeconds(40));
+        try
+        {
+            await events.WaitForAsync(id, "command_delivered", e => DeviceEventStream.CommandId(e) == DtlsDeviceFlowTests.CommandId(after), TimeSpan.FromSeconds(50));
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine($"-- downlink records {string.Join(",", balancer.DownlinkRecords)} forwarded {string.Join(",", balancer.Forwarded)}");
+            output.WriteLine($"-- stopped gateway\n{gateway.Output}\n-- next gateway\n{next.Output}\n-- device\n{(await observing).Output}");
+            throw;
+        }
         var m = await PrometheusMetrics.ScrapeAsync(next.BaseAddress);
         output.WriteLine(m.Dtls);
         Assert.Equal(0, Handshakes(m));
@@ -175,10 +201,8 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
     {
         const string id = "stateless-nocid";
         var (_, credential) = await platform.ProvisionWithCredentialAsync(id);
-        await using var a = new GatewayProcess("gateway-a", GatewaySettings(1));
-        await using var b = new GatewayProcess("gateway-b", GatewaySettings(2));
-        await Task.WhenAll(a.StartAsync(), b.StartAsync());
-        using var balancer = new UdpBalancer(Coaps(a), Coaps(b));
+        await using var pair = await StartPairAsync();
+        var (a, b, balancer) = (pair.A, pair.B, pair.Balancer);
         string[] Post(int n) => ["-B", "20", "-m", "post", "-t", "application/json", "-e", $"{{\"t\":{n}}}",
             "-u", credential.Summary.PskIdentity, "-k", credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/telemetry"];
 

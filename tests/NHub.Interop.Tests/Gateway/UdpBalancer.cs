@@ -96,104 +96,56 @@ public sealed class UdpBalancer : IDisposable
         return -1;
     }
 
-    private async Task InsideLoopAsync()
+    private Task InsideLoopAsync() => UdpRelay.ReceiveAllAsync(_inside, async (client, datagram) =>
     {
-        var buffer = new byte[2048];
-        while (!_stop.IsCancellationRequested)
+        IPEndPoint? target;
+        Flow flow;
+        lock (_gate)
         {
-            SocketReceiveFromResult received;
-            try
+            if (!_flows.TryGetValue(client, out flow!))
             {
-                received = await _inside.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), _stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                continue;
-            }
-            IPEndPoint? target;
-            Flow flow;
-            lock (_gate)
-            {
-                if (!_flows.TryGetValue(received.RemoteEndPoint, out flow!))
+                var backend = NextLiveLocked();
+                if (backend < 0)
                 {
-                    var backend = NextLiveLocked();
-                    if (backend < 0)
-                    {
-                        continue; // nothing live: the datagram is lost
-                    }
-                    var outside = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                    outside.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-                    flow = new Flow(received.RemoteEndPoint, outside, backend);
-                    _flows[received.RemoteEndPoint] = flow;
-                    _ = Task.Run(() => OutsideLoopAsync(flow));
+                    return; // nothing live: the datagram is lost
                 }
-                else if (_down[flow.Backend])
-                {
-                    var backend = NextLiveLocked();
-                    if (backend < 0)
-                    {
-                        continue;
-                    }
-                    flow.Backend = backend;
-                }
-                target = _backends[flow.Backend];
-                if (Forwarded.Length != _backends.Length)
-                {
-                    Forwarded = new int[_backends.Length];
-                }
-                Forwarded[flow.Backend]++;
+                var outside = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                outside.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                flow = new Flow(client, outside, backend);
+                _flows[client] = flow;
+                _ = Task.Run(() => OutsideLoopAsync(flow));
             }
-            try
+            else if (_down[flow.Backend])
             {
-                await flow.Outside.SendToAsync(buffer.AsMemory(0, received.ReceivedBytes), target!, _stop.Token);
+                var backend = NextLiveLocked();
+                if (backend < 0)
+                {
+                    return;
+                }
+                flow.Backend = backend;
             }
-            catch (Exception) when (!_stop.IsCancellationRequested)
+            target = _backends[flow.Backend];
+            if (Forwarded.Length != _backends.Length)
             {
-                // a lost datagram
+                Forwarded = new int[_backends.Length];
             }
+            Forwarded[flow.Backend]++;
         }
-    }
+        await UdpRelay.SendAsync(flow.Outside, datagram, target!, _stop.Token);
+    }, _stop.Token);
 
-    private async Task OutsideLoopAsync(Flow flow)
+    private Task OutsideLoopAsync(Flow flow) => UdpRelay.ReceiveAllAsync(flow.Outside, async (_, datagram) =>
     {
-        var buffer = new byte[2048];
-        while (!_stop.IsCancellationRequested)
+        var epoch = datagram.Length >= 13 ? (datagram[3] << 8) | datagram[4] : 0;
+        if (datagram.Length >= 13 && datagram[0] is 21 or 23 or 25 && epoch > 0)
         {
-            SocketReceiveFromResult received;
-            try
-            {
-                received = await flow.Outside.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), _stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception)
-            {
-                continue;
-            }
-            var epoch = (buffer[3] << 8) | buffer[4];
-            if (received.ReceivedBytes >= 13 && buffer[0] is 21 or 23 or 25 && epoch > 0)
-            {
-                var sequence = ((long)buffer[5] << 40) | ((long)buffer[6] << 32) | ((long)buffer[7] << 24) | ((long)buffer[8] << 16) | ((long)buffer[9] << 8) | buffer[10];
-                DownlinkRecords.Enqueue((epoch, sequence));
-            }
-            if (DropDownlink?.Invoke(buffer[..received.ReceivedBytes]) == true)
-            {
-                continue;
-            }
-            try
-            {
-                await _inside.SendToAsync(buffer.AsMemory(0, received.ReceivedBytes), flow.Client, _stop.Token);
-            }
-            catch (Exception) when (!_stop.IsCancellationRequested)
-            {
-                // a lost datagram
-            }
+            var sequence = ((long)datagram[5] << 40) | ((long)datagram[6] << 32) | ((long)datagram[7] << 24) | ((long)datagram[8] << 16) | ((long)datagram[9] << 8) | datagram[10];
+            DownlinkRecords.Enqueue((epoch, sequence));
         }
-    }
+        if (DropDownlink?.Invoke(datagram) == true)
+        {
+            return;
+        }
+        await UdpRelay.SendAsync(_inside, datagram, flow.Client, _stop.Token);
+    }, _stop.Token);
 }

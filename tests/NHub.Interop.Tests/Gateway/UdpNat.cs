@@ -90,96 +90,42 @@ public sealed class UdpNat : IDisposable
         return socket;
     }
 
-    private async Task InsideLoopAsync()
+    private Task InsideLoopAsync() => UdpRelay.ReceiveAllAsync(_inside, async (client, datagram) =>
     {
-        var buffer = new byte[2048];
-        while (!_stop.IsCancellationRequested)
+        _client = client;
+        var number = ++Uplinks;
+        if (RebindBeforeUplink?.Invoke(number, datagram) is { } address)
         {
-            SocketReceiveFromResult received;
-            try
+            Rebind(address);
+        }
+        Socket outside;
+        lock (_gate)
+        {
+            outside = _current;
+            if (_firstUplinkAfterRebind == 0 && _rebindAt != 0)
             {
-                received = await _inside.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), _stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                continue;
-            }
-            _client = received.RemoteEndPoint;
-            var datagram = buffer[..received.ReceivedBytes];
-            var number = ++Uplinks;
-            if (RebindBeforeUplink?.Invoke(number, datagram) is { } address)
-            {
-                Rebind(address);
-            }
-            Socket outside;
-            lock (_gate)
-            {
-                outside = _current;
-                if (_firstUplinkAfterRebind == 0 && _rebindAt != 0)
-                {
-                    _firstUplinkAfterRebind = Stopwatch.GetTimestamp();
-                }
-            }
-            try
-            {
-                await outside.SendToAsync(datagram, _server, _stop.Token);
-            }
-            catch (Exception) when (!_stop.IsCancellationRequested)
-            {
-                // a lost datagram
+                _firstUplinkAfterRebind = Stopwatch.GetTimestamp();
             }
         }
-    }
+        await UdpRelay.SendAsync(outside, datagram, _server, _stop.Token);
+    }, _stop.Token);
 
-    private async Task OutsideLoopAsync(Socket socket)
+    private Task OutsideLoopAsync(Socket socket) => UdpRelay.ReceiveAllAsync(socket, async (_, datagram) =>
     {
-        var buffer = new byte[2048];
-        while (!_stop.IsCancellationRequested)
+        bool current;
+        lock (_gate)
         {
-            SocketReceiveFromResult received;
-            try
-            {
-                received = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), _stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                continue;
-            }
-            bool current;
-            lock (_gate)
-            {
-                current = ReferenceEquals(socket, _current);
-            }
-            var datagram = buffer[..received.ReceivedBytes];
-            if (!current)
-            {
-                Interlocked.Increment(ref _lost); // the mapping is gone: nobody gets this
-                continue;
-            }
-            if (DropDownlink?.Invoke(datagram) == true || _client is null)
-            {
-                continue;
-            }
-            try
-            {
-                await _inside.SendToAsync(datagram, _client, _stop.Token);
-            }
-            catch (Exception) when (!_stop.IsCancellationRequested)
-            {
-                // a lost datagram
-            }
+            current = ReferenceEquals(socket, _current);
         }
-    }
+        if (!current)
+        {
+            Interlocked.Increment(ref _lost); // the mapping is gone: nobody gets this
+            return;
+        }
+        if (DropDownlink?.Invoke(datagram) == true || _client is not { } client)
+        {
+            return;
+        }
+        await UdpRelay.SendAsync(_inside, datagram, client, _stop.Token);
+    }, _stop.Token);
 }
