@@ -107,6 +107,38 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
     }
 
     [Fact]
+    public async Task Kill_9_of_the_gateway_a_device_posts_through_loses_no_reading_and_stores_none_twice()
+    {
+        const string id = "stateless-kill-post";
+        var (_, credential) = await platform.ProvisionWithCredentialAsync(id, PskFormat.Binary);
+        await using var pair = await StartPairAsync();
+        var (a, b, balancer) = (pair.A, pair.B, pair.Balancer);
+
+        // Eight confirmable readings in one session, a second apart (-G 8), through gateway a (the first flow).
+        var posting = LibCoap.RunAsync(CidClient, ["-B", "60", "-d", "0", "-G", "8", "-m", "post", "-t", "application/json", "-e", "{\"t\":7}",
+            "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/telemetry"], timeoutSeconds: 90);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await platform.ReadTelemetryAsync(id)).Count < 3)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "three readings never arrived");
+            await Task.Delay(100);
+        }
+        a.Kill();
+        balancer.MarkDown(0);
+
+        var r = await posting;
+        output.WriteLine(r.Output);
+        Assert.True(r.Codes.Count(c => c == "2.01") == 8, r.Output);
+        var mb = await PrometheusMetrics.ScrapeAsync(b.BaseAddress);
+        Assert.Equal(0, Handshakes(mb));
+        Assert.Equal(1, Takeovers(mb));
+        // Every acknowledged reading stored, none twice (one in flight at the kill may have been stored by a and
+        // retransmitted to b: the same JetStream message id).
+        Assert.Equal(8, (await platform.ReadTelemetryAsync(id)).Count);
+        AssertNoSequenceNumberReused(balancer);
+    }
+
+    [Fact]
     public async Task Kill_9_of_the_gateway_holding_an_observing_device_costs_no_handshake_and_loses_no_command()
     {
         const string id = "stateless-kill";
