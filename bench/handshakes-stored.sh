@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Full DTLS 1.2 PSK handshakes per second on the production stack (PostgreSQL, nats-server, a production silo with
+# its gateway), without and with the session store: the same storm from tools/DeviceSimulator twice, first without
+# the connection_id extension (the session stays local: nothing is written), then with it (--cid on: every session
+# is stored before the server's Finished, docs/stateless-gateway.md). Prints handshakes/s, p50/p99 and the
+# PostgreSQL writes per handshake (pg_stat_database: commits and rows written).
+#   bench/handshakes-stored.sh [seconds=15] [client-threads=32] [devices=200]
+source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
+seconds="${1:-15}"; threads="${2:-32}"; devices="${3:-200}"
+bench_begin
+
+start_production_silo silo Gateway__Dtls__HandshakesPerSecondPerIp=100000 Gateway__Dtls__HandshakeBurstPerIp=100000
+provision_devices "$devices" hss
+
+pg_writes() {
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d nhub_bench -Atc \
+    "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = 'nhub_bench'"
+}
+
+storm() { # storm NAME CID
+  sim --scenario handshakes --target "coaps://127.0.0.1:$COAPS_PORT" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
+      --duration 3 --handshake-threads "$threads" --cid "$2" >/dev/null
+  local before after
+  before=$(pg_writes)
+  echo "== $1: $threads client threads, $devices identities, --cid $2"
+  sim --scenario handshakes --target "coaps://127.0.0.1:$COAPS_PORT" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
+      --duration "$seconds" --handshake-threads "$threads" --cid "$2" --server-pid "$SILO_PID" --json "$BENCH_WORK/$1.json"
+  sleep 1 # pg_stat_database is updated by each backend at transaction end and flushed within 500 ms
+  after=$(pg_writes)
+  python3 - "$BENCH_WORK/$1.json" "$before" "$after" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))["handshakes"]
+(c0, r0), (c1, r1) = (map(int, a.split("|")) for a in sys.argv[2:4])
+total = h["completed"]
+print(f"   {h['per_second']} handshakes/s, p50 {h['latency_ms']['p50']} ms, p99 {h['latency_ms']['p99']} ms, failed {h['failed']}; "
+      f"PostgreSQL: {c1 - c0} commits, {r1 - r0} rows written"
+      + (f" = {(c1 - c0) / total:.2f} commits and {(r1 - r0) / total:.2f} rows per handshake" if total else ""))
+PY
+}
+
+storm local off
+storm stored on
