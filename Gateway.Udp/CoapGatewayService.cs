@@ -57,12 +57,19 @@ public sealed partial class CoapGatewayService(
         endpoint.Server.Observers.RelationEnded += (relation, reason) =>
         {
             // A relation whose session moved on is not over: the twin keeps it for the gateway that has the session now.
-            if (relation.State is CommandRelationState state && reason != RelationEndReason.Moved)
+            if (relation.State is CommandRelationState state)
             {
-                _ = commands.RelationEndedAsync(state);
+                if (reason == RelationEndReason.Moved)
+                {
+                    commands.RelationMovedAway(state);
+                }
+                else
+                {
+                    _ = commands.RelationEndedAsync(state);
+                }
             }
         };
-        endpoint.Resumed = (server, peer) => _ = commands.ResumeAsync(server, peer);
+        endpoint.Resumed = (endpoint, peer) => _ = commands.ResumeAsync(endpoint, peer);
         endpoints.Add(endpoint);
         endpoint.Start();
         LogListening(logger, endpoint.Transport.Kind, endpoint.Transport.LocalEndPoint);

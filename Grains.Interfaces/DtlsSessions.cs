@@ -45,51 +45,61 @@ public sealed record DtlsSessionLease(
     [property: Id(4)] Guid PreviousOwner,
     [property: Id(5)] DateTimeOffset ExpiresAt);
 
-/// <summary>Pushed to the previous owner when another gateway took one of its sessions: drop the local copy, send nothing more.</summary>
+/// <summary>
+/// Pushed to the previous owner when another copy took one of its sessions over: drop the copy holding
+/// <see cref="PreviousLease"/> (not a newer copy of the same session), send nothing more.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("nhub.DtlsSessionMoved")]
 public sealed record DtlsSessionMoved(
     [property: Id(0)] string ConnectionId,
     [property: Id(1)] string SessionKey,
-    [property: Id(2)] Guid NewOwner);
+    [property: Id(2)] Guid NewOwner,
+    [property: Id(3)] Guid PreviousLease);
 
 /// <summary>
 /// One DTLS session kept outside the gateways, keyed by its receive Connection ID in lowercase hex (the CID the device
 /// writes in every record, RFC 9146 §3), so that any gateway receiving a record with that CID can find it. One owner at
-/// a time: every call but <see cref="Store"/> and <see cref="Remove"/> states the caller's gateway id.
+/// a time, named by a lease: a fresh id for each copy of the session (a handshake's, each takeover's). Extend, Release
+/// and Remove state the caller's lease, so two copies in the same gateway, or a restarted gateway with a fixed id and
+/// its stalled predecessor, are never both owners.
 /// </summary>
 [Alias("nhub.IDtlsSessionGrain")]
 public interface IDtlsSessionGrain : IGrainWithStringKey
 {
     /// <summary>
     /// A handshake completed at <paramref name="gatewayId"/>: persist the session (durable when the call returns) with
-    /// the caller as owner and <paramref name="writeSequenceLimit"/> as the end of its first reserved block, and register
+    /// the caller as owner (<paramref name="leaseId"/>: this copy) and <paramref name="writeSequenceLimit"/> as the end of its first reserved block, and register
     /// it with the device's twin so that revocation and deletion find it. False when the key holds another live
     /// session (a CID collision across gateway restarts) or the device/credential is no longer active: the session
     /// then stays local to the gateway.
     /// </summary>
     [Alias("Store")]
-    Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, long writeSequenceLimit, DateTimeOffset expiresAt);
+    Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt);
 
     /// <summary>
-    /// <paramref name="gatewayId"/> received a record for this session and holds no copy: make it the owner and lease it
-    /// the sequence block [previous limit, previous limit + <paramref name="blockSize"/>) (durable before returning), and
-    /// tell the previous owner (<see cref="PlatformStreams.GatewaySessions"/>). Null when there is no such session, it
-    /// expired, or its credential was revoked or its device deleted (the record is then erased).
+    /// <paramref name="gatewayId"/> received a record for this session, numbered <paramref name="provingSequence"/>,
+    /// that authenticated with the stored keys, and holds no copy: make <paramref name="leaseId"/> the owner, lease it
+    /// the sequence block [previous limit, previous limit + <paramref name="blockSize"/>), raise the stored replay top to
+    /// the proving record's number and the expiry to <paramref name="expiresAt"/> (all durable before returning), and
+    /// tell the previous owner (<see cref="PlatformStreams.GatewaySessions"/>). The lease carries the replay mark from
+    /// before this call. Null when there is no such session, it expired, its credential was revoked or its device
+    /// deleted (the record is then erased), or the proving record is not newer than the stored replay top (a replay, or
+    /// a record another takeover already used).
     /// </summary>
     [Alias("TakeOver")]
-    Task<DtlsSessionLease?> TakeOver(Guid gatewayId, long blockSize);
+    Task<DtlsSessionLease?> TakeOver(Guid gatewayId, Guid leaseId, long blockSize, long provingSequence, DateTimeOffset expiresAt);
 
     /// <summary>
     /// The owner reserves more sequence numbers (the new exclusive limit, never lower than the current one) and
-    /// checkpoints its receive window and expiry. False when <paramref name="gatewayId"/> no longer owns the session
+    /// checkpoints its receive window and expiry. False when <paramref name="leaseId"/> no longer owns the session
     /// (or it is gone): the caller must drop its copy and send nothing more.
     /// </summary>
     [Alias("Extend")]
-    Task<bool> Extend(Guid gatewayId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt);
+    Task<bool> Extend(Guid leaseId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt);
 
     /// <summary>Graceful shutdown of the owner: checkpoint the receive window and leave the session ownerless, ready for any gateway.</summary>
     [Alias("Release")]
-    Task Release(Guid gatewayId, DtlsReplayMark replay);
+    Task Release(Guid leaseId, DtlsReplayMark replay);
 
     /// <summary>
     /// Reads the session without changing anything: the gateway checks that a record authenticates with these keys
@@ -101,10 +111,10 @@ public interface IDtlsSessionGrain : IGrainWithStringKey
     Task<DtlsSessionLease?> Load();
 
     /// <summary>
-    /// The session ended (closed, evicted, revoked, device deleted): erase it. Only the owner may
-    /// (<paramref name="gatewayId"/>), or the device's twin (<see cref="Guid.Empty"/>): a gateway whose copy was taken
-    /// over and then evicted must not erase the new owner's session.
+    /// The session ended (closed, evicted, revoked, device deleted): erase it. Only the owning lease may
+    /// (<paramref name="leaseId"/>), or the device's twin (<see cref="Guid.Empty"/>): a copy that was taken over and then
+    /// evicted must not erase the new owner's session.
     /// </summary>
     [Alias("Remove")]
-    Task Remove(Guid gatewayId);
+    Task Remove(Guid leaseId);
 }

@@ -51,7 +51,12 @@ public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIden
             LogNoRelation(logger, downlink.DeviceId);
             var device = Cluster.GetGrain<IDeviceGrain>(downlink.DeviceId);
             await device.CommandsNotDelivered(downlink.Commands.Select(c => c.Id).ToList());
-            await device.StopObservingCommands(gateway.Id);
+            if (!commands.MovedAwayRecently(downlink.DeviceId))
+            {
+                // Not when the relation left with its session: the twin is about to route to the gateway holding it
+                // now, and ending the relation here would erase what that gateway resumes.
+                await device.StopObservingCommands(gateway.Id);
+            }
         }
     }
 

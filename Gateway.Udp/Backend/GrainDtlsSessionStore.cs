@@ -9,23 +9,23 @@ namespace NHub.Gateway.Backend;
 /// </summary>
 public sealed class GrainDtlsSessionStore(IGrainFactory grains, GatewayIdentity gateway) : IDtlsSessionStore
 {
-    public Task<bool> StoreAsync(DtlsSessionSnapshot session, long writeSequenceLimit, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        Grain(session.ReceiveConnectionId).Store(session, gateway.Id, writeSequenceLimit, expiresAt).WaitAsync(cancellationToken);
+    public Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        Grain(session.ReceiveConnectionId).Store(session, gateway.Id, leaseId, writeSequenceLimit, expiresAt).WaitAsync(cancellationToken);
 
     public Task<DtlsSessionLease?> LoadAsync(byte[] connectionId, CancellationToken cancellationToken) =>
         Grain(connectionId).Load().WaitAsync(cancellationToken);
 
-    public Task<DtlsSessionLease?> TakeOverAsync(byte[] connectionId, long blockSize, CancellationToken cancellationToken) =>
-        Grain(connectionId).TakeOver(gateway.Id, blockSize).WaitAsync(cancellationToken);
+    public Task<DtlsSessionLease?> TakeOverAsync(byte[] connectionId, Guid leaseId, long blockSize, long provingSequence, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        Grain(connectionId).TakeOver(gateway.Id, leaseId, blockSize, provingSequence, expiresAt).WaitAsync(cancellationToken);
 
-    public Task<bool> ExtendAsync(byte[] connectionId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        Grain(connectionId).Extend(gateway.Id, writeSequenceLimit, replay, expiresAt).WaitAsync(cancellationToken);
+    public Task<bool> ExtendAsync(byte[] connectionId, Guid leaseId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        Grain(connectionId).Extend(leaseId, writeSequenceLimit, replay, expiresAt).WaitAsync(cancellationToken);
 
-    public Task ReleaseAsync(byte[] connectionId, DtlsReplayMark replay, CancellationToken cancellationToken) =>
-        Grain(connectionId).Release(gateway.Id, replay).WaitAsync(cancellationToken);
+    public Task ReleaseAsync(byte[] connectionId, Guid leaseId, DtlsReplayMark replay, CancellationToken cancellationToken) =>
+        Grain(connectionId).Release(leaseId, replay).WaitAsync(cancellationToken);
 
-    public Task RemoveAsync(byte[] connectionId, CancellationToken cancellationToken) =>
-        Grain(connectionId).Remove(gateway.Id).WaitAsync(cancellationToken);
+    public Task RemoveAsync(byte[] connectionId, Guid leaseId, CancellationToken cancellationToken) =>
+        Grain(connectionId).Remove(leaseId).WaitAsync(cancellationToken);
 
     private IDtlsSessionGrain Grain(byte[] connectionId) => grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(connectionId));
 }

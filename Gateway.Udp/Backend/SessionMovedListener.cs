@@ -22,7 +22,7 @@ public sealed partial class SessionMovedListener(IClusterClient cluster, Gateway
         {
             return Task.CompletedTask;
         }
-        if (transport.DropMovedSession(cid, moved.SessionKey))
+        if (transport.DropMovedSession(cid, moved.SessionKey, moved.PreviousLease))
         {
             LogDropped(logger, moved.ConnectionId, moved.NewOwner);
         }

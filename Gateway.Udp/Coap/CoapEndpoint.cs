@@ -37,9 +37,9 @@ public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
     public void OnPeerMoved(PeerInfo peer) => Server.OnPeerMoved(peer);
 
     /// <summary>Set by the host: restores what the backend kept for a session that continues here (see <see cref="IDatagramReceiver.OnPeerResumed"/>).</summary>
-    public Action<CoapServer<PeerInfo>, PeerInfo>? Resumed { get; set; }
+    public Action<CoapEndpoint, PeerInfo>? Resumed { get; set; }
 
-    public void OnPeerResumed(PeerInfo peer) => Resumed?.Invoke(Server, peer);
+    public void OnPeerResumed(PeerInfo peer) => Resumed?.Invoke(this, peer);
 
     public async ValueTask DisposeAsync() => await _transport.DisposeAsync();
 }

@@ -1,3 +1,4 @@
+using NHub.Gateway.Coap;
 using NHub.ServiceDefaults;
 
 namespace NHub.Gateway.Resources;
@@ -115,7 +116,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
     /// delivered goes out in one confirmable notification (RFC 7641 §4.5.2: it supersedes what the old gateway had in
     /// flight). Nothing when the device had no relation on that session.
     /// </summary>
-    public async Task ResumeAsync(CoapServer<PeerInfo> server, PeerInfo peer)
+    public async Task ResumeAsync(CoapEndpoint endpoint, PeerInfo peer)
     {
         string? deviceId = null;
         try
@@ -130,7 +131,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
             _resuming[deviceId] = done.Task;
             try
             {
-                await ResumeCoreAsync(server, peer, deviceId);
+                await ResumeCoreAsync(endpoint, peer, deviceId);
             }
             finally
             {
@@ -148,10 +149,40 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
     /// Before the downlink listener decides a device has no relation here: a resume of its session may be under way
     /// (the twin already routes commands here, the relation is not registered yet).
     /// </summary>
-    public Task WaitForResumeAsync(string deviceId) => _resuming.TryGetValue(deviceId, out var resuming) ? resuming : Task.CompletedTask;
-
-    private async Task ResumeCoreAsync(CoapServer<PeerInfo> server, PeerInfo peer, string deviceId)
+    public async Task WaitForResumeAsync(string deviceId)
     {
+        if (_resuming.TryGetValue(deviceId, out var resuming))
+        {
+            // Bounded: this holds up the gateway's whole downlink stream.
+            await Task.WhenAny(resuming, Task.Delay(ResumeWaitLimit));
+        }
+    }
+
+    private static readonly TimeSpan ResumeWaitLimit = TimeSpan.FromSeconds(5);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _movedAway = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The device's session (and with it the relation) moved to another gateway: the twin keeps the relation for that
+    /// gateway. Remembered for a while so that a command pushed here before the twin switched is handed back without
+    /// ending the relation (<see cref="MovedAwayRecently"/>).
+    /// </summary>
+    public void RelationMovedAway(CommandRelationState state)
+    {
+        if (_movedAway.Count > 100_000)
+        {
+            _movedAway.Clear(); // bounded; forgetting only costs a relation the device registers again
+        }
+        _movedAway[state.DeviceId] = Environment.TickCount64;
+    }
+
+    /// <summary>True when a relation of <paramref name="deviceId"/> left this gateway with its session within the last ten minutes.</summary>
+    public bool MovedAwayRecently(string deviceId) =>
+        _movedAway.TryGetValue(deviceId, out var at) && Environment.TickCount64 - at < 600_000;
+
+    private async Task ResumeCoreAsync(CoapEndpoint endpoint, PeerInfo peer, string deviceId)
+    {
+        var server = endpoint.Server;
         var device = grains.GetGrain<IDeviceGrain>(deviceId);
         var resumed = await device.ResumeObservingCommands(gateway.Id, peer.SessionKey);
         if (resumed is null)
@@ -168,6 +199,14 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
             return;
         }
         relation.State = state;
+        if (!endpoint.Transport.IsOpen(peer))
+        {
+            // The session moved on (or closed) while the twin answered: its relations were already removed, this one
+            // would never be. It leaves as moved; the commands wait for whoever holds the session now.
+            server.Observers.Remove(relation, RelationEndReason.Moved);
+            return;
+        }
+        _movedAway.TryRemove(deviceId, out _);
         LogResumed(logger, deviceId, resumed.Commands.Count);
         if (resumed.Commands.Count > 0)
         {

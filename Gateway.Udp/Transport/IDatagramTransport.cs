@@ -119,6 +119,9 @@ public interface IDatagramTransport : IAsyncDisposable
     /// </summary>
     bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram);
 
+    /// <summary>Whether <paramref name="peer"/>'s session is still open here (plain UDP has no sessions: always).</summary>
+    bool IsOpen(PeerInfo peer) => true;
+
     /// <summary>
     /// Stops receiving and releases the socket. DTLS: sessions the store holds are left to the next gateway (no
     /// close_notify); the others get close_notify.

@@ -34,7 +34,7 @@ public sealed partial class DtlsSessionGrain(
 
     private bool Exists => state.State.SessionKey is not null;
 
-    public async Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, long writeSequenceLimit, DateTimeOffset expiresAt)
+    public async Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         if (!string.Equals(Convert.ToHexStringLower(snapshot.ReceiveConnectionId), ConnectionId, StringComparison.Ordinal) || ConnectionId.Length == 0)
@@ -49,9 +49,9 @@ public sealed partial class DtlsSessionGrain(
         {
             throw new ArgumentException($"Invalid device id '{snapshot.DeviceId}'", nameof(snapshot));
         }
-        if (gatewayId == Guid.Empty)
+        if (gatewayId == Guid.Empty || leaseId == Guid.Empty)
         {
-            throw new ArgumentException("A gateway id is required", nameof(gatewayId));
+            throw new ArgumentException("A gateway id and a lease id are required", nameof(gatewayId));
         }
         ArgumentOutOfRangeException.ThrowIfNegative(writeSequenceLimit);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(writeSequenceLimit, MaxSequenceLimit);
@@ -64,9 +64,9 @@ public sealed partial class DtlsSessionGrain(
             LogCollision(logger, ConnectionId, snapshot.DeviceId, s.DeviceId);
             return false;
         }
-        if (sameSession && s.Owner != gatewayId)
+        if (sameSession && s.Lease != leaseId)
         {
-            // A late retry: the session was taken over (or released) since, and the storing gateway's copy is stale.
+            // A late retry: the session was taken over (or released) since, and the storing copy is stale.
             return false;
         }
 
@@ -104,6 +104,7 @@ public sealed partial class DtlsSessionGrain(
             SendConnectionId = snapshot.SendConnectionId is { } send ? (byte[])send.Clone() : null,
             EstablishedAt = snapshot.EstablishedAt,
             Owner = gatewayId,
+            Lease = leaseId,
             WriteSequenceLimit = writeSequenceLimit,
             // RFC 6347 §4.1: the client's Finished is the first record of epoch 1, sequence number 0, and the only one
             // the handshake itself guarantees was received; the owner's Extend checkpoints the real window.
@@ -120,13 +121,13 @@ public sealed partial class DtlsSessionGrain(
         return true;
     }
 
-    public async Task<DtlsSessionLease?> TakeOver(Guid gatewayId, long blockSize)
+    public async Task<DtlsSessionLease?> TakeOver(Guid gatewayId, Guid leaseId, long blockSize, long provingSequence, DateTimeOffset expiresAt)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(blockSize, MaxBlockSize);
-        if (gatewayId == Guid.Empty)
+        if (gatewayId == Guid.Empty || leaseId == Guid.Empty)
         {
-            throw new ArgumentException("A gateway id is required", nameof(gatewayId));
+            throw new ArgumentException("A gateway id and a lease id are required", nameof(gatewayId));
         }
         if (!Exists)
         {
@@ -146,6 +147,11 @@ public sealed partial class DtlsSessionGrain(
             await EraseAsync("no longer registered with its device", unregister: false);
             return null;
         }
+        if (provingSequence <= s.Replay.Top)
+        {
+            // A replayed record, or one another takeover already used: it proves nothing about who holds the device now.
+            return null;
+        }
         var start = s.WriteSequenceLimit;
         if (start > MaxSequenceLimit - blockSize)
         {
@@ -154,26 +160,34 @@ public sealed partial class DtlsSessionGrain(
         }
 
         var previousOwner = s.Owner;
+        var previousLease = s.Lease;
+        var replay = s.Replay;
         s.Owner = gatewayId;
+        s.Lease = leaseId;
         s.WriteSequenceLimit = start + blockSize;
+        // The proving record may not prove anything a second time (RFC 6347 §4.1.2.6 across gateways).
+        s.Replay = new DtlsReplayMark(provingSequence, 1);
+        s.ExpiresAt = expiresAt > s.ExpiresAt ? expiresAt : s.ExpiresAt;
         s.UpdatedAt = now;
         // Durable before the lease leaves: a crash after this point can only waste the block, never hand it out twice.
         await state.WriteStateAsync();
 
         var snapshot = Snapshot(s);
-        if (previousOwner != Guid.Empty && previousOwner != gatewayId)
+        if (previousOwner != Guid.Empty && previousLease != Guid.Empty)
         {
-            await NotifyMovedAsync(previousOwner, gatewayId, s.SessionKey!);
+            // Also when the previous owner is the caller's gateway: another copy there (a duplicate takeover, or a
+            // restarted process with a fixed gateway id and its predecessor) must stop.
+            await NotifyMovedAsync(previousOwner, gatewayId, s.SessionKey!, previousLease);
         }
         LogTakenOver(logger, ConnectionId, s.DeviceId, gatewayId, previousOwner, start, s.WriteSequenceLimit);
-        return new DtlsSessionLease(snapshot, start, s.WriteSequenceLimit, s.Replay, previousOwner, s.ExpiresAt);
+        return new DtlsSessionLease(snapshot, start, s.WriteSequenceLimit, replay, previousOwner, s.ExpiresAt);
     }
 
-    public async Task<bool> Extend(Guid gatewayId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt)
+    public async Task<bool> Extend(Guid leaseId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt)
     {
         ArgumentNullException.ThrowIfNull(replay);
         ArgumentOutOfRangeException.ThrowIfNegative(writeSequenceLimit);
-        if (!Exists || state.State.Owner != gatewayId || gatewayId == Guid.Empty)
+        if (!Exists || state.State.Lease != leaseId || leaseId == Guid.Empty)
         {
             return false;
         }
@@ -189,22 +203,26 @@ public sealed partial class DtlsSessionGrain(
             return false;
         }
         s.WriteSequenceLimit = Math.Max(s.WriteSequenceLimit, writeSequenceLimit);
-        s.Replay = replay;
+        s.Replay = replay.Top >= s.Replay.Top ? replay : s.Replay; // the replay top never goes back
         s.ExpiresAt = expiresAt;
         s.UpdatedAt = time.GetUtcNow();
         await state.WriteStateAsync();
         return true;
     }
 
-    public async Task Release(Guid gatewayId, DtlsReplayMark replay)
+    public async Task Release(Guid leaseId, DtlsReplayMark replay)
     {
         ArgumentNullException.ThrowIfNull(replay);
-        if (!Exists || state.State.Owner != gatewayId || gatewayId == Guid.Empty)
+        if (!Exists || state.State.Lease != leaseId || leaseId == Guid.Empty)
         {
             return;
         }
-        state.State.Replay = replay;
+        if (replay.Top >= state.State.Replay.Top)
+        {
+            state.State.Replay = replay;
+        }
         state.State.Owner = Guid.Empty;
+        state.State.Lease = Guid.Empty;
         state.State.UpdatedAt = time.GetUtcNow();
         await state.WriteStateAsync();
     }
@@ -225,11 +243,11 @@ public sealed partial class DtlsSessionGrain(
         return new DtlsSessionLease(Snapshot(s), s.WriteSequenceLimit, s.WriteSequenceLimit, s.Replay, s.Owner, s.ExpiresAt);
     }
 
-    public async Task Remove(Guid gatewayId)
+    public async Task Remove(Guid leaseId)
     {
-        if (Exists && gatewayId != Guid.Empty && state.State.Owner != gatewayId)
+        if (Exists && leaseId != Guid.Empty && state.State.Lease != leaseId)
         {
-            LogRemoveRefused(logger, ConnectionId, gatewayId, state.State.Owner);
+            LogRemoveRefused(logger, ConnectionId, leaseId, state.State.Owner);
             return;
         }
         if (Exists)
@@ -297,13 +315,13 @@ public sealed partial class DtlsSessionGrain(
     }
 
     /// <summary>The takeover stands whether or not the notice arrives: the previous owner's next Extend is refused anyway.</summary>
-    private async Task NotifyMovedAsync(Guid previousOwner, Guid newOwner, string sessionKey)
+    private async Task NotifyMovedAsync(Guid previousOwner, Guid newOwner, string sessionKey, Guid previousLease)
     {
         try
         {
             var stream = this.GetStreamProvider(PlatformStreams.ProviderName)
                 .GetStream<DtlsSessionMoved>(StreamId.Create(PlatformStreams.GatewaySessions, previousOwner));
-            await stream.OnNextAsync(new DtlsSessionMoved(ConnectionId, sessionKey, newOwner));
+            await stream.OnNextAsync(new DtlsSessionMoved(ConnectionId, sessionKey, newOwner, previousLease));
         }
         catch (Exception ex)
         {
@@ -326,7 +344,7 @@ public sealed partial class DtlsSessionGrain(
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Could not tell gateway {PreviousOwner} that DTLS session {ConnectionId} moved; its next Extend will be refused")]
     private static partial void LogNotifyFailed(ILogger logger, Exception ex, string connectionId, Guid previousOwner);
 
-    [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "DTLS session {ConnectionId}: erase by gateway {GatewayId} refused, the session belongs to {Owner}")]
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "DTLS session {ConnectionId}: erase by lease {GatewayId} refused, the session belongs to another copy (gateway {Owner})")]
     private static partial void LogRemoveRefused(ILogger logger, string connectionId, Guid gatewayId, Guid owner);
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Could not unregister DTLS session {ConnectionId} from device {DeviceId}")]

@@ -33,4 +33,7 @@ public sealed class DtlsSessionState
     [Id(11)] public DtlsReplayMark Replay { get; set; } = new(0, 0);
     [Id(12)] public DateTimeOffset ExpiresAt { get; set; }
     [Id(13)] public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The owning copy's lease (Guid.Empty after a release): Extend, Release and Remove must present it.</summary>
+    [Id(14)] public Guid Lease { get; set; }
 }

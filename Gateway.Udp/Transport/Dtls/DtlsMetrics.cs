@@ -28,7 +28,7 @@ internal sealed class DtlsMetrics
         _recordsDropped = meter.CreateCounter<long>("nhub.dtls.records.dropped", "{record}", "DTLS records dropped before or by the record layer, by reason");
         _helloVerifySent = meter.CreateCounter<long>("nhub.dtls.hello_verify.sent", "{message}", "HelloVerifyRequests sent (stateless cookie exchange)");
         _recordsWithoutData = meter.CreateCounter<long>("nhub.dtls.records.without_data", "{record}", "Records of established sessions that carried no application data: the client's retransmitted last handshake flight (answered with ours, at most once a second), alerts, heartbeats");
-        _takeovers = meter.CreateCounter<long>("nhub.dtls.takeovers", "{takeover}", "Records with a CID this gateway did not hold, looked up in the session store, by result (taken_over, unknown, auth_failed, stale, address_busy, error)");
+        _takeovers = meter.CreateCounter<long>("nhub.dtls.takeovers", "{takeover}", "Records with a CID this gateway did not hold, looked up in the session store, by result (taken_over, unknown, auth_failed, stale, already_here, full, error)");
         _stored = meter.CreateCounter<long>("nhub.dtls.sessions.stored", "{session}", "Sessions written to the session store after their handshake, by result (stored, or refused: local only)");
         _storeFailures = meter.CreateCounter<long>("nhub.dtls.store.failures", "{call}", "Session store calls that failed, by operation (store, extend, remove)");
         _previousSecretCookies = meter.CreateCounter<long>("nhub.dtls.cookies.previous_secret", "{cookie}", "ClientHello cookies accepted with the previous (rotated-out) cookie secret");

@@ -55,6 +55,9 @@ internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerD
     /// <summary>The session can continue elsewhere: the store holds it (under its receive CID).</summary>
     public bool Stored { get; set; }
 
+    /// <summary>This copy's lease in the session store (fresh per handshake and per takeover): the store's proof of ownership.</summary>
+    public Guid LeaseId { get; set; } = Guid.NewGuid();
+
     /// <summary>What the store is to hold, kept until it took it (a secret: dropped once stored).</summary>
     public DtlsSessionSnapshot? PendingSnapshot { get; set; }
 

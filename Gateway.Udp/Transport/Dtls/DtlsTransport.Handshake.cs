@@ -79,7 +79,7 @@ public sealed partial class DtlsTransport
                 _metrics.Handshake("cancelled");
                 if (stored == true)
                 {
-                    _ = RemoveAsync(peer.SessionId, server.ReceiveConnectionId!);
+                    _ = RemoveAsync(peer.SessionId, server.ReceiveConnectionId!, peer.LeaseId);
                 }
                 return;
             }
@@ -91,7 +91,7 @@ public sealed partial class DtlsTransport
                 server.ReceiveConnectionId,
                 server.SendConnectionId,
                 new SequenceReservation(next, stored == false ? SequenceReservation.MaxSequence + 1 : limit, _options.SequenceBlockSize),
-                default,
+                HandshakeReplayWindow(),
                 flight);
             EstablishLocked(peer, records, server);
             peer.Stored = stored == true;
@@ -123,7 +123,7 @@ public sealed partial class DtlsTransport
     {
         try
         {
-            var stored = _store!.StoreAsync(snapshot, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token)
+            var stored = _store!.StoreAsync(snapshot, peer.LeaseId, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token)
                 .WaitAsync(_options.StoreTimeout).GetAwaiter().GetResult();
             _metrics.SessionStored(stored);
             return stored;
@@ -133,6 +133,17 @@ public sealed partial class DtlsTransport
             StoreCallFailed(peer.SessionId, "store", ex);
             return null;
         }
+    }
+
+    /// <summary>
+    /// The receive window a session starts with: the client's Finished is record 0 of epoch 1 (RFC 6347 §4.1), already
+    /// taken by BouncyCastle, so a copy of it is a replay (and proves nothing to a gateway asked to take the session over).
+    /// </summary>
+    private static ReplayWindow HandshakeReplayWindow()
+    {
+        var window = default(ReplayWindow);
+        window.Mark(0);
+        return window;
     }
 
     /// <summary>

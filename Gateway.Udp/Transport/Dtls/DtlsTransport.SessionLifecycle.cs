@@ -174,7 +174,9 @@ public sealed partial class DtlsTransport
         var closed = 0;
         foreach (var peer in _peers.Snapshot())
         {
-            if (ClosePeer(peer, SessionCloseReason.Shutdown, notify: !peer.Stored))
+            // close_notify only for an established session nobody else can continue; a handshake in progress is
+            // muted (its Finished, waiting for the store, must not leave now).
+            if (ClosePeer(peer, SessionCloseReason.Shutdown, notify: peer.State == PeerState.Established && !peer.Stored))
             {
                 closed++;
             }
@@ -197,6 +199,10 @@ public sealed partial class DtlsTransport
                         break;
                     case PeerState.Established when peer.Stored && now - peer.LastCheckpoint > _idleTimeout / 2 && peer.LastActivity > peer.LastCheckpoint:
                         // An active session the store has not heard of for half the idle timeout: refresh its expiry.
+                        Checkpoint(peer);
+                        break;
+                    case PeerState.Established when !peer.Stored && peer.PendingSnapshot is not null:
+                        // Its first store failed or timed out: try again (once per sweep, not per record).
                         Checkpoint(peer);
                         break;
                     case PeerState.Handshaking when now - peer.CreatedAt > 2 * _handshakeTimeout:

@@ -32,13 +32,13 @@ public sealed partial class DtlsTransport
         public bool Done { get; set; }
     }
 
-    /// <summary>A store retried at a checkpoint, for a session whose first store failed or timed out.</summary>
+    /// <summary>A store retried at a checkpoint (or by the sweep), for a session whose first store failed or timed out.</summary>
     private async Task StoreSessionAsync(DtlsPeer peer, DtlsSessionSnapshot snapshot, long limit)
     {
         bool stored;
         try
         {
-            stored = await _store!.StoreAsync(snapshot, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token);
+            stored = await _store!.StoreAsync(snapshot, peer.LeaseId, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token);
         }
         catch (Exception ex)
         {
@@ -54,12 +54,16 @@ public sealed partial class DtlsTransport
                 peer.Stored = true;
                 peer.LastCheckpoint = _time.GetTimestamp();
             }
-            else
-            {
-                peer.Records?.Sequence.Extended(SequenceReservation.MaxSequence + 1);
-            }
         }
         _metrics.SessionStored(stored);
+        if (!stored)
+        {
+            // Refused on a retry: the first attempt may have landed and the session been taken over since (or the
+            // credential revoked). Whoever holds it now leases numbers past our limit, which we must not cross: unlike
+            // a refusal at the handshake, this copy cannot go on alone. The device's next record finds the owner.
+            ClosePeer(peer, SessionCloseReason.Moved, notify: false);
+            return;
+        }
         if (stored && peer.State == PeerState.Closed)
         {
             // closed while the store wrote it: erase it again
@@ -133,7 +137,7 @@ public sealed partial class DtlsTransport
         bool owner;
         try
         {
-            owner = await _store!.ExtendAsync(cid, limit, replay, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token);
+            owner = await _store!.ExtendAsync(cid, peer.LeaseId, limit, replay, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token);
         }
         catch (Exception ex)
         {
@@ -233,10 +237,16 @@ public sealed partial class DtlsTransport
         }
         finally
         {
-            if (outcome is "unknown")
+            Interlocked.Decrement(ref _takeoversInFlight);
+            _metrics.Takeover(outcome);
+            if (outcome is not "taken_over")
             {
+                // Not looked up again for a while: a CID the store does not know for long; one whose record did not
+                // prove anything (forged, replayed, busy) briefly, so a forger cannot keep one session's grain busy
+                // and the device's own next record (a retransmission, seconds later) is still looked up.
+                var wait = outcome is "unknown" ? _options.UnknownConnectionIdCacheTime : TimeSpan.FromSeconds(1);
                 SweepUnknownConnectionIds();
-                _unknownConnectionIds[key] = _time.GetTimestamp() + (long)(_options.UnknownConnectionIdCacheTime.TotalSeconds * _time.TimestampFrequency);
+                _unknownConnectionIds[key] = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
             }
             _takeovers.TryRemove(key, out _);
             List<(byte[] Datagram, SocketAddress Source)> left;
@@ -259,8 +269,6 @@ public sealed partial class DtlsTransport
                     OnPeerRecord(peer, datagram, plaintext, source);
                 }
             }
-            Interlocked.Decrement(ref _takeoversInFlight);
-            _metrics.Takeover(outcome);
         }
     }
 
@@ -279,16 +287,28 @@ public sealed partial class DtlsTransport
         {
             first = pending.Queued[0];
         }
-        if (Disproves(stored, cid.Length, first.Datagram) is { } refused)
+        if (Disproves(stored, cid.Length, first.Datagram, out var proving) is { } refused)
         {
             return refused;
         }
-        var lease = await _store.TakeOverAsync(cid, _options.SequenceBlockSize, _stop.Token);
-        if (lease is null)
+        // Before ownership moves: is there room here, and is the session not here already (another receive loop's
+        // takeover of the same CID that finished meanwhile)?
+        if (_peers.TryGetByConnectionId(cid, out _))
         {
-            return "unknown";
+            return "already_here";
         }
-        return Install(lease, first.Source) ? "taken_over" : "address_busy";
+        if (_peers.Count >= _options.MaxPeers)
+        {
+            return "full";
+        }
+        var leaseId = Guid.NewGuid();
+        var taken = await _store.TakeOverAsync(cid, leaseId, _options.SequenceBlockSize, proving, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token);
+        if (taken is null)
+        {
+            return "stale"; // gone, or another gateway's takeover used a newer record first
+        }
+        Install(taken, leaseId, first.Source);
+        return "taken_over";
     }
 
     /// <summary>
@@ -296,8 +316,9 @@ public sealed partial class DtlsTransport
     /// than the stored replay window. Otherwise why not: "auth_failed" (forged, malformed) or "stale" (a replay of an
     /// old record, or one below the checkpoint).
     /// </summary>
-    private static string? Disproves(DtlsSessionLease stored, int cidLength, byte[] datagram)
+    private static string? Disproves(DtlsSessionLease stored, int cidLength, byte[] datagram, out long proving)
     {
+        proving = -1;
         var snapshot = stored.Snapshot;
         if (!DtlsRecord.TryRead(datagram, cidLength, out var record, out _) || record.Epoch != SessionRecordLayer.Epoch || !record.UsesConnectionId)
         {
@@ -309,11 +330,16 @@ public sealed partial class DtlsTransport
         {
             return "auth_failed";
         }
+        proving = record.Sequence;
         return record.Sequence <= stored.Replay.Top ? "stale" : null;
     }
 
-    /// <summary>A session leased from the store becomes a live session here, at the address its first record came from.</summary>
-    private bool Install(DtlsSessionLease lease, SocketAddress source)
+    /// <summary>
+    /// A session leased from the store becomes a live session here, at the address its first record came from. The
+    /// address is taken from whoever held it (the NAT gave it to this device): a session without CID there is closed, a
+    /// CID session keeps working, found by its CID (as on an RFC 9146 move).
+    /// </summary>
+    private void Install(DtlsSessionLease lease, Guid leaseId, SocketAddress source)
     {
         var snapshot = lease.Snapshot;
         var records = new SessionRecordLayer(
@@ -327,21 +353,7 @@ public sealed partial class DtlsTransport
         var channel = new PeerDatagramChannel(_socket!, owned, _options.MaxDatagramSize, _options.PeerQueueCapacity, _metrics);
         channel.StopBlocking();
         var now = _time.GetTimestamp();
-        var peer = new DtlsPeer(owned, ToEndPoint(owned), channel, Interlocked.Increment(ref _nextSessionId), [], now);
-        if (!_peers.TryAdd(peer))
-        {
-            // The address has a peer: a session without CID there lost it to this device (the NAT reassigned it).
-            if (_peers.TryGet(owned, out var holder) && holder.State == PeerState.Established && holder.ConnectionId is null)
-            {
-                ClosePeer(holder, SessionCloseReason.AddressTaken, notify: false);
-            }
-            if (!_peers.TryAdd(peer))
-            {
-                records.Dispose();
-                _ = _store!.ReleaseAsync(snapshot.ReceiveConnectionId, lease.Replay, CancellationToken.None);
-                return false;
-            }
-        }
+        var peer = new DtlsPeer(owned, ToEndPoint(owned), channel, Interlocked.Increment(ref _nextSessionId), [], now) { LeaseId = leaseId };
         lock (peer.Gate)
         {
             peer.Establish(records, snapshot.PskIdentity, snapshot.SessionKey, _options.MaxDatagramSize);
@@ -349,6 +361,11 @@ public sealed partial class DtlsTransport
             peer.LastCheckpoint = now;
             peer.LastActivity = now;
             peer.LastReceived = 0; // its first record wakes whatever waits for the device
+        }
+        var displaced = _peers.AddTakingAddress(peer);
+        if (displaced is not null && displaced.ConnectionId is null)
+        {
+            ClosePeer(displaced, SessionCloseReason.AddressTaken, notify: false);
         }
         _peers.AddSession(peer);
         _metrics.SessionOpened(connectionId: true);
@@ -362,17 +379,17 @@ public sealed partial class DtlsTransport
         {
             DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
         }
-        return true;
     }
 
     /// <summary>
-    /// Another gateway took the session with this CID over (pushed by the store): drop the local copy without a
-    /// word to the device, whose records now go there. <paramref name="sessionKey"/> guards against a newer session
-    /// that reuses the CID.
+    /// Another copy took the session with this CID over (pushed by the store): drop the local copy that held
+    /// <paramref name="previousLease"/> without a word to the device, whose records now go there. A newer copy of the
+    /// same session here (taken back since: the notice was late) and a newer session that reuses the CID stay.
     /// </summary>
-    public bool DropMovedSession(ReadOnlySpan<byte> connectionId, string sessionKey)
+    public bool DropMovedSession(ReadOnlySpan<byte> connectionId, string sessionKey, Guid previousLease)
     {
-        if (!_peers.TryGetByConnectionId(connectionId, out var peer) || !string.Equals(peer.Info?.SessionKey, sessionKey, StringComparison.Ordinal))
+        if (!_peers.TryGetByConnectionId(connectionId, out var peer) || !string.Equals(peer.Info?.SessionKey, sessionKey, StringComparison.Ordinal)
+            || peer.LeaseId != previousLease)
         {
             return false;
         }
@@ -386,14 +403,14 @@ public sealed partial class DtlsTransport
         {
             return;
         }
-        _ = RemoveAsync(peer.SessionId, cid);
+        _ = RemoveAsync(peer.SessionId, cid, peer.LeaseId);
     }
 
-    private async Task RemoveAsync(long sessionId, byte[] cid)
+    private async Task RemoveAsync(long sessionId, byte[] cid, Guid leaseId)
     {
         try
         {
-            await _store!.RemoveAsync(cid, CancellationToken.None);
+            await _store!.RemoveAsync(cid, leaseId, CancellationToken.None);
         }
         catch (Exception ex)
         {
@@ -428,7 +445,7 @@ public sealed partial class DtlsTransport
                 replay = new DtlsReplayMark(top, window);
                 cid = receiveCid;
             }
-            releases.Add(_store.ReleaseAsync(cid, replay, CancellationToken.None));
+            releases.Add(_store.ReleaseAsync(cid, peer.LeaseId, replay, CancellationToken.None));
         }
         if (releases.Count == 0)
         {

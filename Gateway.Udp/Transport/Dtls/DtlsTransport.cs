@@ -127,6 +127,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         DtlsLog.Listening(_logger, _socket.LocalEndPoint!, string.Join(",", _options.EffectiveCipherSuites), _options.HandshakeThreads);
     }
 
+    public bool IsOpen(PeerInfo peer) => _peers.TryGetSession(peer.SessionId, out var p) && p.State == PeerState.Established;
+
     public bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram)
     {
         if (!_peers.TryGetSession(peer.SessionId, out var p))

@@ -77,6 +77,24 @@ internal sealed class PeerTable(int maxPeers)
         return displaced;
     }
 
+    /// <summary>
+    /// Adds a session taken over from the store under <paramref name="peer"/>'s address, whoever held it (the count is
+    /// not capped here: the caller checked room before taking the session over). Returns the peer that held the address,
+    /// if any (still registered by session and CID; the caller closes it when it has no CID).
+    /// </summary>
+    public DtlsPeer? AddTakingAddress(DtlsPeer peer)
+    {
+        Interlocked.Increment(ref _count);
+        Volatile.Write(ref peer.Registered, 1);
+        DtlsPeer? displaced = null;
+        _byAddress.AddOrUpdate(peer.Address, peer, (_, holder) =>
+        {
+            displaced = holder;
+            return peer;
+        });
+        return displaced;
+    }
+
     /// <summary>Removes exactly this peer (not a newer one at the same address or a session that took its address).</summary>
     public void Remove(DtlsPeer peer)
     {

@@ -17,12 +17,18 @@ public sealed class InMemorySessionStore
     {
         public required DtlsSessionSnapshot Snapshot { get; init; }
         public Guid Owner { get; set; }
+        public Guid Lease { get; set; }
         public long Limit { get; set; }
         public DtlsReplayMark Replay { get; set; } = new(0, 1);
         public int Takeovers { get; set; }
     }
 
     public IReadOnlyDictionary<string, Entry> Sessions => _sessions;
+
+    /// <summary>The next Store throws (the store is down); with <see cref="StoreLandsBeforeFailing"/>, after writing (a timeout whose write landed).</summary>
+    public bool FailNextStore { get; set; }
+
+    public bool StoreLandsBeforeFailing { get; set; }
 
     /// <summary>The store as gateway <paramref name="gatewayId"/> sees it.</summary>
     public IDtlsSessionStore For(Guid gatewayId) => new View(this, gatewayId);
@@ -31,9 +37,23 @@ public sealed class InMemorySessionStore
     {
         private static string Key(byte[] cid) => Convert.ToHexStringLower(cid);
 
-        public Task<bool> StoreAsync(DtlsSessionSnapshot session, long writeSequenceLimit, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+        public Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, CancellationToken cancellationToken)
         {
-            var entry = new Entry { Snapshot = session, Owner = gateway, Limit = writeSequenceLimit };
+            var entry = new Entry { Snapshot = session, Owner = gateway, Lease = leaseId, Limit = writeSequenceLimit };
+            if (store.FailNextStore)
+            {
+                store.FailNextStore = false;
+                if (store.StoreLandsBeforeFailing)
+                {
+                    store._sessions.TryAdd(Key(session.ReceiveConnectionId), entry);
+                }
+                return Task.FromException<bool>(new TimeoutException("the store did not answer"));
+            }
+            if (store._sessions.TryGetValue(Key(session.ReceiveConnectionId), out var existing))
+            {
+                // The same copy again: accepted (the grain's idempotent retry); anything else: refused.
+                return Task.FromResult(existing.Lease == leaseId);
+            }
             return Task.FromResult(store._sessions.TryAdd(Key(session.ReceiveConnectionId), entry));
         }
 
@@ -49,7 +69,7 @@ public sealed class InMemorySessionStore
             }
         }
 
-        public Task<DtlsSessionLease?> TakeOverAsync(byte[] connectionId, long blockSize, CancellationToken cancellationToken)
+        public Task<DtlsSessionLease?> TakeOverAsync(byte[] connectionId, Guid leaseId, long blockSize, long provingSequence, DateTimeOffset expiresAt, CancellationToken cancellationToken)
         {
             if (!store._sessions.TryGetValue(Key(connectionId), out var e))
             {
@@ -57,16 +77,23 @@ public sealed class InMemorySessionStore
             }
             lock (e)
             {
+                if (provingSequence <= e.Replay.Top)
+                {
+                    return Task.FromResult<DtlsSessionLease?>(null);
+                }
                 var start = e.Limit;
                 var previous = e.Owner;
+                var replay = e.Replay;
                 e.Limit = start + blockSize;
                 e.Owner = gateway;
+                e.Lease = leaseId;
+                e.Replay = new DtlsReplayMark(provingSequence, 1);
                 e.Takeovers++;
-                return Task.FromResult<DtlsSessionLease?>(new DtlsSessionLease(e.Snapshot, start, e.Limit, e.Replay, previous, DateTimeOffset.MaxValue));
+                return Task.FromResult<DtlsSessionLease?>(new DtlsSessionLease(e.Snapshot, start, e.Limit, replay, previous, DateTimeOffset.MaxValue));
             }
         }
 
-        public Task<bool> ExtendAsync(byte[] connectionId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+        public Task<bool> ExtendAsync(byte[] connectionId, Guid leaseId, long writeSequenceLimit, DtlsReplayMark replay, DateTimeOffset expiresAt, CancellationToken cancellationToken)
         {
             if (!store._sessions.TryGetValue(Key(connectionId), out var e))
             {
@@ -74,35 +101,36 @@ public sealed class InMemorySessionStore
             }
             lock (e)
             {
-                if (e.Owner != gateway)
+                if (e.Lease != leaseId)
                 {
                     return Task.FromResult(false);
                 }
                 e.Limit = Math.Max(e.Limit, writeSequenceLimit);
-                e.Replay = replay;
+                e.Replay = replay.Top >= e.Replay.Top ? replay : e.Replay;
                 return Task.FromResult(true);
             }
         }
 
-        public Task ReleaseAsync(byte[] connectionId, DtlsReplayMark replay, CancellationToken cancellationToken)
+        public Task ReleaseAsync(byte[] connectionId, Guid leaseId, DtlsReplayMark replay, CancellationToken cancellationToken)
         {
             if (store._sessions.TryGetValue(Key(connectionId), out var e))
             {
                 lock (e)
                 {
-                    if (e.Owner == gateway)
+                    if (e.Lease == leaseId)
                     {
-                        e.Replay = replay;
+                        e.Replay = replay.Top >= e.Replay.Top ? replay : e.Replay;
                         e.Owner = Guid.Empty;
+                        e.Lease = Guid.Empty;
                     }
                 }
             }
             return Task.CompletedTask;
         }
 
-        public Task RemoveAsync(byte[] connectionId, CancellationToken cancellationToken)
+        public Task RemoveAsync(byte[] connectionId, Guid leaseId, CancellationToken cancellationToken)
         {
-            if (store._sessions.TryGetValue(Key(connectionId), out var e) && e.Owner == gateway)
+            if (store._sessions.TryGetValue(Key(connectionId), out var e) && e.Lease == leaseId)
             {
                 store._sessions.TryRemove(Key(connectionId), out _);
             }

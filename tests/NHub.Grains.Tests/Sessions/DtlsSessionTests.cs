@@ -16,6 +16,11 @@ namespace NHub.Grains.Tests.Sessions;
 public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
 {
     private static readonly Guid GatewayA = Guid.NewGuid();
+
+    private static long s_proof = 1_000_000;
+
+    /// <summary>A proving record's sequence number for a takeover: each newer than anything a test checkpointed.</summary>
+    private static long NextProof() => Interlocked.Increment(ref s_proof);
     private static readonly Guid GatewayB = Guid.NewGuid();
     private static readonly Guid GatewayC = Guid.NewGuid();
 
@@ -41,7 +46,7 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         var snapshot = NewSnapshot(deviceId, pskIdentity);
         var key = Convert.ToHexStringLower(snapshot.ReceiveConnectionId);
         var grain = cluster.Grains.GetGrain<IDtlsSessionGrain>(key);
-        Assert.True(await grain.Store(snapshot, owner ?? GatewayA, limit, InOneHour));
+        Assert.True(await grain.Store(snapshot, owner ?? GatewayA, owner ?? GatewayA, limit, InOneHour));
         return new StoredSession(grain, snapshot, key);
     }
 
@@ -53,14 +58,14 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         var (_, credential) = await DeviceWithCredentialAsync("dtls-lease");
         var session = await StoreAsync("dtls-lease", credential.PskIdentity, limit: 100);
 
-        var first = await session.Grain.TakeOver(GatewayB, 1000);
+        var first = await session.Grain.TakeOver(GatewayB, GatewayB, 1000, NextProof(), InOneHour);
         Assert.NotNull(first);
         Assert.Equal((100L, 1100L, GatewayA), (first.WriteSequenceStart, first.WriteSequenceLimit, first.PreviousOwner));
         Assert.Equal(session.Snapshot.Secrets, first.Snapshot.Secrets);
         Assert.Equal(session.Snapshot.SessionKey, first.Snapshot.SessionKey);
         Assert.Equal(session.Snapshot.SendConnectionId, first.Snapshot.SendConnectionId);
 
-        var second = await session.Grain.TakeOver(GatewayC, 500);
+        var second = await session.Grain.TakeOver(GatewayC, GatewayC, 500, NextProof(), InOneHour);
         Assert.NotNull(second);
         Assert.Equal((1100L, 1600L, GatewayB), (second.WriteSequenceStart, second.WriteSequenceLimit, second.PreviousOwner));
         // Durable: the stored limit is the end of the last block handed out.
@@ -74,15 +79,18 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         var session = await StoreAsync("dtls-extend", credential.PskIdentity, limit: 100);
         Assert.True(await session.Grain.Extend(GatewayA, 200, new DtlsReplayMark(7, 0b101), InOneHour));
 
-        Assert.NotNull(await session.Grain.TakeOver(GatewayB, 1000));
+        var proof = NextProof();
+        Assert.NotNull(await session.Grain.TakeOver(GatewayB, GatewayB, 1000, proof, InOneHour));
         Assert.False(await session.Grain.Extend(GatewayA, 5000, new DtlsReplayMark(9, 1), InOneHour));
 
-        var mark = new DtlsReplayMark(40, 0xF0F0);
+        var mark = new DtlsReplayMark(proof + 40, 0xF0F0);
         Assert.True(await session.Grain.Extend(GatewayB, 3000, mark, InOneHour));
-        Assert.True(await session.Grain.Extend(GatewayB, 10, new DtlsReplayMark(41, 1), InOneHour));
-        var next = await session.Grain.TakeOver(GatewayC, 10);
+        Assert.True(await session.Grain.Extend(GatewayB, 10, new DtlsReplayMark(proof + 41, 1), InOneHour));
+        // A checkpoint older than the stored top (a late one) does not move the top back.
+        Assert.True(await session.Grain.Extend(GatewayB, 10, new DtlsReplayMark(proof + 2, 1), InOneHour));
+        var next = await session.Grain.TakeOver(GatewayC, GatewayC, 10, proof + 1000, InOneHour);
         Assert.Equal(3000, next!.WriteSequenceStart);
-        Assert.Equal(new DtlsReplayMark(41, 1), next.Replay);
+        Assert.Equal(new DtlsReplayMark(proof + 41, 1), next.Replay);
     }
 
     [Fact]
@@ -95,10 +103,45 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
 
         var mark = new DtlsReplayMark(12, 0b11);
         await session.Grain.Release(GatewayA, mark);
-        var lease = await session.Grain.TakeOver(GatewayB, 100);
+        var lease = await session.Grain.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour);
         Assert.Equal(Guid.Empty, lease!.PreviousOwner);
         Assert.Equal(mark, lease.Replay);
         Assert.False(await session.Grain.Extend(GatewayA, 1000, mark, InOneHour));
+    }
+
+    [Fact]
+    public async Task Two_copies_at_the_same_gateway_are_told_apart_by_their_lease()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-lease-copies");
+        var session = await StoreAsync("dtls-lease-copies", credential.PskIdentity);
+        // A second copy at the same gateway (a duplicate takeover, or a restarted process with a fixed gateway id).
+        var second = Guid.NewGuid();
+        var lease = await session.Grain.TakeOver(GatewayA, second, 1000, NextProof(), InOneHour);
+        Assert.NotNull(lease);
+
+        // The first copy may no longer extend into the second copy's block, nor erase it.
+        Assert.False(await session.Grain.Extend(GatewayA, lease.WriteSequenceLimit + 1000, new DtlsReplayMark(1, 1), InOneHour));
+        await session.Grain.Remove(GatewayA);
+        Assert.NotNull(await StoredAsync(session.Grain));
+        Assert.True(await session.Grain.Extend(second, lease.WriteSequenceLimit + 1000, new DtlsReplayMark(2_000_000_000, 1), InOneHour));
+    }
+
+    [Fact]
+    public async Task A_proving_record_proves_once_and_a_takeover_refreshes_the_expiry()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-proof");
+        var session = await StoreAsync("dtls-proof", credential.PskIdentity);
+        var proof = NextProof();
+        var later = InOneHour.AddHours(5);
+
+        var lease = await session.Grain.TakeOver(GatewayB, GatewayB, 100, proof, later);
+        Assert.NotNull(lease);
+        Assert.Equal(later, lease.ExpiresAt);
+        // The same record (replayed to yet another gateway), or an older one, takes nothing over.
+        Assert.Null(await session.Grain.TakeOver(GatewayC, GatewayC, 100, proof, later));
+        Assert.Null(await session.Grain.TakeOver(GatewayC, GatewayC, 100, proof - 1, later));
+        Assert.Equal(GatewayB, (await session.Grain.Load())!.PreviousOwner);
+        Assert.NotNull(await session.Grain.TakeOver(GatewayC, GatewayC, 100, proof + 1, later));
     }
 
     [Fact]
@@ -118,9 +161,9 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
             });
         try
         {
-            Assert.NotNull(await session.Grain.TakeOver(GatewayB, 100));
+            Assert.NotNull(await session.Grain.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour));
             var notice = await cluster.AdvanceUntilAsync(moved.Task);
-            Assert.Equal(new DtlsSessionMoved(session.ConnectionId, session.Snapshot.SessionKey, GatewayB), notice);
+            Assert.Equal(new DtlsSessionMoved(session.ConnectionId, session.Snapshot.SessionKey, GatewayB, previous), notice);
         }
         finally
         {
@@ -138,11 +181,11 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         Assert.True(await device.RevokeCredential(credential.Id));
 
         Assert.False(await device.HasDtlsSession(session.ConnectionId));
-        Assert.Null(await session.Grain.TakeOver(GatewayB, 100));
+        Assert.Null(await session.Grain.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour));
         Assert.Null(await StoredAsync(session.Grain));
         // And no gateway can store a session of that identity any more.
         var again = NewSnapshot("dtls-revoked", credential.PskIdentity);
-        Assert.False(await cluster.Grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(again.ReceiveConnectionId)).Store(again, GatewayA, 100, InOneHour));
+        Assert.False(await cluster.Grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(again.ReceiveConnectionId)).Store(again, GatewayA, GatewayA, 100, InOneHour));
     }
 
     [Fact]
@@ -161,9 +204,9 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         await cluster.WriteStoredStateAsync(StateName, orphan, record);
         Assert.False(await device.HasDtlsSession(key));
 
-        Assert.Null(await orphan.TakeOver(GatewayB, 100));
+        Assert.Null(await orphan.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour));
         Assert.Null(await StoredAsync(orphan));
-        Assert.NotNull(await session.Grain.TakeOver(GatewayB, 100));
+        Assert.NotNull(await session.Grain.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour));
     }
 
     [Fact]
@@ -175,8 +218,8 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
 
         Assert.True(await device.Delete());
 
-        Assert.Null(await first.Grain.TakeOver(GatewayC, 100));
-        Assert.Null(await second.Grain.TakeOver(GatewayC, 100));
+        Assert.Null(await first.Grain.TakeOver(GatewayC, GatewayC, 100, NextProof(), InOneHour));
+        Assert.Null(await second.Grain.TakeOver(GatewayC, GatewayC, 100, NextProof(), InOneHour));
         Assert.Null(await StoredAsync(first.Grain));
         Assert.Null(await StoredAsync(second.Grain));
     }
@@ -188,9 +231,9 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         foreach (var snapshot in new[] { NewSnapshot("dtls-nobody", credential.PskIdentity), NewSnapshot("dtls-refused", "koru-someone-else") })
         {
             var grain = cluster.Grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(snapshot.ReceiveConnectionId));
-            Assert.False(await grain.Store(snapshot, GatewayA, 100, InOneHour));
+            Assert.False(await grain.Store(snapshot, GatewayA, GatewayA, 100, InOneHour));
             Assert.Null(await StoredAsync(grain));
-            Assert.Null(await grain.TakeOver(GatewayB, 100));
+            Assert.Null(await grain.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour));
         }
     }
 
@@ -218,18 +261,18 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         var session = await StoreAsync("dtls-collide", credential.PskIdentity, limit: 100);
         var other = NewSnapshot("dtls-collide", credential.PskIdentity, session.Snapshot.ReceiveConnectionId);
 
-        Assert.False(await session.Grain.Store(other, GatewayB, 100, InOneHour));
+        Assert.False(await session.Grain.Store(other, GatewayB, GatewayB, 100, InOneHour));
         Assert.Equal(session.Snapshot.SessionKey, (await StoredAsync(session.Grain))!.SessionKey);
 
         // The same handshake stored again by its owner (a retry): accepted, the reservation kept.
-        Assert.True(await session.Grain.Store(session.Snapshot, GatewayA, 50, InOneHour));
+        Assert.True(await session.Grain.Store(session.Snapshot, GatewayA, GatewayA, 50, InOneHour));
         Assert.Equal(100, (await StoredAsync(session.Grain))!.WriteSequenceLimit);
         // The same handshake stored by a gateway that is not its owner (a stale retry after a takeover): refused.
-        Assert.False(await session.Grain.Store(session.Snapshot, GatewayB, 100, InOneHour));
+        Assert.False(await session.Grain.Store(session.Snapshot, GatewayB, GatewayB, 100, InOneHour));
 
         cluster.Time.Advance(TimeSpan.FromHours(1));
-        Assert.True(await session.Grain.Store(other, GatewayB, 7, InOneHour));
-        var lease = await session.Grain.TakeOver(GatewayC, 1);
+        Assert.True(await session.Grain.Store(other, GatewayB, GatewayB, 7, InOneHour));
+        var lease = await session.Grain.TakeOver(GatewayC, GatewayC, 1, NextProof(), InOneHour);
         Assert.Equal((other.SessionKey, 7L, GatewayB), (lease!.Snapshot.SessionKey, lease.WriteSequenceStart, lease.PreviousOwner));
     }
 
@@ -240,10 +283,13 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         var session = await StoreAsync("dtls-expired", credential.PskIdentity);
 
         cluster.Time.Advance(TimeSpan.FromMinutes(59));
-        Assert.NotNull(await session.Grain.TakeOver(GatewayB, 10));
-        cluster.Time.Advance(TimeSpan.FromMinutes(1));
+        // The takeover moves the expiry out to what the new owner states (here: a minute from now).
+        Assert.NotNull(await session.Grain.TakeOver(GatewayB, GatewayB, 10, NextProof(), cluster.Time.GetUtcNow().AddMinutes(1)));
+        cluster.Time.Advance(TimeSpan.FromSeconds(59));
+        Assert.True((await session.Grain.Load()) is not null, "expired before the new owner's expiry");
+        cluster.Time.Advance(TimeSpan.FromSeconds(1));
 
-        Assert.Null(await session.Grain.TakeOver(GatewayC, 10));
+        Assert.Null(await session.Grain.TakeOver(GatewayC, GatewayC, 10, NextProof(), InOneHour));
         Assert.Null(await StoredAsync(session.Grain));
         Assert.False(await device.HasDtlsSession(session.ConnectionId));
     }
@@ -254,12 +300,12 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         var (_, credential) = await DeviceWithCredentialAsync("dtls-space");
         var session = await StoreAsync("dtls-space", credential.PskIdentity, limit: DtlsSessionGrain.MaxSequenceLimit - 100);
 
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.Grain.TakeOver(GatewayB, 0));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.Grain.TakeOver(GatewayB, (1L << 32) + 1));
-        var last = await session.Grain.TakeOver(GatewayB, 100);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.Grain.TakeOver(GatewayB, GatewayB, 0, NextProof(), InOneHour));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.Grain.TakeOver(GatewayB, GatewayB, (1L << 32) + 1, NextProof(), InOneHour));
+        var last = await session.Grain.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour);
         Assert.Equal(DtlsSessionGrain.MaxSequenceLimit, last!.WriteSequenceLimit);
 
-        Assert.Null(await session.Grain.TakeOver(GatewayC, 1));
+        Assert.Null(await session.Grain.TakeOver(GatewayC, GatewayC, 1, NextProof(), InOneHour));
         Assert.Null(await StoredAsync(session.Grain));
     }
 
@@ -294,10 +340,10 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         }
 
         Assert.False(await device.HasDtlsSession(sessions[0].ConnectionId));
-        Assert.Null(await sessions[0].Grain.TakeOver(GatewayB, 10));
+        Assert.Null(await sessions[0].Grain.TakeOver(GatewayB, GatewayB, 10, NextProof(), InOneHour));
         Assert.Null(await StoredAsync(sessions[0].Grain));
         Assert.True(await device.HasDtlsSession(sessions[1].ConnectionId));
-        Assert.NotNull(await sessions[16].Grain.TakeOver(GatewayB, 10));
+        Assert.NotNull(await sessions[16].Grain.TakeOver(GatewayB, GatewayB, 10, NextProof(), InOneHour));
         Assert.Equal(16, (await cluster.ReadStoredStateAsync<DeviceState>("device", device))!.DtlsSessions.Count);
     }
 }

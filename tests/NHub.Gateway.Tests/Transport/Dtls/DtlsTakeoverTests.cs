@@ -29,6 +29,7 @@ public sealed class DtlsTakeoverTests
         var stored = Assert.Single(_store.Sessions).Value;
         Assert.Equal(_gatewayA, stored.Owner);
         var firstLimit = stored.Limit;
+        var firstLease = stored.Lease;
 
         client.MoveToServer(b.EndPoint);
         var answer = client.Exchange(EchoCoapReceiver.Request(2, "two"u8));
@@ -43,7 +44,8 @@ public sealed class DtlsTakeoverTests
 
         // The store tells a; a drops its copy without a word, and erases nothing (it is no longer the owner).
         var cid = Convert.FromHexString(_store.Sessions.Keys.Single());
-        Assert.True(a.Transport.DropMovedSession(cid, stored.Snapshot.SessionKey));
+        Assert.False(a.Transport.DropMovedSession(cid, stored.Snapshot.SessionKey, stored.Lease), "a dropped for b's lease");
+        Assert.True(a.Transport.DropMovedSession(cid, stored.Snapshot.SessionKey, firstLease));
         Assert.Equal(0, a.Transport.SessionCount);
         Assert.Single(_store.Sessions);
     }
@@ -87,8 +89,15 @@ public sealed class DtlsTakeoverTests
         await b.Meters.WaitForAsync(m => m.Total("nhub.dtls.takeovers", "result", "stale") == 1, Wait, "the replayed record's lookup");
         Assert.Equal(_gatewayA, stored.Owner);
         Assert.Equal(0, b.Receiver.Datagrams);
-        // The device's own next record does take the session over.
-        Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(71)));
+        // The device's own next record does take the session over: after a second, as its CoAP retransmission would
+        // (records that proved nothing keep the CID from being looked up again for a second, against forgers).
+        byte[]? answer = null;
+        var deadline = DateTime.UtcNow + Wait;
+        while (answer is null && DateTime.UtcNow < deadline)
+        {
+            answer = client.Exchange(EchoCoapReceiver.Request(71), waitMillis: 300);
+        }
+        Assert.NotNull(answer);
         Assert.Equal(_gatewayB, stored.Owner);
     }
 
@@ -110,6 +119,39 @@ public sealed class DtlsTakeoverTests
         client.MoveToServer(b.EndPoint);
         Assert.EndsWith("ok:again", Encoding.ASCII.GetString(client.Exchange(EchoCoapReceiver.Request(2, "again"u8))!), StringComparison.Ordinal);
         Assert.Equal(1, b.Transport.TakeoverCount);
+    }
+
+    [Fact]
+    public async Task A_session_whose_first_store_failed_is_stored_by_the_sweep_and_then_continues_elsewhere()
+    {
+        _store.FailNextStore = true;
+        await using var a = Gateway(_gatewayA, 1, o => o.SweepInterval = TimeSpan.FromMilliseconds(100));
+        await using var b = Gateway(_gatewayB, 2);
+        using var client = BcDtlsClient.Connect(a.EndPoint, DtlsServerHarness.Identity, DtlsServerHarness.Key, connectionId: []);
+        Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(1))); // served while the store is down
+
+        await WaitUntilAsync(() => _store.Sessions.Count == 1, "the sweep's second store");
+        client.MoveToServer(b.EndPoint);
+        Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(2)));
+        Assert.Equal(1, b.Transport.TakeoverCount);
+    }
+
+    [Fact]
+    public async Task A_copy_whose_store_landed_unseen_and_was_taken_over_drops_itself_instead_of_crossing_its_limit()
+    {
+        _store.FailNextStore = true;
+        _store.StoreLandsBeforeFailing = true; // written, but the handshake saw a timeout
+        await using var a = Gateway(_gatewayA, 1, o => o.SweepInterval = TimeSpan.FromMilliseconds(100));
+        await using var b = Gateway(_gatewayB, 2);
+        using var client = BcDtlsClient.Connect(a.EndPoint, DtlsServerHarness.Identity, DtlsServerHarness.Key, connectionId: []);
+        Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(1)));
+
+        // b takes it over (no moved notice reaches a in this test); a's retry of its store is refused: a must go.
+        client.MoveToServer(b.EndPoint);
+        Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(2)));
+        await WaitUntilAsync(() => a.Transport.SessionCount == 0, "a dropping its stale copy");
+        Assert.Equal(_gatewayB, _store.Sessions.Values.Single().Owner);
+        Assert.Equal(1, a.Receiver.Moved);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
