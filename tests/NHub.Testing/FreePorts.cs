@@ -33,6 +33,29 @@ public static class FreePorts
         }
     }
 
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive free ports, all reserved: for a client that moves to the next
+    /// port on its own (libcoap 4.3.5's <c>-d N</c> binds its current port + 1 and fails if that one is taken).
+    /// </summary>
+    public static int NextBlock(int count)
+    {
+        lock (Gate)
+        {
+            for (var attempt = 0; attempt < 1000; attempt++)
+            {
+                var first = Random.Shared.Next(Range.Low, Range.High - count);
+                var all = Enumerable.Range(first, count);
+                if (all.Any(p => Issued.Contains(p) || !Bindable(p)))
+                {
+                    continue;
+                }
+                Issued.UnionWith(all);
+                return first;
+            }
+            throw new InvalidOperationException($"No {count} consecutive free loopback ports found in {Range.Low}-{Range.High}");
+        }
+    }
+
     private static bool Bindable(int port)
     {
         try

@@ -48,7 +48,8 @@ public sealed class ConnectionIdInteropTests(ProductionPlatform platform, ITestO
         var before = await SettledMetricsAsync();
 
         // Five POSTs a second apart, a new source port after every packet sent.
-        var r = await RunAsync(["-B", "20", "-d", "1", "-G", "5", "-m", "post", "-t", "application/json", "-e", "{\"t\":2}",
+        // -p: from a block of free ports below the ephemeral range, since -d 1 moves to port + 1 each time.
+        var r = await RunAsync(["-B", "20", "-p", FreePorts.NextBlock(16).ToString(CultureInfo.InvariantCulture), "-d", "1", "-G", "5", "-m", "post", "-t", "application/json", "-e", "{\"t\":2}",
             "-u", credential.Summary.PskIdentity, "-k", HexKey(credential), $"{platform.CoapsBase}/telemetry"]);
 
         Assert.True(r.Codes.Count(c => c == "2.01") == 5, r.Output);

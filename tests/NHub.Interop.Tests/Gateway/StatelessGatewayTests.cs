@@ -59,7 +59,8 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         var (a, b, balancer) = (pair.A, pair.B, pair.Balancer);
 
         // Five POSTs, each from a new source port (-d 1): each is a new flow, which the balancer sends to the other gateway.
-        var r = await LibCoap.RunAsync(CidClient, ["-B", "30", "-d", "1", "-G", "5", "-m", "post", "-t", "application/json", "-e", "{\"t\":5}",
+        // -p: from a block of free ports below the ephemeral range, since -d 1 moves to port + 1 each time.
+        var r = await LibCoap.RunAsync(CidClient, ["-B", "30", "-p", FreePorts.NextBlock(16).ToString(System.Globalization.CultureInfo.InvariantCulture), "-d", "1", "-G", "5", "-m", "post", "-t", "application/json", "-e", "{\"t\":5}",
             "-u", credential.Summary.PskIdentity, "-k", "0x" + credential.PskKey, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/telemetry"], timeoutSeconds: 60);
 
         Assert.True(r.Codes.Count(c => c == "2.01") == 5, r.Output);
