@@ -88,7 +88,7 @@ sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$devices" -
 # loopback addresses (a port range per address). The run ends 3 uplink intervals + 60 s after the kill (the kill comes
 # about `idle` s after setup); the commands are posted 2 intervals + 30 s after it, once the takeover phase is read.
 per="${BENCH_PER_PROCESS:-17000}"; procs=$(( (devices + per - 1) / per ))
-idle=$((every + 20)); after_kill=$((3 * every + 60)); command_after=${BENCH_COMMAND_AFTER:-$((2 * every + 30))}
+idle=$((every + 40)); after_kill=$((3 * every + 60)); command_after=${BENCH_COMMAND_AFTER:-$((2 * every + 30))}
 mark="$BENCH_WORK/mark"
 pg_writes "$BENCH_WORK/pg0"; h_gw0="$(prom "$GW1_URL" nhub_dtls_handshakes_total 'result="success"') $(prom "$GW2_URL" nhub_dtls_handshakes_total 'result="success"')"
 t_setup=$(now_ms); sims=()
@@ -97,7 +97,7 @@ for ((p = 0; p < procs; p++)); do
   sim --scenario observe-ping --target "coaps://127.0.0.1:$dtls_port" --credentials "$BENCH_WORK/creds.csv" --device-offset "$offset" --devices "$n" \
       --cid on --uplink-every "$every" --timeout 2 --retransmits 2 --handshake-threads $(( 16 / procs > 4 ? 16 / procs : 4 )) --handshake-timeout 30 \
       --bind-addresses 8 --duration $((idle + after_kill)) --ready-file "$BENCH_WORK/ready$p" --mark-file "$mark" \
-      --command-sample $(( sample / procs )) --command-before 5 --command-after "$command_after" --api "$API_URL" --api-key "$BENCH_API_KEY" \
+      --command-sample $(( sample / procs )) --command-before 0.1 --command-after "$command_after" --api "$API_URL" --api-key "$BENCH_API_KEY" \
       --answers "$BENCH_WORK/answers$p.csv" --json "$BENCH_WORK/sim$p.json" >"$BENCH_WORK/sim$p.out" 2>&1 &
   sims+=("$!"); BENCH_PIDS+=("$!")
 done
@@ -122,6 +122,9 @@ s1=$(settled "$GW1_URL" nhub_dtls_sessions); s2=$(settled "$GW2_URL" nhub_dtls_s
 echo "== setup: handshakes in $((t_hs / 1000)) s; sessions gw1 $s1, gw2 $s2; successful handshakes gw1/gw2 $h1"
 # The idle window: the devices ping, nothing else happens; PostgreSQL's background writes (membership, the silo).
 t_idle=$(now_ms); pg_writes "$BENCH_WORK/pg3"; t_idle_end=$(now_ms)
+# The control batch of commands (delivery without a takeover), then its writes.
+for ((p = 0; p < procs; p++)); do touch "$BENCH_WORK/ready$p.commands"; done
+sleep 5; pg_writes "$BENCH_WORK/pg3c"; t_3c=$(now_ms)
 if (( s1 >= s2 )); then victim=$GW1_PID; vnode=1; survivor=$GW2_PID; surl=$GW2_URL; vs=$s1; else victim=$GW2_PID; vnode=2; survivor=$GW1_PID; surl=$GW1_URL; vs=$s2; fi
 rss_v=$(rss_mib "$victim"); rss_s=$(rss_mib "$survivor")
 hs_s0=$(settled "$surl" nhub_dtls_handshakes_total 'result="success"'); to_s0=$(settled "$surl" nhub_dtls_takeovers_total 'result="taken_over"')
@@ -151,18 +154,18 @@ echo "   takeovers (server side) of the victim's $vs sessions: 50 % at ${t50:-ne
 echo "   survivor CPU during the takeover window: $(python3 -c "print(f'{$cpu_surv2 - $cpu_surv1:.1f}')") s; silo $(python3 -c "print(f'{$cpu_silo2 - $cpu_silo1:.1f}')") s"
 log_problems gw$((3 - vnode)) 0 | head -12
 
-python3 - "$BENCH_WORK" "$procs" "$vnode" "$devices" "$t_idle" "$t_idle_end" "$t_kill" "$t_w4" "$h1" "$h_gw0" "$to_s" \
+python3 - "$BENCH_WORK" "$procs" "$vnode" "$devices" "$t_idle" "$t_idle_end" "$t_3c" "$t_w4" "$h1" "$h_gw0" "$to_s" \
     "$rss_v" "$vs" "$t_hs" "$cpu_sim_hs" <<'PY'
 import collections, csv, json, math, sys
-(work, procs, vnode, devices, t_idle, t_idle_end, t_kill, t_w4, h1, h0, to_s, rss_v, vs, t_hs, cpu_hs) = sys.argv[1:]
+(work, procs, vnode, devices, t_idle, t_idle_end, t_from, t_w4, h1, h0, to_s, rss_v, vs, t_hs, cpu_hs) = sys.argv[1:]
 procs, vs = int(procs), int(vs)
 rs = [json.load(open(f"{work}/sim{p}.json")) for p in range(procs)]
 rows = [row for p in range(procs) for row in csv.DictReader(open(f"{work}/answers{p}.csv"))]
-W = [dict((k, int(v)) for k, v in (line.split() for line in open(f"{work}/pg{i}") if line.strip())) for i in range(5)]
+W = [dict((k, int(v)) for k, v in (line.split() for line in open(f"{work}/pg{i}") if line.strip())) for i in ("0", "1", "2", "3", "4", "3c")]
 d = lambda a, b: {k: W[b].get(k, 0) - W[a].get(k, 0) for k in W[b]}
 hs = sum(map(int, h1.split())) - sum(map(int, h0.split()))
 taken = dict(kv.split("=") for kv in to_s.split() if "=" in kv); taken_over = int(taken.get("taken_over", 0))
-idle_s = (int(t_idle_end) - int(t_idle)) / 1000; to_sec = (int(t_w4) - int(t_kill)) / 1000
+idle_s = (int(t_idle_end) - int(t_idle)) / 1000; to_sec = (int(t_w4) - int(t_from)) / 1000
 idle = d(2, 3); bg = {k: v / idle_s for k, v in idle.items()}
 observing = sum(r.get("observing", 0) for r in rs)
 def show(label, delta, per, n, seconds=None):
@@ -178,7 +181,9 @@ print("== PostgreSQL writes (pg_stat_wal; pg_stat_database and pg_stat_user_tabl
 show(f"handshake phase ({hs} handshakes, {int(t_hs) / 1000:.0f} s)", d(0, 1), "handshake", hs)
 show(f"observe registrations ({observing})", d(1, 2), "registration", observing)
 show(f"idle window ({idle_s:.0f} s, devices pinging)", idle, None, 0)
-show(f"takeover phase ({to_sec:.0f} s from the kill, {taken_over} takeovers)", d(3, 4), "takeover", taken_over, to_sec)
+cb = sum(r.get("commands_before", {}).get("posted", 0) for r in rs)
+show(f"control commands ({cb} posted and delivered, the previous 11 s idle rate not subtracted)", d(3, 5), "command", cb)
+show(f"takeover phase ({to_sec:.0f} s from just before the kill, {taken_over} takeovers)", d(5, 4), "takeover", taken_over, to_sec)
 def quant(values, n, q):
     k = math.ceil(q * n) - 1
     return values[max(k, 0)] if k < len(values) else None

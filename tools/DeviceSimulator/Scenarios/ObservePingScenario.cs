@@ -25,8 +25,8 @@ namespace NHub.DeviceSimulator.Scenarios;
 /// </para>
 /// <para>
 /// --command-sample K: --command-after seconds after the mark, one command is posted through the REST API to each
-/// of K devices spread over the list, and with --command-before S also S seconds into the run if no mark has come
-/// yet (a control: delivery without a takeover); see <see cref="CommandProbe"/>. --answers FILE: the per-device
+/// of K devices spread over the list, and with --command-before S also S seconds into the run (with --ready-file
+/// READY: once READY.commands appears) if no mark has come yet (a control: delivery without a takeover); see <see cref="CommandProbe"/>. --answers FILE: the per-device
 /// figures as CSV.
 /// </para>
 /// </summary>
@@ -193,9 +193,17 @@ internal sealed class ObservePingScenario : IScenario
         }
     }
 
+    /// <summary>The control batch: --command-before S into the run, or with --ready-file READY when READY.commands appears (a script's cue).</summary>
     private async Task PostBeforeAsync(RunContext context, CancellationToken ct)
     {
         await Task.Delay(context.Options.CommandBefore, ct).ConfigureAwait(false);
+        if (context.Options.ReadyFile is { } ready)
+        {
+            while (!File.Exists(ready + ".commands") && Volatile.Read(ref _markUnixMs) == None)
+            {
+                await Task.Delay(50, ct).ConfigureAwait(false);
+            }
+        }
         if (Volatile.Read(ref _markUnixMs) == None)
         {
             await _commandsBefore.PostAsync(context, _devices, context.Options.CommandSample, ct).ConfigureAwait(false);
