@@ -91,10 +91,13 @@ per="${BENCH_PER_PROCESS:-17000}"; procs=$(( (devices + per - 1) / per ))
 idle=$((every + 40)); after_kill=$((3 * every + 60)); command_after=${BENCH_COMMAND_AFTER:-$((2 * every + 30))}
 mark="$BENCH_WORK/mark"
 pg_writes "$BENCH_WORK/pg0"; h_gw0="$(prom "$GW1_URL" nhub_dtls_handshakes_total 'result="success"') $(prom "$GW2_URL" nhub_dtls_handshakes_total 'result="success"')"
-t_setup=$(now_ms); sims=()
+pg_pids() { pgrep -f "$BENCH_PG_ROOT" | tr '\n' ' '; }
+cpu_all() { echo "$(cpu_seconds "$GW1_PID") $(cpu_seconds "$GW2_PID") $(cpu_seconds "$SILO_PID") $(cpu_seconds $(pg_pids)) $(cpu_seconds "$NATS_PID") $(cpu_seconds "${sims[@]}")"; }
+busy() { awk '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100 }' /proc/stat; }
+t_setup=$(now_ms); sims=(); cpu_a="$(cpu_seconds "$GW1_PID") $(cpu_seconds "$GW2_PID") $(cpu_seconds "$SILO_PID") $(cpu_seconds $(pg_pids)) $(cpu_seconds "$NATS_PID") 0"; busy_a=$(busy)
 for ((p = 0; p < procs; p++)); do
   offset=$((p * per)); n=$(( devices - offset < per ? devices - offset : per ))
-  sim --scenario observe-ping --target "coaps://127.0.0.1:$dtls_port" --credentials "$BENCH_WORK/creds.csv" --device-offset "$offset" --devices "$n" \
+  dotnet "$SIM_DLL" --scenario observe-ping --target "coaps://127.0.0.1:$dtls_port" --credentials "$BENCH_WORK/creds.csv" --device-offset "$offset" --devices "$n" \
       --cid on --uplink-every "$every" --timeout 2 --retransmits 2 --handshake-threads $(( 16 / procs > 4 ? 16 / procs : 4 )) --handshake-timeout 30 \
       --bind-addresses 8 --duration $((idle + after_kill)) --ready-file "$BENCH_WORK/ready$p" --mark-file "$mark" \
       --command-sample $(( sample / procs )) --command-before 0.1 --command-after "$command_after" --api "$API_URL" --api-key "$BENCH_API_KEY" \
@@ -112,7 +115,14 @@ wait_all() {
   done
 }
 wait_all .handshakes
-t_hs=$(( $(now_ms) - t_setup )); cpu_sim_hs=$(cpu_seconds "${sims[@]}")
+t_hs=$(( $(now_ms) - t_setup )); cpu_sim_hs=$(cpu_seconds "${sims[@]}"); cpu_b=$(cpu_all); busy_b=$(busy)
+python3 -c '
+import sys
+a, b = [list(map(float, x.split())) for x in sys.argv[1:3]]; t = float(sys.argv[3]); busy = float(sys.argv[5]) - float(sys.argv[4])
+names = ["gw1", "gw2", "silo", "PostgreSQL", "nats-server", "simulator"]
+used = [y - x for x, y in zip(a, b)]
+print(f"== CPU during the handshakes ({t:.0f} s; cores): " + ", ".join(f"{n} {u / t:.2f}" for n, u in zip(names, used)) + f"; other processes {max(busy - sum(used), 0) / t:.2f}")' \
+  "$cpu_a" "$cpu_b" "$(( t_hs / 1000 ))" "$busy_a" "$busy_b"
 pg_writes "$BENCH_WORK/pg1"
 h1="$(settled "$GW1_URL" nhub_dtls_handshakes_total 'result="success"') $(settled "$GW2_URL" nhub_dtls_handshakes_total 'result="success"')"
 for ((p = 0; p < procs; p++)); do touch "$BENCH_WORK/ready$p.go"; done
@@ -183,7 +193,7 @@ show(f"observe registrations ({observing})", d(1, 2), "registration", observing)
 show(f"idle window ({idle_s:.0f} s, devices pinging)", idle, None, 0)
 cb = sum(r.get("commands_before", {}).get("posted", 0) for r in rs)
 show(f"control commands ({cb} posted and delivered, the previous 11 s idle rate not subtracted)", d(3, 5), "command", cb)
-show(f"takeover phase ({to_sec:.0f} s from just before the kill, {taken_over} takeovers)", d(5, 4), "takeover", taken_over, to_sec)
+show(f"takeover phase ({to_sec:.0f} s from just before the kill, {taken_over} takeovers; idle rate not subtracted)", d(5, 4), "takeover", taken_over)
 def quant(values, n, q):
     k = math.ceil(q * n) - 1
     return values[max(k, 0)] if k < len(values) else None
@@ -214,6 +224,9 @@ for key, label in (("commands_before", "before the kill (control)"), ("commands"
           f"not delivered {sum(c.get('not_delivered', 0) for c in cs)}, delivered twice (another notification) {sum(c.get('duplicates', 0) for c in cs)}, "
           f"notifications received again (same Message ID: a CON retransmitted) {sum(c.get('repeated_notifications', 0) for c in cs)}; "
           f"POST to notification ms p50 {max((l.get('p50', 0) for l in lat), default=0):.0f} max {max((l.get('max', 0) for l in lat), default=0):.0f}; by node {by}")
+    for c in cs:
+        for node, l in c.get("latency_ms_by_node", {}).items():
+            print(f"    {node}: POST to notification ms p50 {l['p50']:.0f} p90 {l['p90']:.0f} p99 {l['p99']:.0f} max {l['max']:.0f}")
 print(f"  victim RSS {rss_v} MiB with {vs} sessions ({int(rss_v) * 1024 / max(vs, 1):.1f} KiB per session, process total)")
 cpu = sum(r["client_cpu_s"] for r in rs); dur = max(r["duration_s"] for r in rs)
 print(f"  simulator CPU: {float(cpu_hs):.1f} s during the {int(t_hs) / 1000:.0f} s of handshakes; {cpu:.1f} s over the {dur:.0f} s run = {cpu / dur:.2f} cores ({procs} processes)")

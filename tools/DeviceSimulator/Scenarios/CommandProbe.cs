@@ -20,6 +20,7 @@ internal sealed class CommandProbe(string name)
     private readonly ConcurrentDictionary<long, long> _inFlight = new(); // seq -> when posted
     private readonly ConcurrentDictionary<long, ushort> _seen = new(); // seq -> Message ID of its first notification
     private readonly LatencyHistogram _latency = new();
+    private readonly ConcurrentDictionary<string, LatencyHistogram> _latencyByNode = new();
     private readonly OutcomeCounter _byNode = new();
     private readonly OutcomeCounter _postFailures = new();
     private long _posted;
@@ -68,7 +69,9 @@ internal sealed class CommandProbe(string name)
     {
         if (_inFlight.TryRemove(seq, out var posted))
         {
-            _latency.Record((long)Stopwatch.GetElapsedTime(posted).TotalMicroseconds);
+            var micros = (long)Stopwatch.GetElapsedTime(posted).TotalMicroseconds;
+            _latency.Record(micros);
+            _latencyByNode.GetOrAdd(node, _ => new LatencyHistogram()).Record(micros);
             _seen[seq] = messageId;
             Interlocked.Increment(ref _delivered);
             _byNode.Add("node_" + node + "_delivered");
@@ -105,6 +108,8 @@ internal sealed class CommandProbe(string name)
             ["not_delivered"] = missing,
             ["by_node"] = new JsonObject(_byNode.Snapshot().Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))),
             ["latency_ms"] = new JsonObject(_latency.Summary().Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))),
+            ["latency_ms_by_node"] = new JsonObject(_latencyByNode.OrderBy(p => p.Key).Select(p => KeyValuePair.Create("node_" + p.Key,
+                (JsonNode?)new JsonObject(p.Value.Summary().Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value)))))),
             ["post_failures"] = new JsonObject(_postFailures.Snapshot().Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))),
         };
     }
