@@ -91,7 +91,8 @@ per="${BENCH_PER_PROCESS:-17000}"; procs=$(( (devices + per - 1) / per ))
 idle=$((every + 40)); after_kill=$((3 * every + 60)); command_after=${BENCH_COMMAND_AFTER:-$((2 * every + 30))}
 mark="$BENCH_WORK/mark"
 pg_writes "$BENCH_WORK/pg0"; h_gw0="$(prom "$GW1_URL" nhub_dtls_handshakes_total 'result="success"') $(prom "$GW2_URL" nhub_dtls_handshakes_total 'result="success"')"
-pg_pids() { pgrep -f "$BENCH_PG_ROOT" | tr '\n' ' '; }
+# The postmaster (first line of postmaster.pid) and its children: the backends and background processes.
+pg_pids() { local pm; pm=$(head -1 "$BENCH_PG_ROOT/data/postmaster.pid"); echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"; }
 cpu_all() { echo "$(cpu_seconds "$GW1_PID") $(cpu_seconds "$GW2_PID") $(cpu_seconds "$SILO_PID") $(cpu_seconds $(pg_pids)) $(cpu_seconds "$NATS_PID") $(cpu_seconds "${sims[@]}")"; }
 busy() { awk '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100 }' /proc/stat; }
 t_setup=$(now_ms); sims=(); cpu_a="$(cpu_seconds "$GW1_PID") $(cpu_seconds "$GW2_PID") $(cpu_seconds "$SILO_PID") $(cpu_seconds $(pg_pids)) $(cpu_seconds "$NATS_PID") 0"; busy_a=$(busy)
