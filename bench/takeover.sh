@@ -157,6 +157,8 @@ pg_writes "$BENCH_WORK/pg4"; t_w4=$(now_ms)
 to_s=$(by_label "$surl" nhub_dtls_takeovers_total result); hs_s1=$(settled "$surl" nhub_dtls_handshakes_total 'result="success"')
 rss_s2=$(rss_mib "$survivor"); sess_s2=$(settled "$surl" nhub_dtls_sessions)
 for pid in "${sims[@]}"; do wait "$pid" || true; done
+# BENCH_KEEP=DIR keeps the logs, the simulators' output, JSON and per-device CSV, the takeover timeline.
+[[ -n "${BENCH_KEEP:-}" ]] && mkdir -p "$BENCH_KEEP" && cp "$BENCH_WORK"/*.log "$BENCH_WORK"/sim* "$BENCH_WORK"/answers* "$BENCH_WORK"/timeline "$BENCH_KEEP"/ || true
 for ((p = 0; p < procs; p++)); do
   echo "  simulator $p:"; grep -vE '\r' "$BENCH_WORK/sim$p.out" | grep -vE '^\s*$' | tail -9 | sed 's/^/    /'
 done
@@ -233,4 +235,3 @@ cpu = sum(r["client_cpu_s"] for r in rs); dur = max(r["duration_s"] for r in rs)
 print(f"  simulator CPU: {float(cpu_hs):.1f} s during the {int(t_hs) / 1000:.0f} s of handshakes; {cpu:.1f} s over the {dur:.0f} s run = {cpu / dur:.2f} cores ({procs} processes)")
 PY
 echo "$(machine_line) (after)"
-[[ -n "${BENCH_KEEP:-}" ]] && mkdir -p "$BENCH_KEEP" && cp "$BENCH_WORK"/*.log "$BENCH_WORK"/sim* "$BENCH_WORK"/answers* "$BENCH_WORK"/timeline "$BENCH_KEEP"/ || true

@@ -61,6 +61,12 @@ internal sealed class CommandProbe(string name)
                     _inFlight.TryRemove(seq, out _);
                     _postFailures.Add("http_error_" + (ex.StatusCode is { } s ? (int)s : 0));
                 }
+                catch (Exception ex) when (ex is TaskCanceledException or IOException && !token.IsCancellationRequested)
+                {
+                    // the HTTP client's own timeout, or the connection broken: a failed POST, not the end of the run
+                    _inFlight.TryRemove(seq, out _);
+                    _postFailures.Add("http_" + ex.GetType().Name);
+                }
             }).ConfigureAwait(false);
     }
 

@@ -130,6 +130,7 @@ internal sealed class ObservePingScenario : IScenario
             Interlocked.Increment(ref _pings);
             var firstSentMs = UnixMs();
             var sentMs = firstSentMs;
+            var sentTicks = Stopwatch.GetTimestamp();
             var reply = await device.SendAsync().ConfigureAwait(false);
             for (var attempt = 0; reply.Status == ReplyStatus.Timeout && attempt < options.Retransmits && !ct.IsCancellationRequested; attempt++)
             {
@@ -139,6 +140,7 @@ internal sealed class ObservePingScenario : IScenario
                     Interlocked.Increment(ref _retransmissionsAfterMark);
                 }
                 sentMs = UnixMs();
+                sentTicks = Stopwatch.GetTimestamp();
                 reply = await device.RetransmitAsync().ConfigureAwait(false);
             }
             var mark = Volatile.Read(ref _markUnixMs);
@@ -146,6 +148,7 @@ internal sealed class ObservePingScenario : IScenario
             {
                 case ReplyStatus.Reset or ReplyStatus.Response:
                     Interlocked.Increment(ref _answers);
+                    context.Latency.Record((long)Stopwatch.GetElapsedTime(sentTicks).TotalMicroseconds); // of the transmission answered
                     context.Outcomes.Add(reply.Status == ReplyStatus.Reset ? "pong" : "response_" + reply.Code);
                     if (mark != None && sentMs >= mark && _sinceMarkMs[index] == None)
                     {
