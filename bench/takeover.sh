@@ -19,11 +19,11 @@
 # From the kill: per device the first answer to a ping sent after it (the simulator; 50/90/99 %, for the victim's
 # devices by the CID's node byte), the survivor's nhub_dtls_takeovers_total by result (sampled every second: the
 # time to 99 % of the victim's sessions taken over) and its successful handshakes (target 0). PostgreSQL writes
-# (pg_stat_database: xact_commit, tup_inserted/updated/deleted) over the handshake phase, an idle window of the same
-# stack with the devices pinging (the background rate), and the takeover phase; each read once the backends'
-# statistics are flushed (PostgreSQL flushes them at most once a second while busy, within 10 s when idle: a read
-# is taken when two reads 2 s apart agree). Then one command to each of --command-sample devices: delivered once?
-# RSS of both gateways before the kill, of the survivor after; the simulator's CPU.
+# (pg_stat_wal, and rows per table from pg_stat_user_tables; see pg_writes) over the handshakes (the simulators pause
+# after them), the Observe registrations, an idle window with the devices pinging (the background), a control batch
+# of commands (one to each of --command-sample devices, delivery without a takeover), and the takeover phase. Then
+# the same command batch after the kill: delivered, missing, delivered twice. RSS of both gateways before the kill,
+# of the survivor after; the CPU of every process during the handshakes; the simulators' CPU.
 #   bench/takeover.sh [devices=1000] [uplink-every=10] [command-sample=200]
 source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 devices="${1:-1000}"; every="${2:-10}"; sample="${3:-200}"
