@@ -63,7 +63,7 @@ start_silo() {
 }
 
 # start_gateway NAME [ENV=VALUE ...]: the standalone CoAP gateway (Gateway.Udp, an Orleans client) of the silo started
-# by start_silo. Sets GW_PID, GW_COAP_PORT, GW_COAPS_PORT.
+# by start_silo. Sets GW_PID, GW_COAP_PORT, GW_COAPS_PORT, GW_HTTP_PORT (its /metrics).
 start_gateway() {
   local name="$1"; shift
   GW_COAP_PORT=$(free_udp_port); GW_COAPS_PORT=$(free_udp_port); local http; http=$(free_tcp_port)
@@ -74,7 +74,7 @@ start_gateway() {
       Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
       "$@" \
       dotnet Gateway.Udp/bin/Release/net10.0/NHub.Gateway.Udp.dll --urls "http://127.0.0.1:$http" >"$BENCH_WORK/$name.log" 2>&1 &
-  GW_PID=$!
+  GW_PID=$!; GW_HTTP_PORT=$http
   BENCH_PIDS+=("$GW_PID")
   wait_started gateway "$name" "$GW_PID"
 }

@@ -5,7 +5,7 @@ namespace NHub.DeviceSimulator;
 /// <summary>The command line (see <see cref="Usage"/>): <c>--name value</c> pairs after an optional subcommand.</summary>
 public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values, string Command)
 {
-    public static readonly string[] Scenarios = ["telemetry", "get", "handshakes", "observe-commands", "firmware", "sessions", "telemetry-audit", "device-flood"];
+    public static readonly string[] Scenarios = ["telemetry", "get", "handshakes", "observe-commands", "firmware", "sessions", "telemetry-audit", "device-flood", "observe-ping"];
 
     private static readonly HashSet<string> Known =
     [
@@ -15,7 +15,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "command-rate", "command-concurrency", "server-pid", "settle", "ready-file", "warmup",
         "control", "control-interval", "datagrams", "sockets", "seed", "baseline", "after",
         "retransmits", "retry-after", "reconnect-backoff", "acked", "nats", "stream",
-        "cid", "rebind-every",
+        "cid", "rebind-every", "uplink-every", "mark-file", "command-sample", "command-after", "command-before", "answers",
     ];
 
     public static SimulatorOptions Parse(string[] args)
@@ -146,6 +146,15 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     /// <summary>--rebind-every S: each device moves to a new source port about every S seconds (0 = never).</summary>
     public TimeSpan RebindEvery => TimeSpan.FromSeconds(Double("rebind-every", 0));
 
+    // observe-ping
+    /// <summary>--uplink-every S: each device's CoAP ping interval (observe-ping).</summary>
+    public TimeSpan UplinkEvery => TimeSpan.FromSeconds(Double("uplink-every", 10));
+    public string? MarkFile => Find("mark-file");
+    public string? AnswersFile => Find("answers");
+    public int CommandSample => Int("command-sample", 0);
+    public TimeSpan CommandAfter => TimeSpan.FromSeconds(Double("command-after", 0));
+    public TimeSpan CommandBefore => TimeSpan.FromSeconds(Double("command-before", 0));
+
     // flood
     public Uri? Control => Find("control") is { } c ? new Uri(c) : null;
     public int ControlIntervalMs => Int("control-interval", 50);
@@ -179,6 +188,14 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           device-flood       one device sends NON telemetry open-loop at --rate/s (5000) on one session, answers not
                              awaited; probes every 100 ms: the same device in a second session (CON), another device
                              (the second credential), and GET devices/{id} of the flooder (--api, --api-key)
+          observe-ping       every DTLS device observes /commands/<id> and sends a CoAP ping (empty CON, answered
+                             by RST) every --uplink-every S (10), retransmitted after --timeout up to --retransmits
+                             times (2); never handshakes again. --mark-file FILE: once FILE holds a Unix time in ms
+                             (a gateway killed), per device the first answer to a ping sent after it, by gateway
+                             node (the CID's first byte); --command-sample K posts a command to K devices
+                             --command-after S (0) after the mark (--api, --api-key): delivered, missing, twice;
+                             --command-before S: the same S s into the run, before the mark (a control)
+                             --answers FILE writes each device's figures after the mark (CSV)
           sessions           open --devices DTLS sessions, each with an Observe relation, hold them for --duration;
                              with --server-pid reports the server's RSS and thread count (from /proc)
 

@@ -167,6 +167,20 @@ internal sealed partial class SimDevice : IDisposable
     }
 
     /// <summary>
+    /// A CoAP ping: an empty confirmable message (code 0.00, no token, no options, RFC 7252 §4.3), which the server
+    /// answers with a Reset of the same Message ID. Sent with <see cref="SendAsync"/>; the reply is <see cref="ReplyStatus.Reset"/>.
+    /// </summary>
+    public CoapMessage NewPing()
+    {
+        _out.Clear();
+        _out.Type = CoapMessageType.Confirmable;
+        _out.Code = CoapCode.Empty;
+        _out.MessageId = _messageId++;
+        _out.Token = ReadOnlyMemory<byte>.Empty;
+        return _out;
+    }
+
+    /// <summary>
     /// The guide's telemetry request, built on <see cref="NewRequest"/>: POST <paramref name="path"/>?id=&lt;device&gt;
     /// with a JSON body (Content-Format 50).
     /// </summary>

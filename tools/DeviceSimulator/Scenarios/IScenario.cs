@@ -32,6 +32,7 @@ internal static class ScenarioFactory
         "sessions" => new SessionsScenario(),
         "telemetry-audit" => new AuditedTelemetryScenario(),
         "device-flood" => new DeviceFloodScenario(),
+        "observe-ping" => new ObservePingScenario(),
         _ => throw new ArgumentException("unknown scenario " + name),
     };
 }
