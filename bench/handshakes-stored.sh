@@ -4,12 +4,13 @@
 # the connection_id extension (the session stays local: nothing is written), then with it (--cid on: every session
 # is stored before the server's Finished, docs/stateless-gateway.md). Prints handshakes/s, p50/p99 and the
 # PostgreSQL writes per handshake (pg_stat_database: commits and rows written).
-#   bench/handshakes-stored.sh [seconds=15] [client-threads=32] [devices=200]
+#   [HANDSHAKE_THREADS=32] bench/handshakes-stored.sh [seconds=15] [client-threads=32] [devices=200]
 source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 seconds="${1:-15}"; threads="${2:-32}"; devices="${3:-200}"
 bench_begin
 
-start_production_silo silo Gateway__Dtls__HandshakesPerSecondPerIp=100000 Gateway__Dtls__HandshakeBurstPerIp=100000
+start_production_silo silo Gateway__Dtls__HandshakesPerSecondPerIp=100000 Gateway__Dtls__HandshakeBurstPerIp=100000 \
+    Gateway__Dtls__HandshakeThreads="${HANDSHAKE_THREADS:-32}"
 provision_devices "$devices" hss
 
 pg_writes() {
