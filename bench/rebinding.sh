@@ -36,33 +36,17 @@ if (( lc_clients > 0 )); then
       --out "$BENCH_WORK/lc.csv" | tail -1
 fi
 
-# prom NAME [LABEL-SUBSTRING...]: the sum of a Prometheus metric's samples on the silo's /metrics.
-prom() {
-  curl -s "$API_URL/metrics" | python3 -c '
-import re, sys
-name, labels = sys.argv[1], sys.argv[2:]
-total = 0.0
-for m in re.finditer(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)", sys.stdin.read(), re.M):
-    if m.group(1) == name and all(l in (m.group(2) or "") for l in labels):
-        total += float(m.group(3))
-print(int(total))' "$@"
-}
-# settled NAME...: the exporter serves a cached scrape for a moment; two reads a second apart that agree are current.
-settled() {
-  local a b; a=$(prom "$@")
-  while :; do sleep 1; b=$(prom "$@"); [[ "$a" == "$b" ]] && { echo "$b"; return; }; a=$b; done
-}
 dropped() { curl -s "$API_URL/metrics" | grep -E '^nhub_dtls_records_dropped_total' | sed -E 's/.*reason="([^"]*)".* ([0-9.]+)$/\1=\2/' | sort | tr '\n' ' ' || true; }
 # machine_busy: CPU seconds all processes on the machine have used since boot (/proc/stat: user nice system irq softirq steal).
 machine_busy() { awk '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100 }' /proc/stat; }
 pg_pids() { pgrep -f "$BENCH_PG_ROOT" | tr '\n' ' '; }
-handshakes() { settled nhub_dtls_handshakes_total 'result="success"'; }
+handshakes() { settled "$API_URL" nhub_dtls_handshakes_total 'result="success"'; }
 
 # pass NAME REBIND-EVERY: one simulator run; writes $BENCH_WORK/NAME.json and NAME.env (the server-side figures).
 pass() {
   local name="$1" rebind="$2" ready="$BENCH_WORK/$1.ready"
   local h0 a0 s0 h1 c1 h2 c2 a2 s2 d0 d2 sim_pid m1 m2 l1 l2
-  h0=$(handshakes); a0=$(settled nhub_dtls_address_changes_total); s0=$(stream_messages $stream); d0=$(dropped)
+  h0=$(handshakes); a0=$(settled "$API_URL" nhub_dtls_address_changes_total); s0=$(stream_messages $stream); d0=$(dropped)
   sim --scenario telemetry --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
       --cid on --rebind-every "$rebind" --rate "$rate" --duration "$seconds" --handshake-threads 16 --server-pid "$SILO_PID" \
       --ready-file "$ready" --json "$BENCH_WORK/$name.json" >"$BENCH_WORK/$name.out" 2>&1 &
@@ -89,7 +73,7 @@ pass() {
   c2="$(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"; m2=$(machine_busy); l2=$(cut -d' ' -f1 /proc/loadavg)
   local pid; for pid in "${lc[@]}"; do wait "$pid" || true; done
   sleep 1
-  h2=$(handshakes); a2=$(settled nhub_dtls_address_changes_total); s2=$(stream_messages $stream); d2=$(dropped)
+  h2=$(handshakes); a2=$(settled "$API_URL" nhub_dtls_address_changes_total); s2=$(stream_messages $stream); d2=$(dropped)
   grep -vE '^\s*$' "$BENCH_WORK/$name.out" | grep -vE '\r' | tail -8 | sed 's/^/  /' || true
   local lc_ok=0 lc_sent=0 f
   for f in "$BENCH_WORK/$name".lc*.log; do

@@ -30,29 +30,6 @@ devices="${1:-1000}"; every="${2:-10}"; sample="${3:-200}"
 bench_begin
 
 now_ms() { date +%s%3N; }
-# prom URL NAME [LABEL-SUBSTRING...]: the sum of a Prometheus metric's samples at URL/metrics.
-prom() {
-  curl -s "$1/metrics" | python3 -c '
-import re, sys
-name, labels = sys.argv[1], sys.argv[2:]
-total = 0.0
-for m in re.finditer(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)", sys.stdin.read(), re.M):
-    if m.group(1) == name and all(l in (m.group(2) or "") for l in labels):
-        total += float(m.group(3))
-print(int(total))' "${@:2}"
-}
-# by_label URL NAME LABEL: "value=count ..." of a metric's samples by one label.
-by_label() {
-  curl -s "$1/metrics" | python3 -c '
-import re, sys, collections
-name, label = sys.argv[1], sys.argv[2]; out = collections.Counter()
-for m in re.finditer(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)", sys.stdin.read(), re.M):
-    if m.group(1) == name:
-        v = re.search(label + r"=\"([^\"]*)\"", m.group(2) or ""); out[v.group(1) if v else "-"] += float(m.group(3))
-print(" ".join(f"{k}={int(v)}" for k, v in sorted(out.items())) or "none")' "$2" "$3"
-}
-# settled URL NAME...: the exporter serves a cached scrape for a moment; two reads a second apart that agree are current.
-settled() { local a b; a=$(prom "$@"); while :; do sleep 1; b=$(prom "$@"); [[ "$a" == "$b" ]] && { echo "$b"; return; }; a=$b; done; }
 # pg_writes FILE: PostgreSQL's write counters, read 11 s after the call (a backend flushes its statistics at most once
 # a second while busy and within 10 s of going idle: the read holds everything done before the call), to FILE as
 # "name value" lines:
