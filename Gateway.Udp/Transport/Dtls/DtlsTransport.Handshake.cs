@@ -57,7 +57,10 @@ public sealed partial class DtlsTransport
         }
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
         var queued = t_queued ??= new byte[_options.MaxDatagramSize];
-        var next = NextSequenceAfter(peer.Channel.PendingFlight(), server.SendConnectionId.Length);
+        // BouncyCastle is done: its last flight (ChangeCipherSpec, Finished) waits, packed, in the channel. A copy stays
+        // with the session in case the client did not get it, and our record layer continues after its sequence numbers.
+        var flight = peer.Channel.PendingFlight();
+        var next = NextSequenceAfter(flight, server.SendConnectionId.Length);
         var portable = _store is not null && server.ReceiveConnectionId is not null && server.AuthenticatedIdentity is not null && identities.DeviceId is not null;
         var limit = portable ? next + _options.SequenceBlockSize : SequenceReservation.MaxSequence + 1;
         DtlsSessionSnapshot? snapshot = null;
@@ -83,9 +86,7 @@ public sealed partial class DtlsTransport
                 }
                 return;
             }
-            // BouncyCastle is done: its last flight (ChangeCipherSpec, Finished) leaves now, and a copy stays with the
-            // session in case the client did not get it. Our record layer continues where BouncyCastle's stopped.
-            var flight = peer.Channel.StopBlocking();
+            peer.Channel.StopBlocking(); // the flight leaves now
             var records = new SessionRecordLayer(
                 DtlsRecordCipher.Create(server.NegotiatedCipherSuite, server.EncryptThenMac, keyBlock),
                 server.ReceiveConnectionId,

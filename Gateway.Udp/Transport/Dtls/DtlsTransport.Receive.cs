@@ -112,7 +112,7 @@ public sealed partial class DtlsTransport
     /// A tls12_cid record (RFC 9146 §4: the CID sits at offset 11, after epoch and sequence number): matched to its
     /// session by CID alone, whatever its source address. Nothing changes for the session until its record layer has
     /// authenticated the record (see <see cref="ReceiveLocked"/>). A CID no session here has may be another gateway's
-    /// session: with a store it is taken over (DtlsTransport.SessionStore.cs).
+    /// session: with a store it is taken over (DtlsTransport.Takeover.cs).
     /// </summary>
     private void OnConnectionIdRecord(ReceiveContext context, ReadOnlySpan<byte> datagram)
     {

@@ -10,7 +10,7 @@ namespace NHub.Gateway.Transport.Dtls;
 /// <item>starts: a cookie-verified ClientHello becomes a peer (<see cref="StartPeer"/>), replacing the address's
 /// session when the client restarted;</item>
 /// <item>established: the handshake thread registers the session (<see cref="EstablishLocked"/>), or a session is
-/// taken over from the store (DtlsTransport.SessionStore.cs);</item>
+/// taken over from the store (DtlsTransport.Takeover.cs);</item>
 /// <item>moves: an authenticated, newest Connection ID record from another address (<see cref="TryMoveLocked"/>);</item>
 /// <item>ends: close_notify or failure while pumping (<see cref="AfterPump"/>), revocation
 /// (<see cref="CloseSessions"/>), idle or stuck (<see cref="Sweep"/>), shutdown (<see cref="CloseAll"/>).</item>

@@ -37,18 +37,6 @@ internal sealed class PeerDatagramChannel : DatagramTransport
         _metrics = metrics;
     }
 
-    /// <summary>True while the handshake runs: Receive blocks until a datagram arrives or the wait ends.</summary>
-    public bool Blocking
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _blocking;
-            }
-        }
-    }
-
     /// <summary>Closed by BouncyCastle (close_notify received or sent, fatal alert) or by the gateway.</summary>
     public bool IsClosed
     {
@@ -57,17 +45,6 @@ internal sealed class PeerDatagramChannel : DatagramTransport
             lock (_gate)
             {
                 return _closed;
-            }
-        }
-    }
-
-    public bool HasPending
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _queue.Count > 0;
             }
         }
     }
@@ -92,23 +69,20 @@ internal sealed class PeerDatagramChannel : DatagramTransport
         }
     }
 
-    /// <summary>
-    /// The handshake is over: from now on Receive never waits. Sends the flight still packed (the server's
-    /// ChangeCipherSpec and Finished) and returns a copy of it, which the session re-sends if the client did not get
-    /// it (RFC 6347 §4.2.4); null when none was pending.
-    /// </summary>
-    public byte[]? StopBlocking()
+    /// <summary>The handshake is over: from now on Receive never waits, and the flight still packed leaves now.</summary>
+    public void StopBlocking()
     {
         lock (_gate)
         {
             _blocking = false;
-            var flight = _flightLength > 0 ? _flight.AsSpan(0, _flightLength).ToArray() : null;
             ReleaseFlightLocked();
-            return flight;
         }
     }
 
-    /// <summary>A copy of the flight packed but not sent yet (the server's last flight, once BouncyCastle's Accept returned).</summary>
+    /// <summary>
+    /// A copy of the flight packed but not sent yet: once BouncyCastle's Accept returned, the server's last flight
+    /// (ChangeCipherSpec, Finished), which the session re-sends if the client did not get it (RFC 6347 §4.2.4).
+    /// </summary>
     public byte[]? PendingFlight()
     {
         lock (_gate)
