@@ -58,8 +58,10 @@ public static class GatewayHostingExtensions
         services.AddHostedService<CoapGatewayService>();
         services.AddStartupSummaryLine(30, sp => CoapSummary(sp.GetRequiredService<CoapEndpoints>(), resolved));
         services.AddHostedService<RevocationListener>();
-        services.AddHostedService<DownlinkListener>();
-        services.AddHostedService<SessionMovedListener>();
+        services.AddSingleton<DownlinkListener>();
+        services.AddSingleton<SessionMovedListener>();
+        services.AddSingleton<GatewayObserver>();
+        services.AddHostedService<GatewayAttachment>();
         services.AddSingleton<GatewayStatusReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStatusReporter>());
         return builder;

@@ -4,7 +4,7 @@ namespace NHub.Grains;
 /// A device's Observe relation on its commands resource (RFC 7641), as its twin keeps it: enough for whichever gateway
 /// holds the device's DTLS session to go on notifying it (<see cref="IDeviceGrain.ResumeObservingCommands"/>).
 /// </summary>
-/// <param name="GatewayId">The gateway holding the relation; commands are pushed on its downlink stream.</param>
+/// <param name="GatewayId">The gateway holding the relation; commands are pushed to it through its <see cref="IGatewayGrain"/>.</param>
 /// <param name="PeerAddress">Where the registration came from (for connectivity; the session, not the address, finds the device).</param>
 /// <param name="Transport">The transport the registration came over.</param>
 /// <param name="SessionKey">The session that registered (<c>PeerInfo.SessionKey</c>); only that session resumes the relation.</param>

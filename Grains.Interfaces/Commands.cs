@@ -27,7 +27,7 @@ public sealed record CommandInfo(
     [property: Id(6)] DateTimeOffset? SentAt,
     [property: Id(7)] DateTimeOffset? DeliveredAt);
 
-/// <summary>Sent on the gateway's downlink stream: notify this device's observers of these commands.</summary>
+/// <summary>Pushed to the gateway holding the relation (<see cref="IGatewayObserver.Commands"/>): notify this device's observers of these commands.</summary>
 [GenerateSerializer, Immutable, Alias("nhub.DownlinkCommands")]
 public sealed record DownlinkCommands(
     [property: Id(0)] string DeviceId,

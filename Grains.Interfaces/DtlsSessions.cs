@@ -20,6 +20,28 @@ public sealed record DtlsSessionSnapshot(
 {
     /// <summary>Keeps the key material out of logs and exception messages.</summary>
     public override string ToString() => $"DtlsSessionSnapshot {{ DeviceId = {DeviceId}, SessionKey = {SessionKey}, CipherSuite = {CipherSuite} }}";
+
+    /// <summary>
+    /// GCM associated data for <see cref="Secrets"/> at rest (every session store uses it): a label, the receive CID in
+    /// lowercase hex and the session key, each length-prefixed so that no two different pairs give the same bytes. A
+    /// ciphertext copied to another CID or another session does not decrypt.
+    /// </summary>
+    public static byte[] SecretsAssociatedData(string connectionId, string sessionKey)
+    {
+        var label = "nhub.dtls-session"u8;
+        var cid = System.Text.Encoding.UTF8.GetBytes(connectionId);
+        var key = System.Text.Encoding.UTF8.GetBytes(sessionKey);
+        var data = new byte[label.Length + 4 + cid.Length + 4 + key.Length];
+        var span = data.AsSpan();
+        label.CopyTo(span);
+        span = span[label.Length..];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, cid.Length);
+        cid.CopyTo(span[4..]);
+        span = span[(4 + cid.Length)..];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, key.Length);
+        key.CopyTo(span[4..]);
+        return data;
+    }
 }
 
 /// <summary>
@@ -81,7 +103,7 @@ public interface IDtlsSessionGrain : IGrainWithStringKey
     /// that authenticated with the stored keys, and holds no copy: make <paramref name="leaseId"/> the owner, lease it
     /// the sequence block [previous limit, previous limit + <paramref name="blockSize"/>), raise the stored replay top to
     /// the proving record's number and the expiry to <paramref name="expiresAt"/> (all durable before returning), and
-    /// tell the previous owner (<see cref="PlatformStreams.GatewaySessions"/>). The lease carries the replay mark from
+    /// tell the previous owner (<see cref="IGatewayGrain.SessionMoved"/>). The lease carries the replay mark from
     /// before this call. Null when there is no such session, it expired, its credential was revoked or its device
     /// deleted (the record is then erased), or the proving record is not newer than the stored replay top (a replay, or
     /// a record another takeover already used).
@@ -117,4 +139,19 @@ public interface IDtlsSessionGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Remove")]
     Task Remove(Guid leaseId);
+}
+
+/// <summary>
+/// The key gateways encrypt stored DTLS session secrets with when they write sessions themselves (the PostgreSQL
+/// session table): derived from <c>Security:MasterKey</c> for this one purpose, so the master key, and with it the
+/// stored PSKs, never leaves the silo.
+/// </summary>
+[Alias("nhub.IDtlsSessionKeyGrain")]
+public interface IDtlsSessionKeyGrain : IGrainWithIntegerKey
+{
+    /// <summary>The purpose the key is derived for (HKDF info).</summary>
+    public const string Purpose = "nhub.dtls-session-store.v1";
+
+    [Alias("GetKey")]
+    Task<byte[]> GetKey();
 }

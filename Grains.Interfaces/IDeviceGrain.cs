@@ -83,7 +83,7 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// The device registered an Observe relation on its commands resource at gateway <see cref="CommandObservation.GatewayId"/>.
     /// The relation is persisted with the twin (replacing any earlier one) so that another gateway can resume it
     /// (<see cref="ResumeObservingCommands"/>). Returns the commands not yet delivered (now marked sent) for the
-    /// initial notification; null when unknown. Later commands are pushed on that gateway's downlink stream.
+    /// initial notification; null when unknown. Later commands are pushed to that gateway (<see cref="IGatewayGrain.PushCommands"/>).
     /// Throws <see cref="ArgumentException"/> for a token longer than 8 bytes.
     /// </summary>
     [Alias("ObserveCommands")]

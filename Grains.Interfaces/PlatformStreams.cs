@@ -13,13 +13,10 @@ public static class PlatformStreams
     public const string ProviderName = "Default";
     public const string Probe = "nhub-probe";
 
-    /// <summary>Downlink commands for the devices observing at one gateway; key: the gateway's id.</summary>
-    public const string GatewayDownlink = "nhub-gateway-downlink";
-
-    /// <summary>DTLS sessions another gateway took over (<see cref="DtlsSessionMoved"/>); key: the previous owner's gateway id.</summary>
-    public const string GatewaySessions = "nhub-gateway-sessions";
-
-    /// <summary>Credential revocations, broadcast to every gateway; key: <see cref="Guid.Empty"/>.</summary>
+    /// <summary>
+    /// Credential revocations, broadcast to every gateway; key: <see cref="Guid.Empty"/>. (What goes to one gateway
+    /// goes through its <see cref="IGatewayGrain"/>, not a stream.)
+    /// </summary>
     public const string CredentialRevocations = "nhub-credential-revocations";
 
     /// <summary>True when <paramref name="token"/> can be one NATS subject token (see remarks).</summary>

@@ -4,14 +4,13 @@ using NHub.Gateway.Resources;
 namespace NHub.Gateway.Backend;
 
 /// <summary>
-/// Subscribes to this gateway's downlink stream: each command pushed by a device grain is notified (confirmable) on
+/// Commands a device grain pushed to this gateway (<see cref="GatewayObserver"/>): each is notified (confirmable) on
 /// the device's Observe relation, together with any earlier commands not yet acknowledged (RFC 7641 §4.5.2: a newer
 /// notification supersedes one in flight, so nothing it carried is lost).
 /// </summary>
 public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIdentity gateway, CoapEndpoints endpoints, CommandsResource commands, ILogger<DownlinkListener> logger)
-    : StreamListener<DownlinkCommands>(cluster, PlatformStreams.GatewayDownlink, gateway.Id)
 {
-    protected override async Task OnItemAsync(DownlinkCommands downlink)
+    public async Task OnCommandsAsync(DownlinkCommands downlink)
     {
         var resource = CommandsResource.ResourcePath(downlink.DeviceId);
         await commands.WaitForResumeAsync(downlink.DeviceId);
@@ -49,7 +48,7 @@ public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIden
         {
             // The relation is gone (or was never here): hand the commands back, they go out at the next registration.
             LogNoRelation(logger, downlink.DeviceId);
-            var device = Cluster.GetGrain<IDeviceGrain>(downlink.DeviceId);
+            var device = cluster.GetGrain<IDeviceGrain>(downlink.DeviceId);
             await device.CommandsNotDelivered(downlink.Commands.Select(c => c.Id).ToList());
             if (!commands.MovedAwayRecently(downlink.DeviceId))
             {

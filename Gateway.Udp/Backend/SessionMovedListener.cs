@@ -4,14 +4,13 @@ using NHub.Gateway.Transport.Dtls;
 namespace NHub.Gateway.Backend;
 
 /// <summary>
-/// Subscribes to this gateway's session notices: a DTLS session another gateway took over is dropped here at once,
+/// This gateway's session notices (<see cref="GatewayObserver"/>): a DTLS session another gateway took over is dropped here at once,
 /// without a word to the device (its records go to the new owner now). Without the notice the copy would still end,
 /// at its next store write, which the store refuses.
 /// </summary>
-public sealed partial class SessionMovedListener(IClusterClient cluster, GatewayIdentity gateway, DtlsTransport transport, ILogger<SessionMovedListener> logger)
-    : StreamListener<DtlsSessionMoved>(cluster, PlatformStreams.GatewaySessions, gateway.Id)
+public sealed partial class SessionMovedListener(DtlsTransport transport, ILogger<SessionMovedListener> logger)
 {
-    protected override Task OnItemAsync(DtlsSessionMoved moved)
+    public void OnSessionMoved(DtlsSessionMoved moved)
     {
         byte[] cid;
         try
@@ -20,13 +19,12 @@ public sealed partial class SessionMovedListener(IClusterClient cluster, Gateway
         }
         catch (FormatException)
         {
-            return Task.CompletedTask;
+            return;
         }
         if (transport.DropMovedSession(cid, moved.SessionKey, moved.PreviousLease))
         {
             LogDropped(logger, moved.ConnectionId, moved.NewOwner);
         }
-        return Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 5201, Level = LogLevel.Debug, Message = "DTLS session {ConnectionId} taken over by gateway {NewOwner}: local copy dropped")]

@@ -153,7 +153,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
     {
         if (_resuming.TryGetValue(deviceId, out var resuming))
         {
-            // Bounded: this holds up the gateway's whole downlink stream.
+            // Bounded: the twin is waiting for this gateway to take the relation over.
             await Task.WhenAny(resuming, Task.Delay(ResumeWaitLimit));
         }
     }

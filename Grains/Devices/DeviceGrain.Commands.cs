@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using NHub.Grains.Services;
-using Orleans.Streams;
 
 namespace NHub.Grains.Devices;
 
@@ -233,14 +232,12 @@ public sealed partial class DeviceGrain
         }
     }
 
+    /// <summary>Hands the commands to the gateway holding the relation (<see cref="IGatewayGrain"/>); false when it is gone.</summary>
     private async Task<bool> PushAsync(Guid gatewayId, IReadOnlyList<CommandInfo> commands)
     {
         try
         {
-            var stream = this.GetStreamProvider(PlatformStreams.ProviderName)
-                .GetStream<DownlinkCommands>(StreamId.Create(PlatformStreams.GatewayDownlink, gatewayId));
-            await stream.OnNextAsync(new DownlinkCommands(DeviceId, commands));
-            return true;
+            return await GrainFactory.GetGrain<IGatewayGrain>(gatewayId).PushCommands(new DownlinkCommands(DeviceId, commands));
         }
         catch (Exception ex)
         {

@@ -1,7 +1,5 @@
-using System.Text;
 using Microsoft.Extensions.Logging;
 using NHub.Grains.Services;
-using Orleans.Streams;
 
 namespace NHub.Grains.Sessions;
 
@@ -99,7 +97,7 @@ public sealed partial class DtlsSessionGrain(
             PskIdentity = snapshot.PskIdentity,
             CipherSuite = snapshot.CipherSuite,
             EncryptThenMac = snapshot.EncryptThenMac,
-            ProtectedSecrets = protector.Protect(snapshot.Secrets, AssociatedData(ConnectionId, snapshot.SessionKey)),
+            ProtectedSecrets = protector.Protect(snapshot.Secrets, DtlsSessionSnapshot.SecretsAssociatedData(ConnectionId, snapshot.SessionKey)),
             ReceiveConnectionId = (byte[])snapshot.ReceiveConnectionId.Clone(),
             SendConnectionId = snapshot.SendConnectionId is { } send ? (byte[])send.Clone() : null,
             EstablishedAt = snapshot.EstablishedAt,
@@ -262,30 +260,9 @@ public sealed partial class DtlsSessionGrain(
 
     private DtlsSessionSnapshot Snapshot(DtlsSessionState s)
     {
-        var secrets = protector.Unprotect(s.ProtectedSecrets, AssociatedData(ConnectionId, s.SessionKey!));
+        var secrets = protector.Unprotect(s.ProtectedSecrets, DtlsSessionSnapshot.SecretsAssociatedData(ConnectionId, s.SessionKey!));
         return new DtlsSessionSnapshot(s.DeviceId, s.PskIdentity, s.SessionKey!, s.CipherSuite, s.EncryptThenMac, secrets,
             (byte[])s.ReceiveConnectionId.Clone(), s.SendConnectionId is { } send ? (byte[])send.Clone() : null, s.EstablishedAt);
-    }
-
-    /// <summary>
-    /// GCM associated data for the secrets: a label, the grain key and the session key, each length-prefixed so that no
-    /// two different pairs give the same bytes. A ciphertext copied to another key or another session does not decrypt.
-    /// </summary>
-    public static byte[] AssociatedData(string connectionId, string sessionKey)
-    {
-        var label = "nhub.dtls-session"u8;
-        var cid = Encoding.UTF8.GetBytes(connectionId);
-        var key = Encoding.UTF8.GetBytes(sessionKey);
-        var data = new byte[label.Length + 4 + cid.Length + 4 + key.Length];
-        var span = data.AsSpan();
-        label.CopyTo(span);
-        span = span[label.Length..];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, cid.Length);
-        cid.CopyTo(span[4..]);
-        span = span[(4 + cid.Length)..];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, key.Length);
-        key.CopyTo(span[4..]);
-        return data;
     }
 
     private async Task EraseAsync(string reason, bool unregister)
@@ -319,9 +296,7 @@ public sealed partial class DtlsSessionGrain(
     {
         try
         {
-            var stream = this.GetStreamProvider(PlatformStreams.ProviderName)
-                .GetStream<DtlsSessionMoved>(StreamId.Create(PlatformStreams.GatewaySessions, previousOwner));
-            await stream.OnNextAsync(new DtlsSessionMoved(ConnectionId, sessionKey, newOwner, previousLease));
+            await GrainFactory.GetGrain<IGatewayGrain>(previousOwner).SessionMoved(new DtlsSessionMoved(ConnectionId, sessionKey, newOwner, previousLease));
         }
         catch (Exception ex)
         {

@@ -61,23 +61,11 @@ public sealed class CommandObservationTests(GrainsClusterFixture cluster)
         await device.StopObservingCommands(gatewayA);
         Assert.Equal(gatewayB, (await PersistedAsync(device))!.GatewayId);
 
-        var downlink = new TaskCompletionSource<DownlinkCommands>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var handle = await cluster.Client.GetStreamProvider(PlatformStreams.ProviderName)
-            .GetStream<DownlinkCommands>(StreamId.Create(PlatformStreams.GatewayDownlink, gatewayB))
-            .SubscribeAsync((d, _) =>
-            {
-                downlink.TrySetResult(d);
-                return Task.CompletedTask;
-            });
-        try
+        await using (var gateway = await TestGateway.AttachAsync(cluster, gatewayB))
         {
             var pushed = await device.EnqueueCommand(Command("sync"));
             Assert.Equal(CommandStatus.Sent, pushed!.Status);
-            Assert.Equal(pushed.Id, Assert.Single((await cluster.AdvanceUntilAsync(downlink.Task)).Commands).Id);
-        }
-        finally
-        {
-            await handle.UnsubscribeAsync();
+            Assert.Equal(pushed.Id, Assert.Single((await gateway.NextCommandsAsync()).Commands).Id);
         }
 
         await device.StopObservingCommands(gatewayB);

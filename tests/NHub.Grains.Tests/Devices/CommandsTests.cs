@@ -1,10 +1,11 @@
+using NHub.Grains.Gateways;
 using NHub.Grains.Services;
 using Orleans.Streams;
 
 namespace NHub.Grains.Tests.Devices;
 
 /// <summary>
-/// DeviceGrain.Commands: queued → sent (at Observe registration, or pushed on the observing gateway's downlink stream)
+/// DeviceGrain.Commands: queued → sent (at Observe registration, or pushed to the observing gateway)
 /// → delivered on the device's ACK; cancelled by the portal; expired when the TTL passes first.
 /// </summary>
 [Collection(GrainsCluster.Name)]
@@ -64,32 +65,37 @@ public sealed class CommandsTests(GrainsClusterFixture cluster)
     }
 
     [Fact]
-    public async Task A_command_enqueued_while_observed_is_pushed_on_that_gateways_downlink_stream_as_sent()
+    public async Task A_command_enqueued_while_observed_is_pushed_to_that_gateway_as_sent()
     {
         var device = await cluster.ProvisionAsync("cmd-push");
-        var gatewayId = Guid.NewGuid();
-        Assert.Empty((await device.ObserveCommands(new CommandObservation(gatewayId, "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50)))!);
+        await using var gateway = await TestGateway.AttachAsync(cluster);
+        Assert.Empty((await device.ObserveCommands(new CommandObservation(gateway.Id, "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50)))!);
 
-        var downlink = new TaskCompletionSource<DownlinkCommands>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var handle = await cluster.Client.GetStreamProvider(PlatformStreams.ProviderName)
-            .GetStream<DownlinkCommands>(StreamId.Create(PlatformStreams.GatewayDownlink, gatewayId))
-            .SubscribeAsync((d, _) =>
-            {
-                downlink.TrySetResult(d);
-                return Task.CompletedTask;
-            });
-        try
-        {
-            var pushed = await device.EnqueueCommand(Command("set_interval"));
-            Assert.Equal(CommandStatus.Sent, pushed!.Status);
-            var received = await cluster.AdvanceUntilAsync(downlink.Task);
-            Assert.Equal("cmd-push", received.DeviceId);
-            Assert.Equal(pushed.Id, Assert.Single(received.Commands).Id);
-        }
-        finally
-        {
-            await handle.UnsubscribeAsync();
-        }
+        var pushed = await device.EnqueueCommand(Command("set_interval"));
+        Assert.Equal(CommandStatus.Sent, pushed!.Status);
+        var received = await gateway.NextCommandsAsync();
+        Assert.Equal("cmd-push", received.DeviceId);
+        Assert.Equal(pushed.Id, Assert.Single(received.Commands).Id);
+    }
+
+    [Fact]
+    public async Task A_command_for_a_gateway_that_is_gone_stays_queued_and_the_next_registration_carries_it()
+    {
+        var device = await cluster.ProvisionAsync("cmd-gone");
+        var gateway = await TestGateway.AttachAsync(cluster);
+        Assert.Empty((await device.ObserveCommands(new CommandObservation(gateway.Id, "10.0.0.8:5000", DeviceTransport.Coaps, null, [], 50)))!);
+
+        // Killed: no detach, no refresh. Within three refresh periods a push still goes out (and is lost with the
+        // process); after them the grain says so, and the command is not marked sent.
+        cluster.Time.Advance(TestGateway.RefreshPeriod * GatewayGrain.MissedRefreshesBeforeGone);
+        Assert.Equal(CommandStatus.Sent, (await device.EnqueueCommand(Command("first")))!.Status);
+        cluster.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(CommandStatus.Queued, (await device.EnqueueCommand(Command("second")))!.Status);
+
+        // Both come with the next registration, the one lost with the process included.
+        var pending = await device.ObserveCommands(new CommandObservation(Guid.NewGuid(), "10.0.0.8:5001", DeviceTransport.Coaps, null, [], 50));
+        Assert.Equal(["first", "second"], pending!.Select(c => c.Name));
+        await gateway.DisposeAsync();
     }
 
     [Fact]

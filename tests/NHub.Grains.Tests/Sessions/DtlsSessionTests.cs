@@ -145,30 +145,15 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
     }
 
     [Fact]
-    public async Task The_previous_owner_is_told_on_its_sessions_stream_when_another_gateway_takes_over()
+    public async Task The_previous_owner_is_told_when_another_gateway_takes_over()
     {
         var (_, credential) = await DeviceWithCredentialAsync("dtls-moved");
-        var previous = Guid.NewGuid();
-        var session = await StoreAsync("dtls-moved", credential.PskIdentity, owner: previous);
+        await using var previous = await TestGateway.AttachAsync(cluster);
+        var session = await StoreAsync("dtls-moved", credential.PskIdentity, owner: previous.Id);
 
-        var moved = new TaskCompletionSource<DtlsSessionMoved>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var handle = await cluster.Client.GetStreamProvider(PlatformStreams.ProviderName)
-            .GetStream<DtlsSessionMoved>(StreamId.Create(PlatformStreams.GatewaySessions, previous))
-            .SubscribeAsync((m, _) =>
-            {
-                moved.TrySetResult(m);
-                return Task.CompletedTask;
-            });
-        try
-        {
-            Assert.NotNull(await session.Grain.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour));
-            var notice = await cluster.AdvanceUntilAsync(moved.Task);
-            Assert.Equal(new DtlsSessionMoved(session.ConnectionId, session.Snapshot.SessionKey, GatewayB, previous), notice);
-        }
-        finally
-        {
-            await handle.UnsubscribeAsync();
-        }
+        Assert.NotNull(await session.Grain.TakeOver(GatewayB, GatewayB, 100, NextProof(), InOneHour));
+        var notice = await previous.NextMovedAsync();
+        Assert.Equal(new DtlsSessionMoved(session.ConnectionId, session.Snapshot.SessionKey, GatewayB, previous.Id), notice);
     }
 
     [Fact]
@@ -199,7 +184,7 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         var key = Convert.ToHexStringLower(cid);
         var protector = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<CredentialProtector>();
         record.ReceiveConnectionId = cid;
-        record.ProtectedSecrets = protector.Protect(session.Snapshot.Secrets, DtlsSessionGrain.AssociatedData(key, record.SessionKey!));
+        record.ProtectedSecrets = protector.Protect(session.Snapshot.Secrets, DtlsSessionSnapshot.SecretsAssociatedData(key, record.SessionKey!));
         var orphan = cluster.Grains.GetGrain<IDtlsSessionGrain>(key);
         await cluster.WriteStoredStateAsync(StateName, orphan, record);
         Assert.False(await device.HasDtlsSession(key));
@@ -249,9 +234,9 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
 
         var protector = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<CredentialProtector>();
         var key = session.Snapshot.SessionKey;
-        Assert.Equal(session.Snapshot.Secrets, protector.Unprotect(stored.ProtectedSecrets, DtlsSessionGrain.AssociatedData(session.ConnectionId, key)));
-        Assert.ThrowsAny<CryptographicException>(() => protector.Unprotect(stored.ProtectedSecrets, DtlsSessionGrain.AssociatedData("00" + session.ConnectionId, key)));
-        Assert.ThrowsAny<CryptographicException>(() => protector.Unprotect(stored.ProtectedSecrets, DtlsSessionGrain.AssociatedData(session.ConnectionId, key + "x")));
+        Assert.Equal(session.Snapshot.Secrets, protector.Unprotect(stored.ProtectedSecrets, DtlsSessionSnapshot.SecretsAssociatedData(session.ConnectionId, key)));
+        Assert.ThrowsAny<CryptographicException>(() => protector.Unprotect(stored.ProtectedSecrets, DtlsSessionSnapshot.SecretsAssociatedData("00" + session.ConnectionId, key)));
+        Assert.ThrowsAny<CryptographicException>(() => protector.Unprotect(stored.ProtectedSecrets, DtlsSessionSnapshot.SecretsAssociatedData(session.ConnectionId, key + "x")));
     }
 
     [Fact]

@@ -149,18 +149,15 @@ public sealed class DeviceFlowTests(PlatformServersFixture servers) : IAsyncLife
         Assert.Equal([queued.Id], pending!.Select(c => c.Id));
         Assert.All(pending!, c => Assert.Equal(CommandStatus.Sent, c.Status));
 
-        // While observed, a new command is pushed on that gateway's downlink stream.
-        var downlink = new TaskCompletionSource<DownlinkCommands>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var handle = await _platform.Grains.GetStreamProvider(PlatformStreams.ProviderName)
-            .GetStream<DownlinkCommands>(StreamId.Create(PlatformStreams.GatewayDownlink, gatewayId))
-            .SubscribeAsync((d, _) =>
-            {
-                downlink.TrySetResult(d);
-                return Task.CompletedTask;
-            });
+        // While observed, a new command is pushed to that gateway (through its gateway grain, to its observer).
+        var gateway = new CommandsObserver();
+        var reference = _platform.Grains.CreateObjectReference<IGatewayObserver>(gateway);
+        var gatewayGrain = _platform.Grains.GetGrain<IGatewayGrain>(gatewayId);
+        await gatewayGrain.Attach(reference, TimeSpan.FromSeconds(15));
         var pushed = await device.EnqueueCommand(new CommandRequest("set_interval", "{\"seconds\":60}", 3600));
-        var received = await _platform.WithSiloLog(downlink.Task, TimeSpan.FromSeconds(10));
-        await handle.UnsubscribeAsync();
+        var received = await _platform.WithSiloLog(gateway.Received.Task, TimeSpan.FromSeconds(10));
+        await gatewayGrain.Detach();
+        _platform.Grains.DeleteObjectReference<IGatewayObserver>(reference);
         Assert.Equal("cmd001", received.DeviceId);
         Assert.Equal(pushed!.Id, Assert.Single(received.Commands).Id);
 
@@ -194,5 +191,19 @@ public sealed class DeviceFlowTests(PlatformServersFixture servers) : IAsyncLife
         // The key survives encrypted at rest and still resolves after the restart.
         var lookup = await _platform.Grains.GetGrain<IPskIdentityGrain>(credential.Summary.PskIdentity).Lookup();
         Assert.Equal(Encoding.ASCII.GetBytes(credential.PskKey), lookup!.Key);
+    }
+
+    /// <summary>A gateway as the device grain sees it, recording the first commands pushed to it.</summary>
+    private sealed class CommandsObserver : IGatewayObserver
+    {
+        public TaskCompletionSource<DownlinkCommands> Received { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Commands(DownlinkCommands downlink)
+        {
+            Received.TrySetResult(downlink);
+            return Task.CompletedTask;
+        }
+
+        public Task SessionMoved(DtlsSessionMoved moved) => Task.CompletedTask;
     }
 }

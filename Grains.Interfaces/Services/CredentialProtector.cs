@@ -5,7 +5,8 @@ namespace NHub.Grains.Services;
 /// <summary>
 /// Encrypts key material at rest (AES-256-GCM under the configured master key): PSKs, bound to their credential id,
 /// and DTLS session secrets, bound to the session's record name. The binding is the GCM associated data, so a
-/// ciphertext copied into another record does not decrypt there.
+/// ciphertext copied into another record does not decrypt there. Shared by the silo (master key) and the gateways,
+/// which hold only a key derived for one purpose (<see cref="DeriveKey"/>), never the master key.
 /// </summary>
 public sealed class CredentialProtector
 {
@@ -21,6 +22,13 @@ public sealed class CredentialProtector
         }
         _masterKey = (byte[])masterKey.Clone();
     }
+
+    /// <summary>
+    /// A 32-byte key for one <paramref name="purpose"/> (HKDF-SHA256, RFC 5869, with the purpose as info): knowing it
+    /// reveals neither the master key nor any other purpose's key.
+    /// </summary>
+    public byte[] DeriveKey(string purpose) =>
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, _masterKey, 32, salt: [], info: System.Text.Encoding.UTF8.GetBytes(purpose));
 
     /// <summary>A PSK bound to its credential: nonce ‖ ciphertext ‖ tag.</summary>
     public byte[] Protect(ReadOnlySpan<byte> key, Guid credentialId)
