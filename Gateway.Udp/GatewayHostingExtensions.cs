@@ -5,6 +5,7 @@ using NHub.Gateway.Security;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Gateway.Transport.Udp;
 using NHub.ServiceDefaults;
+using Npgsql;
 
 namespace NHub.Gateway;
 
@@ -43,7 +44,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton(coap);
         services.AddSingleton<UdpTransport>();
         services.AddSingleton<IPskCredentialSource, GrainPskCredentialSource>();
-        services.AddSingleton<IDtlsSessionStore, GrainDtlsSessionStore>();
+        AddSessionStore(services, builder.Configuration, mode);
         services.AddDtlsTransport();
         services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredService<DtlsTransport>());
         services.AddSingleton<DeviceIdentityResolver>();
@@ -65,6 +66,31 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GatewayStatusReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStatusReporter>());
         return builder;
+    }
+
+    /// <summary>
+    /// The DTLS session store (<see cref="SessionStoreOptions"/>): the session table on PostgreSQL when the platform runs
+    /// on it, written by this gateway (one statement per handshake and per takeover), else the session grains.
+    /// </summary>
+    private static void AddSessionStore(IServiceCollection services, IConfiguration configuration, PlatformMode mode)
+    {
+        var options = OptionsGuard.Bind<SessionStoreOptions>(configuration, SessionStoreOptions.Section);
+        var kind = options.Kind ?? (mode.UsesPostgres ? SessionStoreKind.Postgres : SessionStoreKind.Grains);
+        services.AddSingleton(options);
+        if (kind == SessionStoreKind.Grains)
+        {
+            services.AddSingleton<IDtlsSessionStore, GrainDtlsSessionStore>();
+            return;
+        }
+        if (!mode.UsesPostgres)
+        {
+            throw new ConfigurationValidationException($"{SessionStoreOptions.Section}:Kind is Postgres but ConnectionStrings:Postgres is not set");
+        }
+        services.AddKeyedSingleton(PostgresDtlsSessionStore.DataSourceKey, (_, _) =>
+            NpgsqlDataSource.Create(PostgresConnectionBudget.GatewaySessions(mode.PostgresConnectionString!, options.MaxConnections)));
+        services.AddSingleton<PostgresDtlsSessionStore>();
+        services.AddSingleton<IDtlsSessionStore>(sp => sp.GetRequiredService<PostgresDtlsSessionStore>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresDtlsSessionStore>());
     }
 
     /// <summary>The start-up summary's CoAP line: each bound endpoint and what it does.</summary>

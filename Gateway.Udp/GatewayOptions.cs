@@ -27,8 +27,8 @@ public sealed class GatewayOptions
     public bool DtlsEnabled { get; set; } = true;
 
     /// <summary>
-    /// This gateway's identity for downlink routing (commands for devices observing here arrive on its stream).
-    /// Unset: a new id per start — relations do not survive a restart anyway (devices re-register).
+    /// This gateway's identity for downlink routing (commands for devices observing here reach it through the gateway
+    /// grain of this id). Unset: a new id per start; relations and sessions follow the device to the new process anyway.
     /// </summary>
     public Guid? Id { get; set; }
 

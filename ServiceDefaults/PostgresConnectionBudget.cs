@@ -28,6 +28,9 @@ public static class PostgresConnectionBudget
     /// <summary>A client host (standalone gateway, API host): clustering reads only.</summary>
     public static string Client(string connectionString) => WithPool(connectionString, ClientConnections, "nhub-client");
 
+    /// <summary>A gateway's pool for the DTLS session table (Gateway:SessionStore:MaxConnections), besides its client pool.</summary>
+    public static string GatewaySessions(string connectionString, int max) => WithPool(connectionString, max, "nhub-gateway-sessions");
+
     private static int Data(int budget) => Math.Max(2, budget / 4);
 
     /// <summary>Each pool also names itself in pg_stat_activity (unless the connection string names the application).</summary>

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Full DTLS 1.2 PSK handshakes per second on the production stack (PostgreSQL, nats-server, a production silo with
-# its gateway), without and with the session store: the same storm from tools/DeviceSimulator twice, first without
-# the connection_id extension (the session stays local: nothing is written), then with it (--cid on: every session
-# is stored before the server's Finished, docs/stateless-gateway.md). Prints handshakes/s, p50/p99 and the
-# PostgreSQL writes per handshake (pg_stat_database: commits and rows written).
+# its gateway), without and with the session store: the same storm from tools/DeviceSimulator three times, first
+# without the connection_id extension (the session stays local: nothing is written), then with it (--cid on: every
+# session is stored before the server's Finished, docs/stateless-gateway.md) on each store: the session table the
+# gateway writes itself (Gateway:SessionStore:Kind=Postgres, the production default), then, after a silo restart on
+# the same database, the session grains (Kind=Grains). Prints handshakes/s, p50/p99 and the PostgreSQL writes per
+# handshake (pg_stat_database: commits and rows written).
 #   [HANDSHAKE_THREADS=32] bench/handshakes-stored.sh [seconds=15] [client-threads=32] [devices=200]
 source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 seconds="${1:-15}"; threads="${2:-32}"; devices="${3:-200}"
 bench_begin
 
-start_production_silo silo Gateway__Dtls__HandshakesPerSecondPerIp=100000 Gateway__Dtls__HandshakeBurstPerIp=100000 \
-    Gateway__Dtls__HandshakeThreads="${HANDSHAKE_THREADS:-32}"
+tuning=(Gateway__Dtls__HandshakesPerSecondPerIp=100000 Gateway__Dtls__HandshakeBurstPerIp=100000
+        Gateway__Dtls__HandshakeThreads="${HANDSHAKE_THREADS:-32}")
+start_production_silo silo "${tuning[@]}"
 provision_devices "$devices" hss
 
 pg_writes() {
@@ -40,4 +43,9 @@ PY
 }
 
 storm local off
-storm stored on
+storm stored-table on
+
+stop_pid "$SILO_PID"
+start_silo silo-grains ConnectionStrings__Postgres="$PG_CS" Nats__Url="nats://127.0.0.1:$NATS_PORT" Security__MasterKey="$BENCH_MASTER_KEY" \
+    Orleans__ClusterId=bench Orleans__ServiceId=bench "${tuning[@]}" Gateway__SessionStore__Kind=Grains
+storm stored-grains on

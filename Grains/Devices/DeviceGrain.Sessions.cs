@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using NHub.Grains.Services;
 
 namespace NHub.Grains.Devices;
 
@@ -121,6 +122,32 @@ public sealed partial class DeviceGrain
             LogSessionEraseFailed(logger, ex, DeviceId, connectionId);
         }
     }
+
+    /// <summary>
+    /// Erases the rows gateways wrote to the session table (<see cref="IDtlsSessionEraser"/>) after the state is written.
+    /// A failure is logged: the gateways' takeover checks the credential too, so a leftover row is never used.
+    /// </summary>
+    private async Task EraseTableSessionsAsync(string? pskIdentity, string reason)
+    {
+        try
+        {
+            var erased = await sessionTable.EraseAsync(DeviceId, pskIdentity, CancellationToken.None);
+            if (erased > 0)
+            {
+                LogTableSessionsErased(logger, DeviceId, erased, reason);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogTableEraseFailed(logger, ex, DeviceId);
+        }
+    }
+
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "{Count} stored DTLS session(s) of device {DeviceId} erased from the session table ({Reason})")]
+    private static partial void LogTableSessionsErased(ILogger logger, string deviceId, int count, string reason);
+
+    [LoggerMessage(EventId = 2033, Level = LogLevel.Warning, Message = "Could not erase the session-table rows of device {DeviceId}; gateways refuse them anyway (the credential check at takeover)")]
+    private static partial void LogTableEraseFailed(ILogger logger, Exception ex, string deviceId);
 
     [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Stored DTLS session {ConnectionId} of device {DeviceId} erased ({Reason})")]
     private static partial void LogSessionErased(ILogger logger, string deviceId, string connectionId, string reason);

@@ -16,6 +16,7 @@ public sealed partial class DeviceGrain(
     ITelemetryPublisher telemetry,
     IDeviceEventPublisher events,
     IDeviceRegistry registry,
+    IDtlsSessionEraser sessionTable,
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain, IRemindable, IIncomingGrainCallFilter
 {
     private readonly DeviceOptions _options = deviceOptions.Value;
@@ -125,6 +126,7 @@ public sealed partial class DeviceGrain(
         await state.ClearStateAsync();
         state.State = new DeviceState();
         EraseSessionsInBackground(sessions, "device deleted");
+        await EraseTableSessionsAsync(null, "device deleted");
         _offlineTimer?.Dispose();
         _offlineTimer = null;
         await StopOfflineWatchAsync();

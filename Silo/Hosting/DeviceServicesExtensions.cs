@@ -34,9 +34,11 @@ public static class DeviceServicesExtensions
                 sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.MaxConnections)));
             services.AddSingleton<IDeviceRegistry, PostgresDeviceRegistry>();
             services.AddSingleton<IFirmwareRepository, PostgresFirmwareRepository>();
+            services.AddSingleton<IDtlsSessionEraser, PostgresDtlsSessionEraser>();
         }
         else
         {
+            services.AddSingleton<IDtlsSessionEraser, NoDtlsSessionTable>();
             services.AddSingleton<IDeviceRegistry, InMemoryDeviceRegistry>();
             services.AddSingleton<IFirmwareRepository, InMemoryFirmwareRepository>();
         }

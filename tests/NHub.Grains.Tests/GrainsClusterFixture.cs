@@ -38,6 +38,9 @@ public sealed class GrainsClusterFixture : IAsyncLifetime
 
     public RecordingDeviceEventPublisher Events { get; } = new();
 
+    /// <summary>What the twins asked the session table to erase (the table itself is PostgreSQL's, tested in the integration group).</summary>
+    public RecordingDtlsSessionEraser SessionTable { get; } = new();
+
     public InProcessTestCluster Cluster => _cluster ?? throw new InvalidOperationException("The cluster is not deployed");
 
     public IGrainFactory Grains => Cluster.Client;
@@ -63,6 +66,7 @@ public sealed class GrainsClusterFixture : IAsyncLifetime
             services.AddSingleton(new CredentialProtector(RandomNumberGenerator.GetBytes(32)));
             services.AddSingleton<IDeviceRegistry, InMemoryDeviceRegistry>();
             services.AddSingleton<IFirmwareRepository, InMemoryFirmwareRepository>();
+            services.AddSingleton<IDtlsSessionEraser>(SessionTable);
             services.AddSingleton<ITelemetryPublisher, DeduplicatingTelemetryPublisher>();
             services.AddSingleton<IDeviceEventPublisher>(Events);
         });

@@ -171,6 +171,8 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         // And no gateway can store a session of that identity any more.
         var again = NewSnapshot("dtls-revoked", credential.PskIdentity);
         Assert.False(await cluster.Grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(again.ReceiveConnectionId)).Store(again, GatewayA, GatewayA, 100, InOneHour));
+        // The gateways' session table is told too (that credential's rows only).
+        Assert.Equal([("dtls-revoked", (string?)credential.PskIdentity)], cluster.SessionTable.CallsFor("dtls-revoked"));
     }
 
     [Fact]
@@ -207,6 +209,7 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         Assert.Null(await second.Grain.TakeOver(GatewayC, GatewayC, 100, NextProof(), InOneHour));
         Assert.Null(await StoredAsync(first.Grain));
         Assert.Null(await StoredAsync(second.Grain));
+        Assert.Equal([("dtls-deleted", (string?)null)], cluster.SessionTable.CallsFor("dtls-deleted"));
     }
 
     [Fact]

@@ -150,14 +150,10 @@ public sealed class DeviceFlowTests(PlatformServersFixture servers) : IAsyncLife
         Assert.All(pending!, c => Assert.Equal(CommandStatus.Sent, c.Status));
 
         // While observed, a new command is pushed to that gateway (through its gateway grain, to its observer).
-        var gateway = new CommandsObserver();
-        var reference = _platform.Grains.CreateObjectReference<IGatewayObserver>(gateway);
-        var gatewayGrain = _platform.Grains.GetGrain<IGatewayGrain>(gatewayId);
-        await gatewayGrain.Attach(reference, TimeSpan.FromSeconds(15));
+        var gateway = await RecordingGatewayObserver.AttachAsync(_platform.Grains, gatewayId);
         var pushed = await device.EnqueueCommand(new CommandRequest("set_interval", "{\"seconds\":60}", 3600));
-        var received = await _platform.WithSiloLog(gateway.Received.Task, TimeSpan.FromSeconds(10));
-        await gatewayGrain.Detach();
-        _platform.Grains.DeleteObjectReference<IGatewayObserver>(reference);
+        var received = await _platform.WithSiloLog(gateway.NextCommandsAsync(TimeSpan.FromSeconds(10)), TimeSpan.FromSeconds(10));
+        await _platform.Grains.GetGrain<IGatewayGrain>(gatewayId).Detach();
         Assert.Equal("cmd001", received.DeviceId);
         Assert.Equal(pushed!.Id, Assert.Single(received.Commands).Id);
 
@@ -191,19 +187,5 @@ public sealed class DeviceFlowTests(PlatformServersFixture servers) : IAsyncLife
         // The key survives encrypted at rest and still resolves after the restart.
         var lookup = await _platform.Grains.GetGrain<IPskIdentityGrain>(credential.Summary.PskIdentity).Lookup();
         Assert.Equal(Encoding.ASCII.GetBytes(credential.PskKey), lookup!.Key);
-    }
-
-    /// <summary>A gateway as the device grain sees it, recording the first commands pushed to it.</summary>
-    private sealed class CommandsObserver : IGatewayObserver
-    {
-        public TaskCompletionSource<DownlinkCommands> Received { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Commands(DownlinkCommands downlink)
-        {
-            Received.TrySetResult(downlink);
-            return Task.CompletedTask;
-        }
-
-        public Task SessionMoved(DtlsSessionMoved moved) => Task.CompletedTask;
     }
 }

@@ -1,0 +1,33 @@
+-- DTLS sessions kept outside the gateways (docs/stateless-gateway.md, "Session store"), written by the gateways
+-- themselves: one row per established session with a Connection ID, keyed by the CID the device writes in every
+-- record (RFC 9146 §3), so that a gateway receiving a record it holds no session for finds it with one indexed read.
+--   secrets: the key block (RFC 5246 §6.3), AES-256-GCM under a key derived from Security:MasterKey, bound to the
+--            CID and the session key (a ciphertext copied to another row does not decrypt)
+--   owner, lease: the gateway process holding the session and its copy's lease; NULL after a graceful release
+--   write_sequence_limit: exclusive end of the epoch-1 write sequence numbers handed out; never decreases
+--            (docs/dtls-sequence-reservation.md)
+--   replay_top, replay_window: the receive window (RFC 6347 §4.1.2.6) at the owner's last checkpoint
+CREATE TABLE nhub_dtls_sessions (
+    connection_id        bytea       NOT NULL PRIMARY KEY,
+    session_key          text        NOT NULL,
+    device_id            text        NOT NULL,
+    psk_identity         text        NOT NULL,
+    cipher_suite         integer     NOT NULL,
+    encrypt_then_mac     boolean     NOT NULL,
+    secrets              bytea       NOT NULL,
+    send_connection_id   bytea,
+    established_at       timestamptz NOT NULL,
+    owner                uuid,
+    lease                uuid,
+    write_sequence_limit bigint      NOT NULL CHECK (write_sequence_limit >= 0),
+    replay_top           bigint      NOT NULL,
+    replay_window        bigint      NOT NULL,
+    expires_at           timestamptz NOT NULL,
+    updated_at           timestamptz NOT NULL
+);
+
+-- Revocation erases a credential's sessions, deletion a device's, and a device keeps its newest few.
+CREATE INDEX nhub_dtls_sessions_device ON nhub_dtls_sessions (device_id, established_at DESC);
+CREATE INDEX nhub_dtls_sessions_identity ON nhub_dtls_sessions (psk_identity);
+-- The sweep of sessions nobody resumed.
+CREATE INDEX nhub_dtls_sessions_expiry ON nhub_dtls_sessions (expires_at);

@@ -1,0 +1,256 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
+using NHub.Gateway.Backend;
+using NHub.Gateway.Resources;
+using NHub.Gateway.Security;
+using NHub.Grains;
+using NHub.Testing;
+using Npgsql;
+
+namespace NHub.Integration.Tests.Devices;
+
+/// <summary>
+/// The gateways' DTLS session table (<see cref="PostgresDtlsSessionStore"/>, migration 0007) on real PostgreSQL, with
+/// a production silo for the key, the credentials and the moved notices: the same contract the session grains keep
+/// (tests/NHub.Grains.Tests/Sessions), in SQL.
+/// </summary>
+[Collection(PlatformServersCollection.Name)]
+public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private readonly ManualClock _clock = new(DateTimeOffset.UtcNow);
+    private ProductionSilo _platform = null!;
+    private NpgsqlDataSource _db = null!;
+
+    public async Task InitializeAsync()
+    {
+        _platform = await ProductionSilo.StartAsync(servers);
+        _db = NpgsqlDataSource.Create(_platform.Settings["ConnectionStrings:Postgres"]!);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _db.DisposeAsync();
+        await _platform.DisposeAsync();
+    }
+
+    private DateTimeOffset InOneHour => _clock.GetUtcNow().AddHours(1);
+
+    /// <summary>A gateway's store: its own id, its own credential cache (as each process has).</summary>
+    private PostgresDtlsSessionStore Gateway(Guid? id = null, int maxPerDevice = 16) =>
+        new(_db, _platform.Grains, new GatewayIdentity(id ?? Guid.NewGuid()),
+            new CredentialCache(new GrainPskCredentialSource(_platform.Grains), new CredentialCacheOptions(), _clock),
+            new SessionStoreOptions { MaxSessionsPerDevice = maxPerDevice }, _clock, NullLogger<PostgresDtlsSessionStore>.Instance);
+
+    private async Task<(IDeviceGrain Device, CredentialSummary Credential)> DeviceWithCredentialAsync(string deviceId)
+    {
+        var device = _platform.Grains.GetGrain<IDeviceGrain>(deviceId);
+        await device.Provision(new DeviceRecord(deviceId, "KM-3", "SN-" + deviceId, "86918107" + deviceId, null));
+        var issued = await device.IssueCredential(PskFormat.Binary);
+        return (device, issued.Credential!.Summary);
+    }
+
+    private DtlsSessionSnapshot NewSnapshot(string deviceId, string pskIdentity, int secondsAgo = 0) =>
+        new(deviceId, pskIdentity, "dtls:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), 0xC0A8, true,
+            RandomNumberGenerator.GetBytes(40), RandomNumberGenerator.GetBytes(6), [0x01, 0x02], _clock.GetUtcNow().AddSeconds(-secondsAgo));
+
+    private async Task<long> RowsAsync(string deviceId)
+    {
+        await using var cmd = _db.CreateCommand("SELECT count(*) FROM nhub_dtls_sessions WHERE device_id = @d");
+        cmd.Parameters.AddWithValue("d", deviceId);
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task A_stored_session_loads_elsewhere_with_its_keys_and_the_secrets_are_encrypted_at_rest()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("tbl-load");
+        var a = Guid.NewGuid();
+        var session = NewSnapshot("tbl-load", credential.PskIdentity);
+        var lease = Guid.NewGuid();
+        Assert.True(await Gateway(a).StoreAsync(session, lease, 8192, InOneHour, default));
+
+        var loaded = await Gateway().LoadAsync(session.ReceiveConnectionId, default);
+        Assert.NotNull(loaded);
+        Assert.Equal(session.Secrets, loaded.Snapshot.Secrets);
+        Assert.Equal((session.SessionKey, session.PskIdentity, session.CipherSuite, session.EncryptThenMac), (loaded.Snapshot.SessionKey, loaded.Snapshot.PskIdentity, loaded.Snapshot.CipherSuite, loaded.Snapshot.EncryptThenMac));
+        Assert.Equal(session.SendConnectionId, loaded.Snapshot.SendConnectionId);
+        Assert.Equal((8192L, 8192L, a), (loaded.WriteSequenceStart, loaded.WriteSequenceLimit, loaded.PreviousOwner));
+        Assert.Equal(new DtlsReplayMark(0, 1), loaded.Replay);
+
+        await using var cmd = _db.CreateCommand("SELECT secrets FROM nhub_dtls_sessions WHERE connection_id = @c");
+        cmd.Parameters.AddWithValue("c", session.ReceiveConnectionId);
+        var atRest = (byte[])(await cmd.ExecuteScalarAsync())!;
+        Assert.Equal(session.Secrets.Length + 28, atRest.Length); // GCM nonce and tag
+        Assert.DoesNotContain(Convert.ToHexString(session.Secrets), Convert.ToHexString(atRest), StringComparison.Ordinal);
+
+        // Copied under another CID, the ciphertext does not decrypt there: nobody gets that row.
+        var copy = RandomNumberGenerator.GetBytes(6);
+        await using (var dup = _db.CreateCommand(
+            "INSERT INTO nhub_dtls_sessions SELECT @copy, session_key, device_id, psk_identity, cipher_suite, encrypt_then_mac, secrets, send_connection_id, established_at, owner, lease, write_sequence_limit, replay_top, replay_window, expires_at, updated_at FROM nhub_dtls_sessions WHERE connection_id = @c"))
+        {
+            dup.Parameters.AddWithValue("copy", copy);
+            dup.Parameters.AddWithValue("c", session.ReceiveConnectionId);
+            await dup.ExecuteNonQueryAsync();
+        }
+        Assert.Null(await Gateway().LoadAsync(copy, default));
+        Assert.Null(await Gateway().LoadAsync(RandomNumberGenerator.GetBytes(6), default));
+    }
+
+    [Fact]
+    public async Task A_retried_store_grows_the_reservation_a_live_collision_is_refused_an_expired_one_replaced()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("tbl-store");
+        var store = Gateway();
+        var session = NewSnapshot("tbl-store", credential.PskIdentity);
+        var lease = Guid.NewGuid();
+        Assert.True(await store.StoreAsync(session, lease, 100, InOneHour, default));
+        Assert.True(await store.StoreAsync(session, lease, 200, InOneHour, default));
+        Assert.True(await store.StoreAsync(session, lease, 50, InOneHour, default));
+        Assert.Equal(200, (await store.LoadAsync(session.ReceiveConnectionId, default))!.WriteSequenceLimit);
+
+        // Another handshake that drew the same CID while this one lives: not stored, the first one untouched.
+        var other = NewSnapshot("tbl-store", credential.PskIdentity) with { ReceiveConnectionId = session.ReceiveConnectionId };
+        Assert.False(await Gateway().StoreAsync(other, Guid.NewGuid(), 100, InOneHour, default));
+        Assert.Equal(session.SessionKey, (await store.LoadAsync(session.ReceiveConnectionId, default))!.Snapshot.SessionKey);
+        // A stale copy (the same handshake, another lease) cannot store over it either.
+        Assert.False(await store.StoreAsync(session, Guid.NewGuid(), 300, InOneHour, default));
+
+        // Once the first one expired, the CID is free: replaced, with a fresh replay window and reservation.
+        _clock.Advance(TimeSpan.FromHours(2));
+        Assert.Null(await store.LoadAsync(session.ReceiveConnectionId, default));
+        var replaced = await Gateway().StoreAsync(other, Guid.NewGuid(), 10, InOneHour, default);
+        Assert.True(replaced);
+        var now = await store.LoadAsync(session.ReceiveConnectionId, default);
+        Assert.Equal((other.SessionKey, 10L), (now!.Snapshot.SessionKey, now.WriteSequenceLimit));
+    }
+
+    [Fact]
+    public async Task Takeovers_lease_disjoint_blocks_once_per_proving_record_and_tell_the_previous_owner()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("tbl-take");
+        var a = Guid.NewGuid();
+        var watching = await RecordingGatewayObserver.AttachAsync(_platform.Grains, a);
+        var session = NewSnapshot("tbl-take", credential.PskIdentity);
+        var leaseA = Guid.NewGuid();
+        Assert.True(await Gateway(a).StoreAsync(session, leaseA, 100, InOneHour, default));
+        var cid = session.ReceiveConnectionId;
+
+        var b = Guid.NewGuid();
+        var first = await Gateway(b).TakeOverAsync(cid, Guid.NewGuid(), 1000, 5, InOneHour, default);
+        Assert.NotNull(first);
+        Assert.Equal((100L, 1100L, a), (first.WriteSequenceStart, first.WriteSequenceLimit, first.PreviousOwner));
+        Assert.Equal(new DtlsReplayMark(0, 1), first.Replay);
+        Assert.Equal(session.Secrets, first.Snapshot.Secrets);
+        var notice = await watching.NextMovedAsync(Wait);
+        Assert.Equal(new DtlsSessionMoved(Convert.ToHexStringLower(cid), session.SessionKey, b, leaseA), notice);
+
+        // The proving record, replayed to a third gateway, or an older one, takes nothing over.
+        Assert.Null(await Gateway().TakeOverAsync(cid, Guid.NewGuid(), 1000, 5, InOneHour, default));
+        Assert.Null(await Gateway().TakeOverAsync(cid, Guid.NewGuid(), 1000, 4, InOneHour, default));
+        // The old owner's lease is dead: it may neither extend nor erase.
+        Assert.False(await Gateway(a).ExtendAsync(cid, leaseA, 200, new DtlsReplayMark(9, 1), InOneHour, default));
+        await Gateway(a).RemoveAsync(cid, leaseA, default);
+        Assert.NotNull(await Gateway().LoadAsync(cid, default));
+
+        // Concurrent takeovers by many gateways: the row lock orders them; every block starts where another ended.
+        var racers = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Gateway().TakeOverAsync(cid, Guid.NewGuid(), 1000, 10 + i, InOneHour, default)));
+        var blocks = racers.Where(l => l is not null).Select(l => (l!.WriteSequenceStart, l.WriteSequenceLimit)).OrderBy(x => x.WriteSequenceStart).ToList();
+        Assert.NotEmpty(blocks);
+        Assert.Equal(1100L, blocks[0].WriteSequenceStart);
+        for (var i = 1; i < blocks.Count; i++)
+        {
+            Assert.Equal(blocks[i - 1].WriteSequenceLimit, blocks[i].WriteSequenceStart);
+        }
+        Assert.All(blocks, x => Assert.Equal(1000L, x.WriteSequenceLimit - x.WriteSequenceStart));
+        Assert.Equal(blocks[^1].WriteSequenceLimit, (await Gateway().LoadAsync(cid, default))!.WriteSequenceLimit);
+    }
+
+    [Fact]
+    public async Task Extend_checkpoints_only_for_the_owner_and_never_goes_back_and_a_release_leaves_no_owner()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("tbl-extend");
+        var owner = Gateway();
+        var session = NewSnapshot("tbl-extend", credential.PskIdentity);
+        var lease = Guid.NewGuid();
+        var cid = session.ReceiveConnectionId;
+        Assert.True(await owner.StoreAsync(session, lease, 100, InOneHour, default));
+
+        Assert.True(await owner.ExtendAsync(cid, lease, 500, new DtlsReplayMark(40, 0b1011), InOneHour, default));
+        Assert.True(await owner.ExtendAsync(cid, lease, 300, new DtlsReplayMark(30, 1), InOneHour, default));
+        var loaded = (await owner.LoadAsync(cid, default))!;
+        Assert.Equal((500L, new DtlsReplayMark(40, 0b1011)), (loaded.WriteSequenceLimit, loaded.Replay));
+        Assert.False(await owner.ExtendAsync(cid, Guid.NewGuid(), 900, new DtlsReplayMark(50, 1), InOneHour, default));
+        // A window with the top bit set survives the trip through bigint.
+        Assert.True(await owner.ExtendAsync(cid, lease, 500, new DtlsReplayMark(41, 0x8000_0000_0000_0001), InOneHour, default));
+        Assert.Equal(0x8000_0000_0000_0001UL, (await owner.LoadAsync(cid, default))!.Replay.Window);
+
+        await owner.ReleaseAsync(cid, lease, new DtlsReplayMark(60, 1), default);
+        Assert.False(await owner.ExtendAsync(cid, lease, 600, new DtlsReplayMark(61, 1), InOneHour, default));
+        var taken = await Gateway().TakeOverAsync(cid, Guid.NewGuid(), 100, 61, InOneHour, default);
+        Assert.NotNull(taken);
+        Assert.Equal((Guid.Empty, new DtlsReplayMark(60, 1), 500L), (taken.PreviousOwner, taken.Replay, taken.WriteSequenceStart));
+    }
+
+    [Fact]
+    public async Task Revoking_the_credential_or_deleting_the_device_erases_its_rows_and_a_row_that_raced_a_revocation_is_refused()
+    {
+        var (device, credential) = await DeviceWithCredentialAsync("tbl-revoke");
+        var store = Gateway();
+        var session = NewSnapshot("tbl-revoke", credential.PskIdentity);
+        Assert.True(await store.StoreAsync(session, Guid.NewGuid(), 100, InOneHour, default));
+        var (_, otherCredential) = await DeviceWithCredentialAsync("tbl-revoke-other");
+        var kept = NewSnapshot("tbl-revoke-other", otherCredential.PskIdentity);
+        Assert.True(await store.StoreAsync(kept, Guid.NewGuid(), 100, InOneHour, default));
+
+        Assert.True(await device.RevokeCredential(credential.Id));
+        Assert.Equal(0, await RowsAsync("tbl-revoke"));
+        Assert.Null(await Gateway().LoadAsync(session.ReceiveConnectionId, default));
+        Assert.NotNull(await Gateway().LoadAsync(kept.ReceiveConnectionId, default));
+
+        // A handshake that looked the key up before the revocation and stored after the erase: its row is refused
+        // by every gateway whose cache knows of the revocation, and erased.
+        var late = NewSnapshot("tbl-revoke", credential.PskIdentity);
+        Assert.True(await store.StoreAsync(late, Guid.NewGuid(), 100, InOneHour, default));
+        Assert.Null(await Gateway().LoadAsync(late.ReceiveConnectionId, default));
+        Assert.Null(await Gateway().TakeOverAsync(late.ReceiveConnectionId, Guid.NewGuid(), 100, 1, InOneHour, default));
+        Assert.Equal(0, await RowsAsync("tbl-revoke"));
+
+        // Deleting a device erases all of its rows.
+        Assert.True(await _platform.Grains.GetGrain<IDeviceGrain>("tbl-revoke-other").Delete());
+        Assert.Equal(0, await RowsAsync("tbl-revoke-other"));
+    }
+
+    [Fact]
+    public async Task A_device_keeps_its_newest_sessions_and_expired_ones_are_swept()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("tbl-trim");
+        var store = Gateway(maxPerDevice: 2);
+        var oldest = NewSnapshot("tbl-trim", credential.PskIdentity, secondsAgo: 30);
+        var middle = NewSnapshot("tbl-trim", credential.PskIdentity, secondsAgo: 20);
+        var newest = NewSnapshot("tbl-trim", credential.PskIdentity, secondsAgo: 10);
+        foreach (var s in new[] { oldest, middle, newest })
+        {
+            Assert.True(await store.StoreAsync(s, Guid.NewGuid(), 100, InOneHour, default));
+        }
+        Assert.Equal(2, await RowsAsync("tbl-trim"));
+        Assert.Null(await store.LoadAsync(oldest.ReceiveConnectionId, default));
+        Assert.NotNull(await store.LoadAsync(middle.ReceiveConnectionId, default));
+
+        _clock.Advance(TimeSpan.FromHours(2));
+        Assert.True(await store.SweepExpiredAsync(default) >= 2);
+        Assert.Equal(0, await RowsAsync("tbl-trim"));
+    }
+
+    /// <summary>A clock the test moves (expiry is decided by the gateway's clock, passed to every statement).</summary>
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        private DateTimeOffset _now = start;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}
