@@ -88,6 +88,8 @@ public static class GatewayHostingExtensions
         }
         services.AddKeyedSingleton(PostgresDtlsSessionStore.DataSourceKey, (_, _) =>
             NpgsqlDataSource.Create(PostgresConnectionBudget.GatewaySessions(mode.PostgresConnectionString!, options.MaxConnections)));
+        services.AddKeyedSingleton(PostgresDtlsSessionStore.LazyCommitDataSourceKey, (_, _) =>
+            NpgsqlDataSource.Create(PostgresConnectionBudget.GatewaySessions(mode.PostgresConnectionString!, options.MaxConnections, lazyCommit: true)));
         services.AddSingleton<PostgresDtlsSessionStore>();
         services.AddSingleton<IDtlsSessionStore>(sp => sp.GetRequiredService<PostgresDtlsSessionStore>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresDtlsSessionStore>());

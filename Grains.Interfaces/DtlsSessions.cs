@@ -93,10 +93,11 @@ public interface IDtlsSessionGrain : IGrainWithStringKey
     /// the caller as owner (<paramref name="leaseId"/>: this copy) and <paramref name="writeSequenceLimit"/> as the end of its first reserved block, and register
     /// it with the device's twin so that revocation and deletion find it. False when the key holds another live
     /// session (a CID collision across gateway restarts) or the device/credential is no longer active: the session
-    /// then stays local to the gateway.
+    /// then stays local to the gateway. <paramref name="retry"/>: the caller's first Store failed or timed out; only a
+    /// record this lease already owns is confirmed, nothing new is written (false otherwise: the caller drops its copy).
     /// </summary>
     [Alias("Store")]
-    Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt);
+    Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, bool retry = false);
 
     /// <summary>
     /// <paramref name="gatewayId"/> received a record for this session, numbered <paramref name="provingSequence"/>,

@@ -28,8 +28,24 @@ public static class PostgresConnectionBudget
     /// <summary>A client host (standalone gateway, API host): clustering reads only.</summary>
     public static string Client(string connectionString) => WithPool(connectionString, ClientConnections, "nhub-client");
 
-    /// <summary>A gateway's pool for the DTLS session table (Gateway:SessionStore:MaxConnections), besides its client pool.</summary>
-    public static string GatewaySessions(string connectionString, int max) => WithPool(connectionString, max, "nhub-gateway-sessions");
+    /// <summary>
+    /// A gateway's pools for the DTLS session table (Gateway:SessionStore:MaxConnections each), besides its client pool:
+    /// the durable one, and <paramref name="lazyCommit"/> one whose sessions run with <c>synchronous_commit = off</c>
+    /// (only for writes whose loss in a database crash is harmless, PostgresDtlsSessionStore.StoreAsync). Neither sets
+    /// session state, so neither needs Npgsql's reset (DISCARD ALL, an extra transaction) when a connection is reused.
+    /// </summary>
+    public static string GatewaySessions(string connectionString, int max, bool lazyCommit = false)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(WithPool(connectionString, max, lazyCommit ? "nhub-gateway-sessions-lazy" : "nhub-gateway-sessions"))
+        {
+            NoResetOnClose = true,
+        };
+        if (lazyCommit)
+        {
+            builder.Options = ((builder.Options ?? "") + " -c synchronous_commit=off").Trim();
+        }
+        return builder.ConnectionString;
+    }
 
     private static int Data(int budget) => Math.Max(2, budget / 4);
 

@@ -9,8 +9,8 @@ namespace NHub.Gateway.Backend;
 /// </summary>
 public sealed class GrainDtlsSessionStore(IGrainFactory grains, GatewayIdentity gateway) : IDtlsSessionStore
 {
-    public Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        Grain(session.ReceiveConnectionId).Store(session, gateway.Id, leaseId, writeSequenceLimit, expiresAt).WaitAsync(cancellationToken);
+    public Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, bool retry, CancellationToken cancellationToken) =>
+        Grain(session.ReceiveConnectionId).Store(session, gateway.Id, leaseId, writeSequenceLimit, expiresAt, retry).WaitAsync(cancellationToken);
 
     public Task<DtlsSessionLease?> LoadAsync(byte[] connectionId, CancellationToken cancellationToken) =>
         Grain(connectionId).Load().WaitAsync(cancellationToken);

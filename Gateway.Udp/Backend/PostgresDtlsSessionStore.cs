@@ -24,6 +24,7 @@ namespace NHub.Gateway.Backend;
 /// </remarks>
 public sealed partial class PostgresDtlsSessionStore(
     [FromKeyedServices(PostgresDtlsSessionStore.DataSourceKey)] NpgsqlDataSource db,
+    [FromKeyedServices(PostgresDtlsSessionStore.LazyCommitDataSourceKey)] NpgsqlDataSource lazyCommitDb,
     IGrainFactory grains,
     GatewayIdentity gateway,
     CredentialCache credentials,
@@ -34,6 +35,12 @@ public sealed partial class PostgresDtlsSessionStore(
     /// <summary>The DI key of this store's own connection pool.</summary>
     public const string DataSourceKey = "nhub-gateway-sessions";
 
+    /// <summary>
+    /// The DI key of its second pool, whose sessions run with <c>synchronous_commit = off</c>: used only for the
+    /// handshake's insert (and its trim), whose loss in a PostgreSQL crash is harmless (see <see cref="StoreAsync"/>).
+    /// </summary>
+    public const string LazyCommitDataSourceKey = "nhub-gateway-sessions-lazy";
+
     /// <summary>RFC 6347 §4.1: 48-bit sequence numbers that may not wrap within an epoch.</summary>
     private const long MaxSequenceLimit = (1L << 48) - 1;
 
@@ -43,17 +50,30 @@ public sealed partial class PostgresDtlsSessionStore(
     private readonly SemaphoreSlim _keyGate = new(1, 1);
     private CredentialProtector? _protector;
 
-    public async Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The first attempt commits lazily (<see cref="LazyCommitDataSourceKey"/>): it returns once the row is visible to
+    /// every gateway, before its WAL reaches the disk. Losing it in a PostgreSQL crash is harmless: nobody else can
+    /// then find the session, and this copy, whose first block nobody else can lease, drops itself at its next
+    /// extension (refused: no row). Every later write that hands out sequence numbers or moves ownership (take over,
+    /// extend, release) commits durably, and a durable commit also flushes every WAL record before it, so a takeover
+    /// never rests on an insert that could still be lost (docs/dtls-sequence-reservation.md).
+    /// </remarks>
+    public async Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, bool retry, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(writeSequenceLimit);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(writeSequenceLimit, MaxSequenceLimit);
+        var now = time.GetUtcNow();
+        if (retry)
+        {
+            return await ConfirmStoredAsync(session, leaseId, writeSequenceLimit, expiresAt, now, cancellationToken);
+        }
         var protector = await ProtectorAsync(cancellationToken);
         var cidHex = Convert.ToHexStringLower(session.ReceiveConnectionId);
-        var now = time.GetUtcNow();
-        await using var batch = db.CreateBatch();
-        // One implicit transaction for both. The insert takes a free CID, or one whose session expired; the same
-        // handshake stored again by its own copy (a retried call) only grows the reservation and the expiry. A live
-        // session of another handshake under the same CID (a collision across restarts) is left alone: no row.
+        await using var batch = lazyCommitDb.CreateBatch();
+        // One implicit transaction for both. The insert takes a free CID, or one whose (other) session expired; the
+        // same handshake stored again by its own copy only grows the reservation and the expiry. A live session of
+        // another handshake under the same CID (a collision across restarts), or this session under another lease
+        // (taken over since, even if expired now), is left alone: no row.
         // RFC 6347 §4.1: the client's Finished is record 0 of epoch 1, the only one the handshake proves received.
         var insert = new NpgsqlBatchCommand(
             $"""
@@ -72,7 +92,8 @@ public sealed partial class PostgresDtlsSessionStore(
                 replay_window = CASE WHEN s.session_key = excluded.session_key THEN s.replay_window ELSE 1 END,
                 expires_at = GREATEST(CASE WHEN s.session_key = excluded.session_key THEN s.expires_at END, excluded.expires_at),
                 updated_at = excluded.updated_at
-            WHERE (s.session_key = excluded.session_key AND s.lease = excluded.lease) OR s.expires_at <= @now
+            WHERE (s.session_key = excluded.session_key AND s.lease = excluded.lease)
+                OR (s.session_key <> excluded.session_key AND s.expires_at <= @now)
             RETURNING 1
             """);
         var p = insert.Parameters;
@@ -91,23 +112,49 @@ public sealed partial class PostgresDtlsSessionStore(
         p.AddWithValue("expires", expiresAt);
         p.AddWithValue("now", now);
         batch.BatchCommands.Add(insert);
-        // The device keeps its newest few; older ones end (their holders' next Extend is refused).
+        // The device keeps its newest few; older ones end (their holders' next Extend is refused). Never the one just
+        // written (an old handshake's snapshot retried, or gateways' clocks apart).
         var trim = new NpgsqlBatchCommand(
             """
-            DELETE FROM nhub_dtls_sessions WHERE connection_id IN (
+            DELETE FROM nhub_dtls_sessions WHERE connection_id <> @cid AND connection_id IN (
                 SELECT connection_id FROM nhub_dtls_sessions WHERE device_id = @device
                 ORDER BY established_at DESC OFFSET @keep)
             """);
+        trim.Parameters.AddWithValue("cid", session.ReceiveConnectionId);
         trim.Parameters.AddWithValue("device", session.DeviceId);
         trim.Parameters.AddWithValue("keep", options.MaxSessionsPerDevice);
         batch.BatchCommands.Add(trim);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         var stored = await reader.ReadAsync(cancellationToken);
+        // Through every result, so that an error of the trim or of the commit surfaces here (a reader closed early
+        // swallows a cancellation while it drains, and the batch would be rolled back unseen).
+        while (await reader.NextResultAsync(cancellationToken))
+        {
+        }
         if (!stored)
         {
             LogNotStored(logger, cidHex, session.DeviceId);
         }
         return stored;
+    }
+
+    /// <summary>A retried store: grows the reservation and the expiry of the row this lease owns; writes no new row.</summary>
+    private async Task<bool> ConfirmStoredAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            UPDATE nhub_dtls_sessions SET write_sequence_limit = GREATEST(write_sequence_limit, @limit),
+                expires_at = GREATEST(expires_at, @expires), updated_at = @now
+            WHERE connection_id = @cid AND session_key = @key AND lease = @lease AND expires_at > @now
+            """);
+        var p = cmd.Parameters;
+        p.AddWithValue("cid", session.ReceiveConnectionId);
+        p.AddWithValue("key", session.SessionKey);
+        p.AddWithValue("lease", leaseId);
+        p.AddWithValue("limit", writeSequenceLimit);
+        p.AddWithValue("expires", expiresAt);
+        p.AddWithValue("now", now);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public async Task<DtlsSessionLease?> LoadAsync(byte[] connectionId, CancellationToken cancellationToken)
@@ -129,9 +176,13 @@ public sealed partial class PostgresDtlsSessionStore(
             var limit = reader.GetInt64(9);
             lease = await ReadLeaseAsync(reader, connectionId, start: limit, limit, ownerColumn: 8, replayColumn: 10, expiresColumn: 12, cancellationToken);
         }
-        if (lease is null || !await StillAuthorizedAsync(lease.Snapshot, cancellationToken))
+        if (lease is null)
         {
-            await DeleteAsync(connectionId, lease: null, cancellationToken);
+            return null; // undecryptable here: refused, not erased (another gateway may hold the right key)
+        }
+        if (!await StillAuthorizedAsync(lease.Snapshot, cancellationToken))
+        {
+            await DeleteSessionAsync(connectionId, lease.Snapshot.SessionKey, cancellationToken);
             return null;
         }
         return lease;
@@ -143,7 +194,7 @@ public sealed partial class PostgresDtlsSessionStore(
         // The row is locked first (FOR UPDATE waits for a concurrent takeover and then reads its result), so what this
         // returns as "before" is what the update changes. The new block starts where the stored one ended; the proving
         // record becomes the stored replay top, so it cannot prove a second takeover. A block that would pass 2^48 − 1
-        // matches nothing (the session is then erased below: the device handshakes again).
+        // matches nothing: refused (its owner's own extension erases it, ExtendAsync).
         await using var cmd = db.CreateCommand(
             $"""
             WITH before AS (
@@ -324,16 +375,20 @@ public sealed partial class PostgresDtlsSessionStore(
         return false;
     }
 
-    private async Task DeleteAsync(byte[] connectionId, Guid? lease, CancellationToken cancellationToken)
+    private async Task DeleteAsync(byte[] connectionId, Guid lease, CancellationToken cancellationToken)
     {
-        await using var cmd = db.CreateCommand(lease is null
-            ? "DELETE FROM nhub_dtls_sessions WHERE connection_id = @cid"
-            : "DELETE FROM nhub_dtls_sessions WHERE connection_id = @cid AND lease = @lease");
+        await using var cmd = db.CreateCommand("DELETE FROM nhub_dtls_sessions WHERE connection_id = @cid AND lease = @lease");
         cmd.Parameters.AddWithValue("cid", connectionId);
-        if (lease is { } l)
-        {
-            cmd.Parameters.AddWithValue("lease", l);
-        }
+        cmd.Parameters.AddWithValue("lease", lease);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Erases the session a load refused, and only that one (not a newer session under the same CID).</summary>
+    private async Task DeleteSessionAsync(byte[] connectionId, string sessionKey, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand("DELETE FROM nhub_dtls_sessions WHERE connection_id = @cid AND session_key = @key");
+        cmd.Parameters.AddWithValue("cid", connectionId);
+        cmd.Parameters.AddWithValue("key", sessionKey);
         await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 

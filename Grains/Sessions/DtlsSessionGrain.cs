@@ -32,7 +32,7 @@ public sealed partial class DtlsSessionGrain(
 
     private bool Exists => state.State.SessionKey is not null;
 
-    public async Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt)
+    public async Task<bool> Store(DtlsSessionSnapshot snapshot, Guid gatewayId, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, bool retry = false)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         if (!string.Equals(Convert.ToHexStringLower(snapshot.ReceiveConnectionId), ConnectionId, StringComparison.Ordinal) || ConnectionId.Length == 0)
@@ -65,6 +65,16 @@ public sealed partial class DtlsSessionGrain(
         if (sameSession && s.Lease != leaseId)
         {
             // A late retry: the session was taken over (or released) since, and the storing copy is stale.
+            return false;
+        }
+        if (retry && !sameSession)
+        {
+            // The first attempt never landed, or landed, was taken over and erased: a new record would let the caller
+            // lease numbers a later owner already used (docs/dtls-sequence-reservation.md).
+            if (!Exists)
+            {
+                DeactivateOnIdle();
+            }
             return false;
         }
 

@@ -124,7 +124,7 @@ public sealed partial class DtlsTransport
     {
         try
         {
-            var stored = _store!.StoreAsync(snapshot, peer.LeaseId, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token)
+            var stored = _store!.StoreAsync(snapshot, peer.LeaseId, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, retry: false, _stop.Token)
                 .WaitAsync(_options.StoreTimeout).GetAwaiter().GetResult();
             _metrics.SessionStored(stored);
             return stored;

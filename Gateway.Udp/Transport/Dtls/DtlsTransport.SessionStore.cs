@@ -15,7 +15,7 @@ public sealed partial class DtlsTransport
         bool stored;
         try
         {
-            stored = await _store!.StoreAsync(snapshot, peer.LeaseId, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, _stop.Token);
+            stored = await _store!.StoreAsync(snapshot, peer.LeaseId, limit, _time.GetUtcNow() + _options.SessionIdleTimeout, retry: true, _stop.Token);
         }
         catch (Exception ex)
         {
@@ -36,8 +36,9 @@ public sealed partial class DtlsTransport
         if (!stored)
         {
             // Refused on a retry: the first attempt may have landed and the session been taken over since (or the
-            // credential revoked). Whoever holds it now leases numbers past our limit, which we must not cross: unlike
-            // a refusal at the handshake, this copy cannot go on alone. The device's next record finds the owner.
+            // credential revoked), or it never landed (a retry writes nothing new). Whoever may hold it leases numbers
+            // past our limit, which we must not cross: unlike a refusal at the handshake, this copy cannot go on alone.
+            // The device's next record finds the owner, or nobody, and then handshakes again.
             ClosePeer(peer, SessionCloseReason.Moved, notify: false);
             return;
         }

@@ -9,8 +9,13 @@ namespace NHub.Gateway.Transport.Dtls;
 /// </summary>
 public interface IDtlsSessionStore
 {
-    /// <summary>A handshake completed here: persist the session, owned by this gateway, with its first durable sequence limit.</summary>
-    Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+    /// <summary>
+    /// A handshake completed here: persist the session, owned by this gateway, with its first durable sequence limit.
+    /// <paramref name="retry"/>: the first attempt failed or timed out, so it may have landed, been taken over and
+    /// erased since; a retry only confirms (and grows) a record this lease still owns and never writes a new one,
+    /// because a new one would let this copy lease numbers another owner already used (false: drop the copy).
+    /// </summary>
+    Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, bool retry, CancellationToken cancellationToken);
 
     /// <summary>Reads a session without changing its owner (to check that a record authenticates before taking it over); null when unknown.</summary>
     Task<DtlsSessionLease?> LoadAsync(byte[] connectionId, CancellationToken cancellationToken);

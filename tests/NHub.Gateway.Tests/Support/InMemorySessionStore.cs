@@ -37,7 +37,7 @@ public sealed class InMemorySessionStore
     {
         private static string Key(byte[] cid) => Convert.ToHexStringLower(cid);
 
-        public Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+        public Task<bool> StoreAsync(DtlsSessionSnapshot session, Guid leaseId, long writeSequenceLimit, DateTimeOffset expiresAt, bool retry, CancellationToken cancellationToken)
         {
             var entry = new Entry { Snapshot = session, Owner = gateway, Lease = leaseId, Limit = writeSequenceLimit };
             if (store.FailNextStore)
@@ -54,7 +54,8 @@ public sealed class InMemorySessionStore
                 // The same copy again: accepted (the grain's idempotent retry); anything else: refused.
                 return Task.FromResult(existing.Lease == leaseId);
             }
-            return Task.FromResult(store._sessions.TryAdd(Key(session.ReceiveConnectionId), entry));
+            // A retry never writes a new record (IDtlsSessionStore.StoreAsync).
+            return Task.FromResult(!retry && store._sessions.TryAdd(Key(session.ReceiveConnectionId), entry));
         }
 
         public Task<DtlsSessionLease?> LoadAsync(byte[] connectionId, CancellationToken cancellationToken)

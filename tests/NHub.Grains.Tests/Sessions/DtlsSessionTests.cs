@@ -53,6 +53,21 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
     private Task<DtlsSessionState?> StoredAsync(IDtlsSessionGrain grain) => cluster.ReadStoredStateAsync<DtlsSessionState>(StateName, grain);
 
     [Fact]
+    public async Task A_retried_store_confirms_its_own_record_and_never_writes_a_new_one()
+    {
+        var (_, credential) = await DeviceWithCredentialAsync("dtls-retry");
+        var session = await StoreAsync("dtls-retry", credential.PskIdentity, limit: 100);
+        Assert.True(await session.Grain.Store(session.Snapshot, GatewayA, GatewayA, 300, InOneHour, retry: true));
+        Assert.Equal(300, (await StoredAsync(session.Grain))!.WriteSequenceLimit);
+
+        // The first attempt never landed, or landed, was taken over and erased since: nothing is written.
+        var lost = NewSnapshot("dtls-retry", credential.PskIdentity);
+        var grain = cluster.Grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(lost.ReceiveConnectionId));
+        Assert.False(await grain.Store(lost, GatewayA, GatewayA, 100, InOneHour, retry: true));
+        Assert.Null(await StoredAsync(grain));
+    }
+
+    [Fact]
     public async Task A_takeover_leases_from_the_previous_limit_so_two_takeovers_in_a_row_get_disjoint_blocks()
     {
         var (_, credential) = await DeviceWithCredentialAsync("dtls-lease");

@@ -4,6 +4,7 @@ using NHub.Gateway.Backend;
 using NHub.Gateway.Resources;
 using NHub.Gateway.Security;
 using NHub.Grains;
+using NHub.ServiceDefaults;
 using NHub.Testing;
 using Npgsql;
 
@@ -22,15 +23,19 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
     private readonly ManualClock _clock = new(DateTimeOffset.UtcNow);
     private ProductionSilo _platform = null!;
     private NpgsqlDataSource _db = null!;
+    private NpgsqlDataSource _lazy = null!;
 
     public async Task InitializeAsync()
     {
         _platform = await ProductionSilo.StartAsync(servers);
-        _db = NpgsqlDataSource.Create(_platform.Settings["ConnectionStrings:Postgres"]!);
+        var cs = _platform.Settings["ConnectionStrings:Postgres"]!;
+        _db = NpgsqlDataSource.Create(PostgresConnectionBudget.GatewaySessions(cs, 4));
+        _lazy = NpgsqlDataSource.Create(PostgresConnectionBudget.GatewaySessions(cs, 4, lazyCommit: true));
     }
 
     public async Task DisposeAsync()
     {
+        await _lazy.DisposeAsync();
         await _db.DisposeAsync();
         await _platform.DisposeAsync();
     }
@@ -39,7 +44,7 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
 
     /// <summary>A gateway's store: its own id, its own credential cache (as each process has).</summary>
     private PostgresDtlsSessionStore Gateway(Guid? id = null, int maxPerDevice = 16) =>
-        new(_db, _platform.Grains, new GatewayIdentity(id ?? Guid.NewGuid()),
+        new(_db, _lazy, _platform.Grains, new GatewayIdentity(id ?? Guid.NewGuid()),
             new CredentialCache(new GrainPskCredentialSource(_platform.Grains), new CredentialCacheOptions(), _clock),
             new SessionStoreOptions { MaxSessionsPerDevice = maxPerDevice }, _clock, NullLogger<PostgresDtlsSessionStore>.Instance);
 
@@ -69,7 +74,7 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         var a = Guid.NewGuid();
         var session = NewSnapshot("tbl-load", credential.PskIdentity);
         var lease = Guid.NewGuid();
-        Assert.True(await Gateway(a).StoreAsync(session, lease, 8192, InOneHour, default));
+        Assert.True(await Gateway(a).StoreAsync(session, lease, 8192, InOneHour, retry: false, default));
 
         var loaded = await Gateway().LoadAsync(session.ReceiveConnectionId, default);
         Assert.NotNull(loaded);
@@ -95,7 +100,14 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
             await dup.ExecuteNonQueryAsync();
         }
         Assert.Null(await Gateway().LoadAsync(copy, default));
+        Assert.Null(await Gateway().TakeOverAsync(copy, Guid.NewGuid(), 100, 1, InOneHour, default));
         Assert.Null(await Gateway().LoadAsync(RandomNumberGenerator.GetBytes(6), default));
+
+        // The lazy pool really is lazy, the other one durable.
+        await using var lazyCheck = _lazy.CreateCommand("SHOW synchronous_commit");
+        Assert.Equal("off", await lazyCheck.ExecuteScalarAsync());
+        await using var durableCheck = _db.CreateCommand("SHOW synchronous_commit");
+        Assert.Equal("on", await durableCheck.ExecuteScalarAsync());
     }
 
     [Fact]
@@ -105,25 +117,35 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         var store = Gateway();
         var session = NewSnapshot("tbl-store", credential.PskIdentity);
         var lease = Guid.NewGuid();
-        Assert.True(await store.StoreAsync(session, lease, 100, InOneHour, default));
-        Assert.True(await store.StoreAsync(session, lease, 200, InOneHour, default));
-        Assert.True(await store.StoreAsync(session, lease, 50, InOneHour, default));
+        Assert.True(await store.StoreAsync(session, lease, 100, InOneHour, retry: false, default));
+        Assert.True(await store.StoreAsync(session, lease, 200, InOneHour, retry: false, default));
+        Assert.True(await store.StoreAsync(session, lease, 50, InOneHour, retry: false, default));
         Assert.Equal(200, (await store.LoadAsync(session.ReceiveConnectionId, default))!.WriteSequenceLimit);
+
+        // A retry confirms the row its lease owns, and writes nothing where there is none.
+        Assert.True(await store.StoreAsync(session, lease, 250, InOneHour, retry: true, default));
+        Assert.Equal(250, (await store.LoadAsync(session.ReceiveConnectionId, default))!.WriteSequenceLimit);
+        Assert.False(await store.StoreAsync(session, Guid.NewGuid(), 250, InOneHour, retry: true, default));
+        var neverLanded = NewSnapshot("tbl-store", credential.PskIdentity);
+        Assert.False(await store.StoreAsync(neverLanded, Guid.NewGuid(), 100, InOneHour, retry: true, default));
+        Assert.Null(await store.LoadAsync(neverLanded.ReceiveConnectionId, default));
 
         // Another handshake that drew the same CID while this one lives: not stored, the first one untouched.
         var other = NewSnapshot("tbl-store", credential.PskIdentity) with { ReceiveConnectionId = session.ReceiveConnectionId };
-        Assert.False(await Gateway().StoreAsync(other, Guid.NewGuid(), 100, InOneHour, default));
+        Assert.False(await Gateway().StoreAsync(other, Guid.NewGuid(), 100, InOneHour, retry: false, default));
         Assert.Equal(session.SessionKey, (await store.LoadAsync(session.ReceiveConnectionId, default))!.Snapshot.SessionKey);
         // A stale copy (the same handshake, another lease) cannot store over it either.
-        Assert.False(await store.StoreAsync(session, Guid.NewGuid(), 300, InOneHour, default));
+        Assert.False(await store.StoreAsync(session, Guid.NewGuid(), 300, InOneHour, retry: false, default));
 
-        // Once the first one expired, the CID is free: replaced, with a fresh replay window and reservation.
+        // Once the first one expired, the CID is free for another session: replaced, with a fresh replay window and
+        // reservation. Not for the same session under another lease: a copy whose store was taken over meanwhile.
         _clock.Advance(TimeSpan.FromHours(2));
         Assert.Null(await store.LoadAsync(session.ReceiveConnectionId, default));
-        var replaced = await Gateway().StoreAsync(other, Guid.NewGuid(), 10, InOneHour, default);
+        Assert.False(await store.StoreAsync(session, Guid.NewGuid(), 10, InOneHour, retry: false, default));
+        var replaced = await Gateway().StoreAsync(other, Guid.NewGuid(), 10, InOneHour, retry: false, default);
         Assert.True(replaced);
         var now = await store.LoadAsync(session.ReceiveConnectionId, default);
-        Assert.Equal((other.SessionKey, 10L), (now!.Snapshot.SessionKey, now.WriteSequenceLimit));
+        Assert.Equal((other.SessionKey, 10L, new DtlsReplayMark(0, 1)), (now!.Snapshot.SessionKey, now.WriteSequenceLimit, now.Replay));
     }
 
     [Fact]
@@ -134,7 +156,7 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         var watching = await RecordingGatewayObserver.AttachAsync(_platform.Grains, a);
         var session = NewSnapshot("tbl-take", credential.PskIdentity);
         var leaseA = Guid.NewGuid();
-        Assert.True(await Gateway(a).StoreAsync(session, leaseA, 100, InOneHour, default));
+        Assert.True(await Gateway(a).StoreAsync(session, leaseA, 100, InOneHour, retry: false, default));
         var cid = session.ReceiveConnectionId;
 
         var b = Guid.NewGuid();
@@ -155,17 +177,23 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         Assert.NotNull(await Gateway().LoadAsync(cid, default));
 
         // Concurrent takeovers by many gateways: the row lock orders them; every block starts where another ended.
-        var racers = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
-            Gateway().TakeOverAsync(cid, Guid.NewGuid(), 1000, 10 + i, InOneHour, default)));
-        var blocks = racers.Where(l => l is not null).Select(l => (l!.WriteSequenceStart, l.WriteSequenceLimit)).OrderBy(x => x.WriteSequenceStart).ToList();
-        Assert.NotEmpty(blocks);
-        Assert.Equal(1100L, blocks[0].WriteSequenceStart);
-        for (var i = 1; i < blocks.Count; i++)
+        // Each winner saw what the one before it wrote: its block start, its gateway as the previous owner, its proving
+        // record as the replay top.
+        var racerIds = Enumerable.Range(0, 8).Select(_ => Guid.NewGuid()).ToArray();
+        var racers = await Task.WhenAll(racerIds.Select((id, i) =>
+            Gateway(id).TakeOverAsync(cid, Guid.NewGuid(), 1000, 10 + i, InOneHour, default)));
+        var winners = racers.Select((l, i) => (Lease: l, Gateway: racerIds[i], Proving: 10L + i))
+            .Where(w => w.Lease is not null).OrderBy(w => w.Lease!.WriteSequenceStart).ToList();
+        Assert.NotEmpty(winners);
+        var (previousGateway, previousProving, previousLimit) = (b, 5L, 1100L);
+        foreach (var (l, gatewayId, proving) in winners)
         {
-            Assert.Equal(blocks[i - 1].WriteSequenceLimit, blocks[i].WriteSequenceStart);
+            Assert.Equal((previousLimit, previousLimit + 1000), (l!.WriteSequenceStart, l.WriteSequenceLimit));
+            Assert.Equal((previousGateway, previousProving), (l.PreviousOwner, l.Replay.Top));
+            Assert.True(proving > previousProving);
+            (previousGateway, previousProving, previousLimit) = (gatewayId, proving, l.WriteSequenceLimit);
         }
-        Assert.All(blocks, x => Assert.Equal(1000L, x.WriteSequenceLimit - x.WriteSequenceStart));
-        Assert.Equal(blocks[^1].WriteSequenceLimit, (await Gateway().LoadAsync(cid, default))!.WriteSequenceLimit);
+        Assert.Equal(previousLimit, (await Gateway().LoadAsync(cid, default))!.WriteSequenceLimit);
     }
 
     [Fact]
@@ -176,7 +204,7 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         var session = NewSnapshot("tbl-extend", credential.PskIdentity);
         var lease = Guid.NewGuid();
         var cid = session.ReceiveConnectionId;
-        Assert.True(await owner.StoreAsync(session, lease, 100, InOneHour, default));
+        Assert.True(await owner.StoreAsync(session, lease, 100, InOneHour, retry: false, default));
 
         Assert.True(await owner.ExtendAsync(cid, lease, 500, new DtlsReplayMark(40, 0b1011), InOneHour, default));
         Assert.True(await owner.ExtendAsync(cid, lease, 300, new DtlsReplayMark(30, 1), InOneHour, default));
@@ -200,10 +228,10 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         var (device, credential) = await DeviceWithCredentialAsync("tbl-revoke");
         var store = Gateway();
         var session = NewSnapshot("tbl-revoke", credential.PskIdentity);
-        Assert.True(await store.StoreAsync(session, Guid.NewGuid(), 100, InOneHour, default));
+        Assert.True(await store.StoreAsync(session, Guid.NewGuid(), 100, InOneHour, retry: false, default));
         var (_, otherCredential) = await DeviceWithCredentialAsync("tbl-revoke-other");
         var kept = NewSnapshot("tbl-revoke-other", otherCredential.PskIdentity);
-        Assert.True(await store.StoreAsync(kept, Guid.NewGuid(), 100, InOneHour, default));
+        Assert.True(await store.StoreAsync(kept, Guid.NewGuid(), 100, InOneHour, retry: false, default));
 
         Assert.True(await device.RevokeCredential(credential.Id));
         Assert.Equal(0, await RowsAsync("tbl-revoke"));
@@ -213,9 +241,12 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         // A handshake that looked the key up before the revocation and stored after the erase: its row is refused
         // by every gateway whose cache knows of the revocation, and erased.
         var late = NewSnapshot("tbl-revoke", credential.PskIdentity);
-        Assert.True(await store.StoreAsync(late, Guid.NewGuid(), 100, InOneHour, default));
-        Assert.Null(await Gateway().LoadAsync(late.ReceiveConnectionId, default));
+        Assert.True(await store.StoreAsync(late, Guid.NewGuid(), 100, InOneHour, retry: false, default));
         Assert.Null(await Gateway().TakeOverAsync(late.ReceiveConnectionId, Guid.NewGuid(), 100, 1, InOneHour, default));
+        Assert.Equal(0, await RowsAsync("tbl-revoke"));
+        var later = NewSnapshot("tbl-revoke", credential.PskIdentity);
+        Assert.True(await store.StoreAsync(later, Guid.NewGuid(), 100, InOneHour, retry: false, default));
+        Assert.Null(await Gateway().LoadAsync(later.ReceiveConnectionId, default));
         Assert.Equal(0, await RowsAsync("tbl-revoke"));
 
         // Deleting a device erases all of its rows.
@@ -233,7 +264,7 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         var newest = NewSnapshot("tbl-trim", credential.PskIdentity, secondsAgo: 10);
         foreach (var s in new[] { oldest, middle, newest })
         {
-            Assert.True(await store.StoreAsync(s, Guid.NewGuid(), 100, InOneHour, default));
+            Assert.True(await store.StoreAsync(s, Guid.NewGuid(), 100, InOneHour, retry: false, default));
         }
         Assert.Equal(2, await RowsAsync("tbl-trim"));
         Assert.Null(await store.LoadAsync(oldest.ReceiveConnectionId, default));
