@@ -32,13 +32,16 @@ public static class PostgresConnectionBudget
     /// A gateway's pools for the DTLS session table (Gateway:SessionStore:MaxConnections each), besides its client pool:
     /// the durable one, and <paramref name="lazyCommit"/> one whose sessions run with <c>synchronous_commit = off</c>
     /// (only for writes whose loss in a database crash is harmless, PostgresDtlsSessionStore.StoreAsync). Neither sets
-    /// session state, so neither needs Npgsql's reset (DISCARD ALL, an extra transaction) when a connection is reused.
+    /// session state, so neither needs Npgsql's reset (DISCARD ALL, an extra transaction) when a connection is reused,
+    /// and their few statements are prepared once per connection (Npgsql's automatic preparation), not planned each time.
     /// </summary>
     public static string GatewaySessions(string connectionString, int max, bool lazyCommit = false)
     {
         var builder = new NpgsqlConnectionStringBuilder(WithPool(connectionString, max, lazyCommit ? "nhub-gateway-sessions-lazy" : "nhub-gateway-sessions"))
         {
             NoResetOnClose = true,
+            MaxAutoPrepare = 16,
+            AutoPrepareMinUsages = 2,
         };
         if (lazyCommit)
         {

@@ -16,6 +16,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "control", "control-interval", "datagrams", "sockets", "seed", "baseline", "after",
         "retransmits", "retry-after", "reconnect-backoff", "acked", "nats", "stream",
         "cid", "rebind-every", "uplink-every", "mark-file", "command-sample", "command-after", "command-before", "answers",
+        "close-notify",
     ];
 
     public static SimulatorOptions Parse(string[] args)
@@ -67,6 +68,10 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         if (options.ConnectionId != "off" && !options.Dtls)
         {
             throw new ArgumentException("--cid needs DTLS (a coaps:// target)");
+        }
+        if (options.CloseNotifyText is not ("on" or "off"))
+        {
+            throw new ArgumentException("--close-notify must be on or off");
         }
         if (options.RebindEvery < TimeSpan.Zero)
         {
@@ -142,6 +147,11 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
 
     /// <summary>--cid: off (no connection_id extension), on (the empty one: use the server's CID), own (also a 4-byte CID of the device's).</summary>
     public string ConnectionId => Get("cid", "off");
+
+    /// <summary>--close-notify on|off (handshakes): end each session with a close_notify (default), or just drop the socket, as a device that keeps its session would.</summary>
+    public bool CloseNotify => CloseNotifyText == "on";
+
+    private string CloseNotifyText => Get("close-notify", "on");
 
     /// <summary>--rebind-every S: each device moves to a new source port about every S seconds (0 = never).</summary>
     public TimeSpan RebindEvery => TimeSpan.FromSeconds(Double("rebind-every", 0));
@@ -222,6 +232,8 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --cid off|on|own            RFC 9146 Connection ID: on offers the empty connection_id extension (the
                                       device writes the server's CID, receives none), own also asks the server to
                                       write a 4-byte CID of the device's; default off
+          --close-notify on|off       handshakes: end each session with close_notify (default on; off: the
+                                      server keeps it, and a stored session stays stored, as for a real device)
 
         Scenario settings:
           --firmware-version V, --block-size B (16..1024, default 512), --sha256 HEX

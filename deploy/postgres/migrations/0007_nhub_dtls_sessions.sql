@@ -26,8 +26,7 @@ CREATE TABLE nhub_dtls_sessions (
     updated_at           timestamptz NOT NULL
 );
 
--- Revocation erases a credential's sessions, deletion a device's, and a device keeps its newest few.
+-- A device keeps its newest few; revocation erases a credential's sessions (by device, then identity), deletion a
+-- device's. The only index besides the key: each one is written by every handshake. The sweep of expired rows, every
+-- few minutes, reads the table instead.
 CREATE INDEX nhub_dtls_sessions_device ON nhub_dtls_sessions (device_id, established_at DESC);
-CREATE INDEX nhub_dtls_sessions_identity ON nhub_dtls_sessions (psk_identity);
--- The sweep of sessions nobody resumed.
-CREATE INDEX nhub_dtls_sessions_expiry ON nhub_dtls_sessions (expires_at);

@@ -49,8 +49,9 @@ internal sealed class HandshakeStormScenario : IScenario
                     }
                     if (pool.HandshakeNow(device))
                     {
-                        // close_notify, so the server frees the peer at once (as a device going to sleep politely would).
-                        device.Close(notify: true);
+                        // close_notify, so the server frees the peer at once (as a device going to sleep politely would);
+                        // with --close-notify off the session stays with the server, as a device's would.
+                        device.Close(notify: context.Options.CloseNotify);
                     }
                 }
             }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
