@@ -56,13 +56,14 @@ public static class GatewayHostingExtensions
         services.AddSingleton<FirmwareResource>();
         services.AddSingleton<BackendFailureGuard>();
         services.AddSingleton<CoapEndpoints>();
-        services.AddHostedService<CoapGatewayService>();
-        services.AddStartupSummaryLine(30, sp => CoapSummary(sp.GetRequiredService<CoapEndpoints>(), resolved));
-        services.AddHostedService<RevocationListener>();
+        // Attached before the first socket opens, so that no Observe registration can name a gateway nobody reaches.
         services.AddSingleton<DownlinkListener>();
         services.AddSingleton<SessionMovedListener>();
         services.AddSingleton<GatewayObserver>();
         services.AddHostedService<GatewayAttachment>();
+        services.AddHostedService<CoapGatewayService>();
+        services.AddStartupSummaryLine(30, sp => CoapSummary(sp.GetRequiredService<CoapEndpoints>(), resolved));
+        services.AddHostedService<RevocationListener>();
         services.AddSingleton<GatewayStatusReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStatusReporter>());
         return builder;

@@ -3,9 +3,12 @@ using NHub.Gateway.Resources;
 namespace NHub.Gateway.Backend;
 
 /// <summary>
-/// Attaches this process's <see cref="GatewayObserver"/> to its <see cref="IGatewayGrain"/> at start (before the
-/// gateway's first Observe registration can name it), again every <see cref="GatewayOptions.StatusReportPeriod"/>
-/// (a grain that missed three refreshes treats the gateway as gone), and detaches it when the host stops.
+/// Attaches this process's <see cref="GatewayObserver"/> to its <see cref="IGatewayGrain"/> at start (registered
+/// before the CoAP sockets open, so no Observe registration can name a gateway nobody reaches), again every
+/// <see cref="GatewayOptions.StatusReportPeriod"/> (a grain that missed three refreshes treats the gateway as gone),
+/// and detaches it as soon as the host begins to stop (<see cref="StoppingAsync"/>, before any service stops): a push
+/// arriving while the gateway hands its sessions and relations back would find no relation, and its "not observing
+/// here" would end the relation the next gateway is about to resume. Detached, the twin keeps such commands queued.
 /// </summary>
 public sealed partial class GatewayAttachment(
     IClusterClient cluster,
@@ -13,7 +16,7 @@ public sealed partial class GatewayAttachment(
     GatewayOptions options,
     GatewayObserver observer,
     TimeProvider time,
-    ILogger<GatewayAttachment> logger) : IHostedService, IAsyncDisposable
+    ILogger<GatewayAttachment> logger) : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private IGatewayObserver? _reference;
@@ -29,7 +32,11 @@ public sealed partial class GatewayAttachment(
         _refreshing = RefreshAsync(_reference, _stopping.Token);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
         if (_refreshing is not null)
@@ -45,12 +52,19 @@ public sealed partial class GatewayAttachment(
             // The grain treats the gateway as gone after three missed refreshes instead.
             LogAttachFailed(logger, ex, "detach");
         }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
         if (_reference is not null)
         {
             cluster.DeleteObjectReference<IGatewayObserver>(_reference);
             _reference = null;
         }
+        return Task.CompletedTask;
     }
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public ValueTask DisposeAsync()
     {
