@@ -47,6 +47,12 @@ public sealed partial class DtlsTransport
 
         /// <summary>The session's sequence reservation or replay window is due to be written to the store.</summary>
         public bool Checkpoint;
+
+        /// <summary>
+        /// The device was heard from after <see cref="DtlsOptions.WakeAfterIdle"/> or at a new address: what waits for
+        /// it is re-sent, after the datagram's records were delivered (one of them may be the ACK of what waits).
+        /// </summary>
+        public bool Reachable;
     }
 
     /// <summary>
@@ -163,7 +169,10 @@ public sealed partial class DtlsTransport
     /// <summary>
     /// Under the peer's lock, right after a record authenticated (a forged one never gets here) and before its data is
     /// delivered: the RFC 9146 §6 address update (<see cref="TryMoveLocked"/>), and wake detection: a session heard
-    /// from after <see cref="DtlsOptions.WakeAfterIdle"/>, or at a new address, is reachable again.
+    /// from after <see cref="DtlsOptions.WakeAfterIdle"/>, or at a new address, is reachable again. The CoAP layer is
+    /// told in <see cref="AfterPump"/>, once the records were delivered: a sleeping device's first record is often the
+    /// ACK of the notification waiting for it, and re-sending that before the ACK is seen sent it twice (measured:
+    /// 4 of 5 command notifications, bench/RESULTS.md "Gateway takeover").
     /// </summary>
     private void OnAuthenticatedLocked(DtlsPeer peer, SocketAddress? source, bool newest, bool usesConnectionId, ref PumpOutcome outcome)
     {
@@ -174,17 +183,7 @@ public sealed partial class DtlsTransport
         {
             reachable = true;
         }
-        if (reachable && peer.Info is { } info)
-        {
-            try
-            {
-                _receiver!.OnPeerReachable(info);
-            }
-            catch (Exception ex)
-            {
-                DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
-            }
-        }
+        outcome.Reachable |= reachable;
     }
 
     private void Deliver(DtlsPeer peer, byte[] plaintext, int length)

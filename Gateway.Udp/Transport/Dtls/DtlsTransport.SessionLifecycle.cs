@@ -123,8 +123,9 @@ public sealed partial class DtlsTransport
     }
 
     /// <summary>
-    /// Outside the peer's lock: what a datagram left to do (finish the session's close, close a peer whose address it
-    /// took, write a checkpoint to the store).
+    /// Outside the peer's lock, after the datagram's records were delivered: what it left to do (finish the session's
+    /// close, close a peer whose address it took, re-send what waits for a device that woke up or moved, write a
+    /// checkpoint to the store).
     /// </summary>
     private void AfterPump(DtlsPeer peer, PumpOutcome outcome)
     {
@@ -135,8 +136,20 @@ public sealed partial class DtlsTransport
         if (outcome.Closed is { } reason)
         {
             FinishClose(peer, reason);
+            return;
         }
-        else if (outcome.Checkpoint)
+        if (outcome.Reachable && peer.Info is { } info)
+        {
+            try
+            {
+                _receiver!.OnPeerReachable(info);
+            }
+            catch (Exception ex)
+            {
+                DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
+            }
+        }
+        if (outcome.Checkpoint)
         {
             Checkpoint(peer);
         }

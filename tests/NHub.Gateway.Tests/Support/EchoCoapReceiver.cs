@@ -94,7 +94,16 @@ public sealed class EchoCoapReceiver : IDatagramReceiver
 
     private int _reachable;
 
-    public void OnPeerReachable(PeerInfo peer) => Interlocked.Increment(ref _reachable);
+    /// <summary><see cref="Datagrams"/> as of the last OnPeerReachable: whether the waking record was delivered before it.</summary>
+    public int DatagramsAtLastReachable => Volatile.Read(ref _datagramsAtReachable);
+
+    private int _datagramsAtReachable;
+
+    public void OnPeerReachable(PeerInfo peer)
+    {
+        Volatile.Write(ref _datagramsAtReachable, Datagrams);
+        Interlocked.Increment(ref _reachable);
+    }
 
     /// <summary>Sessions that ended here but continue elsewhere (taken over, or left in the store at shutdown).</summary>
     public int Moved => Volatile.Read(ref _moved);
