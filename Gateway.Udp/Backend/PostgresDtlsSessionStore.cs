@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using NHub.Gateway.Resources;
-using NHub.Gateway.Security;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Grains.Services;
 using Npgsql;
@@ -18,16 +17,16 @@ namespace NHub.Gateway.Backend;
 /// </summary>
 /// <remarks>
 /// The secrets are AES-256-GCM under the key <see cref="IDtlsSessionKeyGrain"/> derives from the master key (fetched
-/// once), bound to the CID and the session key. Revoking a credential or deleting a device deletes its rows (the silo,
-/// <c>PostgresDtlsSessionEraser</c>); a takeover also checks the credential through this gateway's cache, which
-/// revocations invalidate, so a row written by a handshake that raced the revocation is refused and deleted.
+/// once), bound to the CID and the session key. Revoking a credential or deleting a device deletes its rows and
+/// records the revocation (the silo, <c>PostgresDtlsSessionEraser</c>); loads and takeovers refuse a session whose
+/// credential was revoked after it was established (<see cref="NotRevoked"/>), so a row written by a handshake that
+/// raced the revocation is never used. Nothing on the takeover path calls a grain.
 /// </remarks>
 public sealed partial class PostgresDtlsSessionStore(
     [FromKeyedServices(PostgresDtlsSessionStore.DataSourceKey)] NpgsqlDataSource db,
     [FromKeyedServices(PostgresDtlsSessionStore.LazyCommitDataSourceKey)] NpgsqlDataSource lazyCommitDb,
     IGrainFactory grains,
     GatewayIdentity gateway,
-    CredentialCache credentials,
     SessionStoreOptions options,
     TimeProvider time,
     ILogger<PostgresDtlsSessionStore> logger) : BackgroundService, IDtlsSessionStore
@@ -43,6 +42,15 @@ public sealed partial class PostgresDtlsSessionStore(
 
     /// <summary>RFC 6347 §4.1: 48-bit sequence numbers that may not wrap within an epoch.</summary>
     private const long MaxSequenceLimit = (1L << 48) - 1;
+
+    /// <summary>
+    /// The session's credential was not revoked after it was established: no <c>nhub_revoked_credentials</c> row
+    /// (written by the twin with the erase, docs/stateless-gateway.md) from before, or up to a minute after, the
+    /// handshake. The minute covers a handshake that looked its key up just before the revocation and wrote its row
+    /// after the erase, and the clocks of gateways and database apart. Table alias <c>s</c>.
+    /// </summary>
+    private const string NotRevoked =
+        "NOT EXISTS (SELECT 1 FROM nhub_revoked_credentials r WHERE r.psk_identity = s.psk_identity AND s.established_at <= r.revoked_at + interval '60 seconds')";
 
     private const string SessionColumns =
         "session_key, device_id, psk_identity, cipher_suite, encrypt_then_mac, secrets, send_connection_id, established_at";
@@ -164,7 +172,7 @@ public sealed partial class PostgresDtlsSessionStore(
         await using var cmd = db.CreateCommand(
             $"""
             SELECT {SessionColumns}, owner, write_sequence_limit, replay_top, replay_window, expires_at
-            FROM nhub_dtls_sessions WHERE connection_id = @cid AND expires_at > @now
+            FROM nhub_dtls_sessions AS s WHERE connection_id = @cid AND expires_at > @now AND {NotRevoked}
             """);
         cmd.Parameters.AddWithValue("cid", connectionId);
         cmd.Parameters.AddWithValue("now", time.GetUtcNow());
@@ -178,15 +186,7 @@ public sealed partial class PostgresDtlsSessionStore(
             var limit = reader.GetInt64(9);
             lease = await ReadLeaseAsync(reader, connectionId, start: limit, limit, ownerColumn: 8, replayColumn: 10, expiresColumn: 12, cancellationToken);
         }
-        if (lease is null)
-        {
-            return null; // undecryptable here: refused, not erased (another gateway may hold the right key)
-        }
-        if (!await StillAuthorizedAsync(lease.Snapshot, cancellationToken))
-        {
-            await DeleteSessionAsync(connectionId, lease.Snapshot.SessionKey, cancellationToken);
-            return null;
-        }
+        // Null when undecryptable here: refused, not erased (another gateway may hold the right key).
         return lease;
     }
 
@@ -208,7 +208,7 @@ public sealed partial class PostgresDtlsSessionStore(
                 expires_at = GREATEST(s.expires_at, @expires), updated_at = @now
             FROM before
             WHERE s.connection_id = before.connection_id AND s.expires_at > @now AND @proving > s.replay_top
-                AND s.write_sequence_limit <= @max_start
+                AND s.write_sequence_limit <= @max_start AND {NotRevoked}
             RETURNING s.{SessionColumns.Replace(", ", ", s.", StringComparison.Ordinal)},
                 before.owner, before.lease, s.write_sequence_limit, before.replay_top, before.replay_window, s.expires_at
             """);
@@ -227,14 +227,15 @@ public sealed partial class PostgresDtlsSessionStore(
         {
             if (!await reader.ReadAsync(cancellationToken))
             {
-                return null; // gone, expired, a replayed or already used proving record, or sequence numbers exhausted
+                return null; // gone, expired, revoked, a replayed or already used proving record, or sequence numbers exhausted
             }
             previousLease = reader.IsDBNull(9) ? null : reader.GetGuid(9);
             var limit = reader.GetInt64(10);
             lease = await ReadLeaseAsync(reader, connectionId, start: limit - blockSize, limit, ownerColumn: 8, replayColumn: 11, expiresColumn: 13, cancellationToken);
         }
-        if (lease is null || !await StillAuthorizedAsync(lease.Snapshot, cancellationToken))
+        if (lease is null)
         {
+            // Undecryptable (an altered row: every gateway gets the same key from the silo). Ours now, and useless.
             await DeleteAsync(connectionId, leaseId, cancellationToken);
             return null;
         }
@@ -323,16 +324,23 @@ public sealed partial class PostgresDtlsSessionStore(
         }
     }
 
-    /// <summary>One sweep: up to 10,000 expired rows (the next period takes the rest).</summary>
+    /// <summary>
+    /// One sweep: up to 10,000 sessions that expired or whose credential was revoked (the next period takes the rest),
+    /// and revocation records older than a day (every session they could refuse was established before them).
+    /// </summary>
     public async Task<int> SweepExpiredAsync(CancellationToken cancellationToken)
     {
-        await using var cmd = db.CreateCommand(
-            """
+        await using var batch = db.CreateBatch();
+        var sessions = new NpgsqlBatchCommand(
+            $"""
             DELETE FROM nhub_dtls_sessions WHERE connection_id IN (
-                SELECT connection_id FROM nhub_dtls_sessions WHERE expires_at <= @now LIMIT 10000)
+                SELECT connection_id FROM nhub_dtls_sessions AS s WHERE s.expires_at <= @now OR NOT {NotRevoked} LIMIT 10000)
             """);
-        cmd.Parameters.AddWithValue("now", time.GetUtcNow());
-        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+        sessions.Parameters.AddWithValue("now", time.GetUtcNow());
+        batch.BatchCommands.Add(sessions);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM nhub_revoked_credentials WHERE revoked_at < now() - interval '1 day'"));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return sessions.RecordsAffected;
     }
 
     public override void Dispose()
@@ -365,32 +373,11 @@ public sealed partial class PostgresDtlsSessionStore(
         return new DtlsSessionLease(snapshot, start, limit, replay, owner, reader.GetFieldValue<DateTimeOffset>(expiresColumn));
     }
 
-    /// <summary>The credential is active and still the device's (revocations reach this cache within a second).</summary>
-    private async Task<bool> StillAuthorizedAsync(DtlsSessionSnapshot snapshot, CancellationToken cancellationToken)
-    {
-        var credential = await credentials.GetAsync(snapshot.PskIdentity, cancellationToken);
-        if (credential is { IsActive: true } && string.Equals(credential.DeviceId, snapshot.DeviceId, StringComparison.Ordinal))
-        {
-            return true;
-        }
-        LogNoLongerAuthorized(logger, snapshot.DeviceId, snapshot.PskIdentity);
-        return false;
-    }
-
     private async Task DeleteAsync(byte[] connectionId, Guid lease, CancellationToken cancellationToken)
     {
         await using var cmd = db.CreateCommand("DELETE FROM nhub_dtls_sessions WHERE connection_id = @cid AND lease = @lease");
         cmd.Parameters.AddWithValue("cid", connectionId);
         cmd.Parameters.AddWithValue("lease", lease);
-        await cmd.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>Erases the session a load refused, and only that one (not a newer session under the same CID).</summary>
-    private async Task DeleteSessionAsync(byte[] connectionId, string sessionKey, CancellationToken cancellationToken)
-    {
-        await using var cmd = db.CreateCommand("DELETE FROM nhub_dtls_sessions WHERE connection_id = @cid AND session_key = @key");
-        cmd.Parameters.AddWithValue("cid", connectionId);
-        cmd.Parameters.AddWithValue("key", sessionKey);
         await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -438,9 +425,6 @@ public sealed partial class PostgresDtlsSessionStore(
 
     [LoggerMessage(EventId = 5212, Level = LogLevel.Warning, Message = "Stored DTLS session {ConnectionId} of device {DeviceId} cannot be decrypted (another master key?); erased")]
     private static partial void LogUndecryptable(ILogger logger, Exception ex, string connectionId, string deviceId);
-
-    [LoggerMessage(EventId = 5213, Level = LogLevel.Information, Message = "Stored DTLS session of device {DeviceId} erased: credential {Identity} is no longer active")]
-    private static partial void LogNoLongerAuthorized(ILogger logger, string deviceId, string identity);
 
     [LoggerMessage(EventId = 5214, Level = LogLevel.Warning, Message = "Could not tell gateway {PreviousOwner} that DTLS session {ConnectionId} moved")]
     private static partial void LogNotifyFailed(ILogger logger, Exception ex, string connectionId, Guid previousOwner);

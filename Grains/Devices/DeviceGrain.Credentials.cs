@@ -79,7 +79,7 @@ public sealed partial class DeviceGrain
         var sessions = ForgetDtlsSessions(credential.PskIdentity);
         await state.WriteStateAsync();
         EraseSessionsInBackground(sessions, "credential revoked");
-        await EraseTableSessionsAsync(credential.PskIdentity, "credential revoked");
+        await EraseTableSessionsAsync([credential.PskIdentity], wholeDevice: false, "credential revoked");
         await BroadcastRevocationAsync(credential, now);
         return true;
     }

@@ -125,13 +125,14 @@ public sealed partial class DeviceGrain
 
     /// <summary>
     /// Erases the rows gateways wrote to the session table (<see cref="IDtlsSessionEraser"/>) after the state is written.
-    /// A failure is logged: the gateways' takeover checks the credential too, so a leftover row is never used.
+    /// A failure is logged: the revocation push still closes the live sessions, and a leftover row stays usable by a
+    /// takeover until it expires (the operator sees this warning).
     /// </summary>
-    private async Task EraseTableSessionsAsync(string? pskIdentity, string reason)
+    private async Task EraseTableSessionsAsync(IReadOnlyCollection<string> revokedIdentities, bool wholeDevice, string reason)
     {
         try
         {
-            var erased = await sessionTable.EraseAsync(DeviceId, pskIdentity, CancellationToken.None);
+            var erased = await sessionTable.EraseAsync(DeviceId, revokedIdentities, wholeDevice, CancellationToken.None);
             if (erased > 0)
             {
                 LogTableSessionsErased(logger, DeviceId, erased, reason);
@@ -146,7 +147,7 @@ public sealed partial class DeviceGrain
     [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "{Count} stored DTLS session(s) of device {DeviceId} erased from the session table ({Reason})")]
     private static partial void LogTableSessionsErased(ILogger logger, string deviceId, int count, string reason);
 
-    [LoggerMessage(EventId = 2033, Level = LogLevel.Warning, Message = "Could not erase the session-table rows of device {DeviceId}; gateways refuse them anyway (the credential check at takeover)")]
+    [LoggerMessage(EventId = 2033, Level = LogLevel.Warning, Message = "Could not erase the session-table rows of device {DeviceId}; its stored sessions stay until they expire")]
     private static partial void LogTableEraseFailed(ILogger logger, Exception ex, string deviceId);
 
     [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Stored DTLS session {ConnectionId} of device {DeviceId} erased ({Reason})")]

@@ -112,8 +112,10 @@ public sealed partial class DeviceGrain(
             return false;
         }
         var now = time.GetUtcNow();
+        var identities = new List<string>();
         foreach (var credential in state.State.Credentials)
         {
+            identities.Add(credential.PskIdentity);
             if (credential.Status == CredentialStatus.Active)
             {
                 credential.Status = CredentialStatus.Revoked;
@@ -126,7 +128,7 @@ public sealed partial class DeviceGrain(
         await state.ClearStateAsync();
         state.State = new DeviceState();
         EraseSessionsInBackground(sessions, "device deleted");
-        await EraseTableSessionsAsync(null, "device deleted");
+        await EraseTableSessionsAsync(identities, wholeDevice: true, "device deleted");
         _offlineTimer?.Dispose();
         _offlineTimer = null;
         await StopOfflineWatchAsync();

@@ -1,19 +1,24 @@
 namespace NHub.Grains.Services;
 
 /// <summary>
-/// Erases a device's DTLS sessions from the session table the gateways write themselves (PostgreSQL
-/// <c>nhub_dtls_sessions</c>, docs/stateless-gateway.md): called by the twin when a credential is revoked (its
-/// sessions) or the device is deleted (all). Sessions in the grain store are erased through the twin's own list.
+/// Ends a device's sessions in the session table the gateways write themselves (PostgreSQL <c>nhub_dtls_sessions</c>,
+/// docs/stateless-gateway.md): called by the twin, after its own state write, when a credential is revoked (that
+/// identity's sessions) or the device is deleted (all of them). The revoked identities are also recorded, so a
+/// session whose handshake raced the revocation (its key looked up before, its row written after the erase) is
+/// refused at takeover without asking any grain. Sessions in the grain store are erased through the twin's own list.
 /// Embedded mode has no table: nothing to do.
 /// </summary>
 public interface IDtlsSessionEraser
 {
-    /// <summary>Erases the sessions of <paramref name="pskIdentity"/>, or every session of the device when it is null; the number erased.</summary>
-    Task<int> EraseAsync(string deviceId, string? pskIdentity, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records <paramref name="revokedIdentities"/> as revoked now and erases their sessions, or every session of the
+    /// device when <paramref name="wholeDevice"/>; the number of sessions erased.
+    /// </summary>
+    Task<int> EraseAsync(string deviceId, IReadOnlyCollection<string> revokedIdentities, bool wholeDevice, CancellationToken cancellationToken);
 }
 
 /// <summary>No session table (embedded mode): the grain store is the only store.</summary>
 public sealed class NoDtlsSessionTable : IDtlsSessionEraser
 {
-    public Task<int> EraseAsync(string deviceId, string? pskIdentity, CancellationToken cancellationToken) => Task.FromResult(0);
+    public Task<int> EraseAsync(string deviceId, IReadOnlyCollection<string> revokedIdentities, bool wholeDevice, CancellationToken cancellationToken) => Task.FromResult(0);
 }

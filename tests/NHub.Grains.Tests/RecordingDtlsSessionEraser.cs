@@ -3,16 +3,17 @@ using NHub.Grains.Services;
 
 namespace NHub.Grains.Tests;
 
-/// <summary>An <see cref="IDtlsSessionEraser"/> that records each call: (device, credential identity or null for all).</summary>
+/// <summary>An <see cref="IDtlsSessionEraser"/> that records each call: the device, the identities it revokes, whether the whole device goes.</summary>
 public sealed class RecordingDtlsSessionEraser : IDtlsSessionEraser
 {
-    private readonly ConcurrentQueue<(string DeviceId, string? PskIdentity)> _calls = new();
+    private readonly ConcurrentQueue<(string DeviceId, string Identities, bool WholeDevice)> _calls = new();
 
-    public IReadOnlyList<(string DeviceId, string? PskIdentity)> CallsFor(string deviceId) => [.. _calls.Where(c => c.DeviceId == deviceId)];
+    /// <summary>The calls for <paramref name="deviceId"/>; identities joined with ',' in the order given.</summary>
+    public IReadOnlyList<(string DeviceId, string Identities, bool WholeDevice)> CallsFor(string deviceId) => [.. _calls.Where(c => c.DeviceId == deviceId)];
 
-    public Task<int> EraseAsync(string deviceId, string? pskIdentity, CancellationToken cancellationToken)
+    public Task<int> EraseAsync(string deviceId, IReadOnlyCollection<string> revokedIdentities, bool wholeDevice, CancellationToken cancellationToken)
     {
-        _calls.Enqueue((deviceId, pskIdentity));
+        _calls.Enqueue((deviceId, string.Join(',', revokedIdentities), wholeDevice));
         return Task.FromResult(0);
     }
 }

@@ -1,20 +1,18 @@
-using System.Threading.Channels;
+using NHub.Testing;
 
 namespace NHub.Grains.Tests;
 
 /// <summary>
-/// A gateway process as grains reach it: an <see cref="IGatewayObserver"/> on the test cluster's client, attached to
-/// the <see cref="IGatewayGrain"/> of <see cref="Id"/>, recording what is pushed to it. Pushes are direct messages
-/// (no stream agent, no timer), so the tests wait on them without moving the clock.
+/// A gateway process as grains reach it: a <see cref="RecordingGatewayObserver"/> on the test cluster's client,
+/// attached to the <see cref="IGatewayGrain"/> of <see cref="Id"/>. Pushes are direct messages (no stream agent, no
+/// timer), so the tests wait on them without moving the clock.
 /// </summary>
-public sealed class TestGateway : IGatewayObserver, IAsyncDisposable
+public sealed class TestGateway : IAsyncDisposable
 {
     public static readonly TimeSpan RefreshPeriod = TimeSpan.FromSeconds(15);
 
     private readonly GrainsClusterFixture _cluster;
-    private readonly Channel<DownlinkCommands> _commands = Channel.CreateUnbounded<DownlinkCommands>();
-    private readonly Channel<DtlsSessionMoved> _moved = Channel.CreateUnbounded<DtlsSessionMoved>();
-    private IGatewayObserver? _reference;
+    private readonly RecordingGatewayObserver _observer = new();
 
     private TestGateway(GrainsClusterFixture cluster, Guid id)
     {
@@ -34,36 +32,17 @@ public sealed class TestGateway : IGatewayObserver, IAsyncDisposable
     }
 
     /// <summary>Attaches (the first time) or refreshes, as the gateway does every status period.</summary>
-    public Task RefreshAsync()
-    {
-        _reference ??= _cluster.Client.CreateObjectReference<IGatewayObserver>(this);
-        return Grain.Attach(_reference, RefreshPeriod);
-    }
+    public Task RefreshAsync() => Grain.Attach(_observer.ReferenceFor(_cluster.Client), RefreshPeriod);
 
     /// <summary>The next commands pushed here; fails after 5 s.</summary>
-    public Task<DownlinkCommands> NextCommandsAsync() => _commands.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+    public Task<DownlinkCommands> NextCommandsAsync() => _observer.NextCommandsAsync(TimeSpan.FromSeconds(5));
 
     /// <summary>The next moved notice; fails after 5 s.</summary>
-    public Task<DtlsSessionMoved> NextMovedAsync() => _moved.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-
-    Task IGatewayObserver.Commands(DownlinkCommands downlink)
-    {
-        _commands.Writer.TryWrite(downlink);
-        return Task.CompletedTask;
-    }
-
-    Task IGatewayObserver.SessionMoved(DtlsSessionMoved moved)
-    {
-        _moved.Writer.TryWrite(moved);
-        return Task.CompletedTask;
-    }
+    public Task<DtlsSessionMoved> NextMovedAsync() => _observer.NextMovedAsync(TimeSpan.FromSeconds(5));
 
     public async ValueTask DisposeAsync()
     {
         await Grain.Detach();
-        if (_reference is not null)
-        {
-            _cluster.Client.DeleteObjectReference<IGatewayObserver>(_reference);
-        }
+        _cluster.Client.DeleteObjectReference<IGatewayObserver>(_observer.ReferenceFor(_cluster.Client));
     }
 }

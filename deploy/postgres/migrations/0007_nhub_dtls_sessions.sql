@@ -30,3 +30,13 @@ CREATE TABLE nhub_dtls_sessions (
 -- device's. The only index besides the key: each one is written by every handshake. The sweep of expired rows, every
 -- few minutes, reads the table instead.
 CREATE INDEX nhub_dtls_sessions_device ON nhub_dtls_sessions (device_id, established_at DESC);
+
+-- Credentials revoked (and devices deleted), as the twin records them when it erases their sessions, with the
+-- database's clock. A handshake that looked its key up before the revocation can still write its row after the
+-- erase; a takeover refuses every session of an identity established up to a minute after its revocation (handshake
+-- time and the gateways' clock skew), so such a row is never used, and no takeover has to ask a grain. Swept a day
+-- after the revocation.
+CREATE TABLE nhub_revoked_credentials (
+    psk_identity text        NOT NULL PRIMARY KEY,
+    revoked_at   timestamptz NOT NULL
+);

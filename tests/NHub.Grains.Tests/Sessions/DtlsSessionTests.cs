@@ -187,7 +187,7 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         var again = NewSnapshot("dtls-revoked", credential.PskIdentity);
         Assert.False(await cluster.Grains.GetGrain<IDtlsSessionGrain>(Convert.ToHexStringLower(again.ReceiveConnectionId)).Store(again, GatewayA, GatewayA, 100, InOneHour));
         // The gateways' session table is told too (that credential's rows only).
-        Assert.Equal([("dtls-revoked", (string?)credential.PskIdentity)], cluster.SessionTable.CallsFor("dtls-revoked"));
+        Assert.Equal([("dtls-revoked", credential.PskIdentity, false)], cluster.SessionTable.CallsFor("dtls-revoked"));
     }
 
     [Fact]
@@ -224,7 +224,7 @@ public sealed class DtlsSessionTests(GrainsClusterFixture cluster)
         Assert.Null(await second.Grain.TakeOver(GatewayC, GatewayC, 100, NextProof(), InOneHour));
         Assert.Null(await StoredAsync(first.Grain));
         Assert.Null(await StoredAsync(second.Grain));
-        Assert.Equal([("dtls-deleted", (string?)null)], cluster.SessionTable.CallsFor("dtls-deleted"));
+        Assert.Equal([("dtls-deleted", credential.PskIdentity, true)], cluster.SessionTable.CallsFor("dtls-deleted"));
     }
 
     [Fact]

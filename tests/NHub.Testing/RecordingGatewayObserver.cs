@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using NHub.Grains;
 
-namespace NHub.Integration.Tests.Devices;
+namespace NHub.Testing;
 
 /// <summary>A gateway as the grains see it (an <see cref="IGatewayObserver"/> on a test client), recording what is pushed to it.</summary>
 public sealed class RecordingGatewayObserver : IGatewayObserver
@@ -13,9 +13,14 @@ public sealed class RecordingGatewayObserver : IGatewayObserver
     public static async Task<RecordingGatewayObserver> AttachAsync(IClusterClient client, Guid gatewayId)
     {
         var observer = new RecordingGatewayObserver();
-        await client.GetGrain<IGatewayGrain>(gatewayId).Attach(client.CreateObjectReference<IGatewayObserver>(observer), TimeSpan.FromSeconds(15));
+        await client.GetGrain<IGatewayGrain>(gatewayId).Attach(observer.ReferenceFor(client), TimeSpan.FromSeconds(15));
         return observer;
     }
+
+    private IGatewayObserver? _reference;
+
+    /// <summary>This observer's reference on <paramref name="client"/> (created once; Orleans holds the object weakly, the caller holds this).</summary>
+    public IGatewayObserver ReferenceFor(IClusterClient client) => _reference ??= client.CreateObjectReference<IGatewayObserver>(this);
 
     public Task<DownlinkCommands> NextCommandsAsync(TimeSpan timeout) => _commands.Reader.ReadAsync().AsTask().WaitAsync(timeout);
 
