@@ -91,9 +91,8 @@ public static class GatewayHostingExtensions
             NpgsqlDataSource.Create(PostgresConnectionBudget.GatewaySessions(mode.PostgresConnectionString!, options.MaxConnections)));
         services.AddKeyedSingleton(PostgresDtlsSessionStore.LazyCommitDataSourceKey, (_, _) =>
             NpgsqlDataSource.Create(PostgresConnectionBudget.GatewaySessions(mode.PostgresConnectionString!, options.MaxConnections, lazyCommit: true)));
-        services.AddSingleton<PostgresDtlsSessionStore>();
-        services.AddSingleton<IDtlsSessionStore>(sp => sp.GetRequiredService<PostgresDtlsSessionStore>());
-        services.AddHostedService(sp => sp.GetRequiredService<PostgresDtlsSessionStore>());
+        services.AddSingleton<IDtlsSessionStore, PostgresDtlsSessionStore>();
+        services.AddHostedService<PostgresDtlsSessionSweeper>();
     }
 
     /// <summary>The start-up summary's CoAP line: each bound endpoint and what it does.</summary>

@@ -29,7 +29,7 @@ public sealed partial class PostgresDtlsSessionStore(
     GatewayIdentity gateway,
     SessionStoreOptions options,
     TimeProvider time,
-    ILogger<PostgresDtlsSessionStore> logger) : BackgroundService, IDtlsSessionStore
+    ILogger<PostgresDtlsSessionStore> logger) : IDtlsSessionStore, IDisposable
 {
     /// <summary>The DI key of this store's own connection pool.</summary>
     public const string DataSourceKey = "nhub-gateway-sessions";
@@ -49,7 +49,7 @@ public sealed partial class PostgresDtlsSessionStore(
     /// handshake. The minute covers a handshake that looked its key up just before the revocation and wrote its row
     /// after the erase, and the clocks of gateways and database apart. Table alias <c>s</c>.
     /// </summary>
-    private const string NotRevoked =
+    internal const string NotRevoked =
         "NOT EXISTS (SELECT 1 FROM nhub_revoked_credentials r WHERE r.psk_identity = s.psk_identity AND s.established_at <= r.revoked_at + interval '60 seconds')";
 
     private const string SessionColumns =
@@ -297,57 +297,7 @@ public sealed partial class PostgresDtlsSessionStore(
     public Task RemoveAsync(byte[] connectionId, Guid leaseId, CancellationToken cancellationToken) =>
         DeleteAsync(connectionId, leaseId, cancellationToken);
 
-    /// <summary>Deletes sessions past their expiry every <see cref="SessionStoreOptions.SweepPeriod"/> (any gateway may; they are idempotent).</summary>
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.SweepPeriod, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    var swept = await SweepExpiredAsync(stoppingToken);
-                    if (swept > 0)
-                    {
-                        LogSwept(logger, swept);
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogSweepFailed(logger, ex);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    /// <summary>
-    /// One sweep: up to 10,000 sessions that expired or whose credential was revoked (the next period takes the rest),
-    /// and revocation records older than a day (every session they could refuse was established before them).
-    /// </summary>
-    public async Task<int> SweepExpiredAsync(CancellationToken cancellationToken)
-    {
-        await using var batch = db.CreateBatch();
-        var sessions = new NpgsqlBatchCommand(
-            $"""
-            DELETE FROM nhub_dtls_sessions WHERE connection_id IN (
-                SELECT connection_id FROM nhub_dtls_sessions AS s WHERE s.expires_at <= @now OR NOT {NotRevoked} LIMIT 10000)
-            """);
-        sessions.Parameters.AddWithValue("now", time.GetUtcNow());
-        batch.BatchCommands.Add(sessions);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM nhub_revoked_credentials WHERE revoked_at < now() - interval '1 day'"));
-        await batch.ExecuteNonQueryAsync(cancellationToken);
-        return sessions.RecordsAffected;
-    }
-
-    public override void Dispose()
-    {
-        _keyGate.Dispose();
-        base.Dispose();
-    }
+    public void Dispose() => _keyGate.Dispose();
 
     /// <summary>Reads a row's session columns (0–7) and the given owner, replay and expiry columns into a lease.</summary>
     private async Task<DtlsSessionLease?> ReadLeaseAsync(NpgsqlDataReader reader, byte[] connectionId, long start, long limit, int ownerColumn, int replayColumn, int expiresColumn, CancellationToken cancellationToken)
@@ -423,15 +373,9 @@ public sealed partial class PostgresDtlsSessionStore(
     [LoggerMessage(EventId = 5211, Level = LogLevel.Information, Message = "DTLS session {ConnectionId} of device {DeviceId} taken over from gateway {PreviousOwner}; write sequence numbers [{Start}, {Limit})")]
     private static partial void LogTakenOver(ILogger logger, string connectionId, string deviceId, Guid previousOwner, long start, long limit);
 
-    [LoggerMessage(EventId = 5212, Level = LogLevel.Warning, Message = "Stored DTLS session {ConnectionId} of device {DeviceId} cannot be decrypted (another master key?); erased")]
+    [LoggerMessage(EventId = 5212, Level = LogLevel.Warning, Message = "Stored DTLS session {ConnectionId} of device {DeviceId} cannot be decrypted (another master key?); refused")]
     private static partial void LogUndecryptable(ILogger logger, Exception ex, string connectionId, string deviceId);
 
     [LoggerMessage(EventId = 5214, Level = LogLevel.Warning, Message = "Could not tell gateway {PreviousOwner} that DTLS session {ConnectionId} moved")]
     private static partial void LogNotifyFailed(ILogger logger, Exception ex, string connectionId, Guid previousOwner);
-
-    [LoggerMessage(EventId = 5215, Level = LogLevel.Information, Message = "{Count} expired DTLS session(s) deleted from the session store")]
-    private static partial void LogSwept(ILogger logger, int count);
-
-    [LoggerMessage(EventId = 5216, Level = LogLevel.Warning, Message = "Sweeping expired DTLS sessions failed; retried next period")]
-    private static partial void LogSweepFailed(ILogger logger, Exception ex);
 }

@@ -16,9 +16,3 @@ public interface IDtlsSessionEraser
     /// </summary>
     Task<int> EraseAsync(string deviceId, IReadOnlyCollection<string> revokedIdentities, bool wholeDevice, CancellationToken cancellationToken);
 }
-
-/// <summary>No session table (embedded mode): the grain store is the only store.</summary>
-public sealed class NoDtlsSessionTable : IDtlsSessionEraser
-{
-    public Task<int> EraseAsync(string deviceId, IReadOnlyCollection<string> revokedIdentities, bool wholeDevice, CancellationToken cancellationToken) => Task.FromResult(0);
-}

@@ -1,5 +1,4 @@
 using NHub.Grains.Devices;
-using Orleans.Streams;
 
 namespace NHub.Grains.Tests.Devices;
 

@@ -1,6 +1,5 @@
 using NHub.Grains.Gateways;
 using NHub.Grains.Services;
-using Orleans.Streams;
 
 namespace NHub.Grains.Tests.Devices;
 

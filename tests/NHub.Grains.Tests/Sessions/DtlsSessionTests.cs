@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using NHub.Grains.Devices;
 using NHub.Grains.Services;
 using NHub.Grains.Sessions;
-using Orleans.Streams;
 
 namespace NHub.Grains.Tests.Sessions;
 

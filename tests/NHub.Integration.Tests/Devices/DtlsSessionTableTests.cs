@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using NHub.Gateway.Backend;
 using NHub.Gateway.Resources;
 using NHub.Grains;
@@ -19,7 +20,8 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
-    private readonly ManualClock _clock = new(DateTimeOffset.UtcNow);
+    /// <summary>Expiry is decided by the gateway's clock, passed to every statement: the test moves it.</summary>
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
     private ProductionSilo _platform = null!;
     private NpgsqlDataSource _db = null!;
     private NpgsqlDataSource _lazy = null!;
@@ -45,6 +47,9 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
     private PostgresDtlsSessionStore Gateway(Guid? id = null, int maxPerDevice = 16) =>
         new(_db, _lazy, _platform.Grains, new GatewayIdentity(id ?? Guid.NewGuid()),
             new SessionStoreOptions { MaxSessionsPerDevice = maxPerDevice }, _clock, NullLogger<PostgresDtlsSessionStore>.Instance);
+
+    private PostgresDtlsSessionSweeper Sweeper() =>
+        new(_db, new SessionStoreOptions(), _clock, NullLogger<PostgresDtlsSessionSweeper>.Instance);
 
     private async Task<(IDeviceGrain Device, CredentialSummary Credential)> DeviceWithCredentialAsync(string deviceId)
     {
@@ -243,7 +248,7 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         Assert.Null(await Gateway().TakeOverAsync(late.ReceiveConnectionId, Guid.NewGuid(), 100, 1, InOneHour, default));
         Assert.Null(await Gateway().LoadAsync(late.ReceiveConnectionId, default));
         Assert.Equal(1, await RowsAsync("tbl-revoke"));
-        Assert.True(await store.SweepExpiredAsync(default) >= 1);
+        Assert.True(await Sweeper().SweepAsync(default) >= 1);
         Assert.Equal(0, await RowsAsync("tbl-revoke"));
 
         // The same identity issued again: a session established well after the revocation is the new credential's.
@@ -290,17 +295,7 @@ public sealed class DtlsSessionTableTests(PlatformServersFixture servers) : IAsy
         Assert.Equal(2, await RowsAsync("tbl-trim"));
 
         _clock.Advance(TimeSpan.FromHours(2));
-        Assert.True(await store.SweepExpiredAsync(default) >= 2);
+        Assert.True(await Sweeper().SweepAsync(default) >= 2);
         Assert.Equal(0, await RowsAsync("tbl-trim"));
-    }
-
-    /// <summary>A clock the test moves (expiry is decided by the gateway's clock, passed to every statement).</summary>
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }
