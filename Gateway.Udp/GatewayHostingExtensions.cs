@@ -44,6 +44,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton(coap);
         services.AddSingleton<UdpTransport>();
         services.AddSingleton<IPskCredentialSource, GrainPskCredentialSource>();
+        services.AddDeviceCertificates<GrainDeviceCertificateDirectory>();
         AddSessionStore(services, builder.Configuration, mode);
         services.AddDtlsTransport();
         services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredService<DtlsTransport>());

@@ -44,6 +44,23 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("IssueCredential")]
     Task<IssueCredentialResult> IssueCredential(PskFormat format);
 
+    /// <summary>
+    /// Registers a device's own certificate (pinned by fingerprint) or raw public key (RFC 7250). A device may hold
+    /// several (rotation with overlap, a PSK beside them). <see cref="IssueOutcome.DuplicateCredential"/> when the same
+    /// key is already registered here (active or revoked: a revoked key stays revoked),
+    /// <see cref="IssueOutcome.BoundToAnotherDevice"/> when another device holds it.
+    /// </summary>
+    [Alias("RegisterKeyCredential")]
+    Task<IssueCredentialResult> RegisterKeyCredential(KeyCredentialFacts facts);
+
+    /// <summary>
+    /// Called by a gateway when the device authenticated with a certificate chaining to a registered authority that
+    /// the twin did not know yet: records it as a credential (source <see cref="CredentialSource.CertificateAuthority"/>)
+    /// so that it is listed and can be revoked like any other.
+    /// </summary>
+    [Alias("EnrollCertificate")]
+    Task<EnrollOutcome> EnrollCertificate(KeyCredentialFacts facts);
+
     /// <summary>Credentials without key material; null when the device does not exist.</summary>
     [Alias("ListCredentials")]
     Task<IReadOnlyList<CredentialSummary>?> ListCredentials();

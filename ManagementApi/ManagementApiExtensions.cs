@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NHub.ManagementApi.Auth;
 using NHub.ManagementApi.Endpoints;
@@ -31,6 +32,7 @@ public static class ManagementApiExtensions
         services.AddSingleton<IValidateOptions<ManagementApiOptions>>(sp =>
             new ManagementApiOptionsValidator(sp.GetService<PlatformMode>() ?? PlatformMode.From(sp.GetRequiredService<IConfiguration>())));
 
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(ApiKeyStore.Create);
         services.AddStartupHttpEndpoint(10, "management API", Prefix);
         services.AddStartupHttpEndpoint(11, "API reference", "/scalar");
@@ -93,6 +95,7 @@ public static class ManagementApiExtensions
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapDevicesApi();
         api.MapCredentialsApi();
+        api.MapCertificateAuthoritiesApi();
         api.MapCommandsApi();
         api.MapFirmwareApi();
         api.MapTelemetryApi();

@@ -21,6 +21,12 @@ internal static partial class ManagementApiLog
     [LoggerMessage(7021, LogLevel.Information, "Credential {CredentialId} of device {DeviceId} revoked")]
     public static partial void CredentialRevoked(ILogger logger, string deviceId, Guid credentialId);
 
+    [LoggerMessage(7022, LogLevel.Information, "Certificate authority {AuthorityId} '{Subject}' (sha256 {Fingerprint}) trusted for device certificates")]
+    public static partial void CertificateAuthorityAdded(ILogger logger, Guid authorityId, string subject, string fingerprint);
+
+    [LoggerMessage(7023, LogLevel.Information, "Certificate authority {AuthorityId} no longer trusted")]
+    public static partial void CertificateAuthorityRemoved(ILogger logger, Guid authorityId);
+
     [LoggerMessage(7030, LogLevel.Information, "Command {CommandId} '{CommandName}' queued for device {DeviceId}")]
     public static partial void CommandQueued(ILogger logger, string deviceId, Guid commandId, string commandName);
 

@@ -11,6 +11,7 @@ public sealed class GrainPskCredentialSource(IGrainFactory grains) : IPskCredent
         return lookup is null
             ? null
             : new PskCredential(identity, lookup.DeviceId, lookup.Key,
-                lookup.Status == CredentialStatus.Active ? PskCredentialStatus.Active : PskCredentialStatus.Revoked);
+                lookup.Status == CredentialStatus.Active ? PskCredentialStatus.Active : PskCredentialStatus.Revoked,
+                lookup.AuthType, lookup.Pinned);
     }
 }

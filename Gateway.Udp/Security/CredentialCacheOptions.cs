@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace NHub.Gateway.Security;
 
-/// <summary>PSK credential cache settings (section <c>Gateway:Credentials</c>).</summary>
+/// <summary>Credential cache settings, for PSKs, certificates and raw public keys alike (section <c>Gateway:Credentials</c>).</summary>
 public sealed class CredentialCacheOptions
 {
     public const string Section = "Gateway:Credentials";
@@ -29,6 +29,14 @@ public sealed class CredentialCacheOptions
     /// <summary>A lookup slower than this fails (the handshake fails with internal_error; the device retries).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Gateway:Credentials:LookupTimeout must be between 100 ms and 1 min")]
     public TimeSpan LookupTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long the registered certificate authorities are used before they are fetched again. An authority added
+    /// through the API is trusted, and a removed one refused, by every gateway within this time (certificates of
+    /// devices, unlike authorities, are revoked at once: their revocation is pushed).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:Credentials:TrustAnchorRefresh must be between 1 s and 1 h")]
+    public TimeSpan TrustAnchorRefresh { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>PSK identities longer than this (UTF-8 bytes) are rejected without a lookup (RFC 4279 allows 2^16-1).</summary>
     [Range(1, 65535, ErrorMessage = "Gateway:Credentials:MaxIdentityLength must be between 1 and 65535")]

@@ -15,7 +15,8 @@ public sealed partial class DeviceGrain
         }
         foreach (var c in state.State.Credentials)
         {
-            if (c.Status == CredentialStatus.Active)
+            // One PSK at a time: its identity is prefix-device_id. Certificates and raw keys beside it do not count.
+            if (c.Status == CredentialStatus.Active && c.EffectiveAuthType == CredentialAuthTypes.Psk)
             {
                 return new IssueCredentialResult(IssueOutcome.ActiveCredentialExists, null);
             }
@@ -46,6 +47,68 @@ public sealed partial class DeviceGrain
         state.State.Credentials.Add(credential);
         await state.WriteStateAsync();
         return new IssueCredentialResult(IssueOutcome.Issued, new IssuedCredential(credential.ToSummary(), hex));
+    }
+
+    public async Task<IssueCredentialResult> RegisterKeyCredential(KeyCredentialFacts facts)
+    {
+        if (!Exists)
+        {
+            return new IssueCredentialResult(IssueOutcome.UnknownDevice, null);
+        }
+        if (state.State.Credentials.Exists(c => string.Equals(c.PskIdentity, facts.Identity, StringComparison.Ordinal)))
+        {
+            return new IssueCredentialResult(IssueOutcome.DuplicateCredential, null);
+        }
+        var credential = await AddKeyCredentialAsync(facts, CredentialSource.Pinned);
+        return credential is null
+            ? new IssueCredentialResult(IssueOutcome.BoundToAnotherDevice, null)
+            : new IssueCredentialResult(IssueOutcome.Issued, new IssuedCredential(credential.ToSummary(), ""));
+    }
+
+    public async Task<EnrollOutcome> EnrollCertificate(KeyCredentialFacts facts)
+    {
+        if (!Exists)
+        {
+            return EnrollOutcome.UnknownDevice;
+        }
+        if (state.State.Credentials.Find(c => string.Equals(c.PskIdentity, facts.Identity, StringComparison.Ordinal)) is { } known)
+        {
+            return known.Status == CredentialStatus.Active ? EnrollOutcome.Enrolled : EnrollOutcome.Revoked;
+        }
+        return await AddKeyCredentialAsync(facts, CredentialSource.CertificateAuthority) is null
+            ? EnrollOutcome.BoundToAnotherDevice
+            : EnrollOutcome.Enrolled;
+    }
+
+    /// <summary>Index first, as for a PSK: a failed state write leaves an identity that resolves to nothing. Null when another device holds the key.</summary>
+    private async Task<CredentialState?> AddKeyCredentialAsync(KeyCredentialFacts facts, CredentialSource source)
+    {
+        if (facts.AuthType is not (CredentialAuthTypes.X509 or CredentialAuthTypes.Rpk) || !CredentialIdentities.IsKeyIdentity(facts.Identity))
+        {
+            throw new ArgumentException($"not a certificate or raw-key credential: {facts.AuthType} {facts.Identity}", nameof(facts));
+        }
+        var id = Guid.NewGuid();
+        if (!await GrainFactory.GetGrain<IPskIdentityGrain>(facts.Identity).Bind(DeviceId, id))
+        {
+            return null;
+        }
+        var credential = new CredentialState
+        {
+            Id = id,
+            PskIdentity = facts.Identity,
+            AuthType = facts.AuthType,
+            Fingerprint = facts.Fingerprint,
+            Subject = facts.Subject,
+            NotAfter = facts.NotAfter,
+            Source = source,
+            Status = CredentialStatus.Active,
+            CreatedAt = time.GetUtcNow(),
+        };
+        state.State.Credentials.Add(credential);
+        await state.WriteStateAsync();
+        await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.CredentialAdded, credential.CreatedAt,
+            new Dictionary<string, object?> { ["credential_id"] = id, ["auth_type"] = facts.AuthType, ["fingerprint"] = facts.Fingerprint, ["source"] = source == CredentialSource.Pinned ? "pinned" : "certificate_authority" }));
+        return credential;
     }
 
     public Task<IReadOnlyList<CredentialSummary>?> ListCredentials()
@@ -95,11 +158,12 @@ public sealed partial class DeviceGrain
             }
             if (c.Status == CredentialStatus.Active)
             {
-                return Task.FromResult<PskLookup?>(new PskLookup(DeviceId, c.Id, protector.Unprotect(c.ProtectedKey, c.Id), CredentialStatus.Active));
+                var key = c.EffectiveAuthType == CredentialAuthTypes.Psk ? protector.Unprotect(c.ProtectedKey, c.Id) : [];
+                return Task.FromResult<PskLookup?>(new PskLookup(DeviceId, c.Id, key, CredentialStatus.Active, c.EffectiveAuthType, c.Source == CredentialSource.Pinned));
             }
             revoked = c;
         }
-        return Task.FromResult(revoked is null ? null : new PskLookup(DeviceId, revoked.Id, [], CredentialStatus.Revoked));
+        return Task.FromResult(revoked is null ? null : new PskLookup(DeviceId, revoked.Id, [], CredentialStatus.Revoked, revoked.EffectiveAuthType));
     }
 
     /// <summary>Every gateway subscribes to the revocation stream: caches drop the identity and live sessions close.</summary>

@@ -43,8 +43,16 @@ public sealed class CredentialState
     [Id(4)] public CredentialStatus Status { get; set; }
     [Id(5)] public DateTimeOffset CreatedAt { get; set; }
     [Id(6)] public DateTimeOffset? RevokedAt { get; set; }
+    /// <summary><see cref="CredentialAuthTypes"/>; null in states written before certificates existed (psk).</summary>
+    [Id(7)] public string? AuthType { get; set; }
+    [Id(8)] public string? Fingerprint { get; set; }
+    [Id(9)] public string? Subject { get; set; }
+    [Id(10)] public DateTimeOffset? NotAfter { get; set; }
+    [Id(11)] public CredentialSource? Source { get; set; }
 
-    public CredentialSummary ToSummary() => new(Id, "psk", PskIdentity, PskFormat, Status, CreatedAt, RevokedAt);
+    public string EffectiveAuthType => AuthType ?? CredentialAuthTypes.Psk;
+
+    public CredentialSummary ToSummary() => new(Id, EffectiveAuthType, PskIdentity, PskFormat, Status, CreatedAt, RevokedAt, Fingerprint, Subject, NotAfter, Source);
 }
 
 [GenerateSerializer, Alias("nhub.CommandState")]

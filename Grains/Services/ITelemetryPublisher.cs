@@ -29,6 +29,9 @@ public static class DeviceEventTypes
     public const string CommandDelivered = "command_delivered";
     public const string FirmwareCompleted = "firmware_completed";
     public const string CredentialRevoked = "credential_revoked";
+
+    /// <summary>A certificate or raw-public-key credential was registered, or enrolled by a gateway (data: credential_id, auth_type, fingerprint, source).</summary>
+    public const string CredentialAdded = "credential_added";
     public const string Deleted = "deleted";
 
     /// <summary>Created by development auto-provisioning (data: peer, transport).</summary>

@@ -1,9 +1,11 @@
 namespace NHub.ManagementApi.Endpoints;
 
 /// <summary>
-/// <c>/devices/{device_id}/credentials</c>: PSK credentials, the provisioning flow of the CoAP client guide. The key is
-/// returned by the issuing POST only. A device has at most one active credential (its PSK identity is
+/// <c>/devices/{device_id}/credentials</c>: the provisioning flow of the CoAP client guide. PSK credentials: the key is
+/// returned by the issuing POST only, and a device has at most one active PSK (its identity is
 /// <c>&lt;prefix&gt;-&lt;device_id&gt;</c>), so rotation is: revoke the old credential, issue a new one, configure it.
+/// Certificates (x509, pinned) and raw public keys (rpk) are registered, several per device if need be; a revocation
+/// of any of them drops its live sessions on every gateway (docs/device-certificates.md).
 /// </summary>
 public static class CredentialsApi
 {
@@ -15,9 +17,12 @@ public static class CredentialsApi
 
         credentials.MapPost("", IssueCredential)
             .WithName("IssueCredential")
-            .WithSummary("Issue a PSK credential")
-            .WithDescription("Returns id, auth_type, psk_identity, psk_key, server and status. The psk_key appears in this response only. " +
-                "409 while the device has an active credential: revoke it first (rotation).")
+            .WithSummary("Issue a PSK credential, or register a certificate or raw public key")
+            .WithDescription("auth_type psk: returns id, auth_type, psk_identity, psk_key, server and status; the psk_key appears in this response only; " +
+                "409 while the device has an active PSK: revoke it first (rotation). auth_type x509 with certificate (PEM; subject CN = the device id): " +
+                "pins that certificate. auth_type rpk with public_key (PEM SubjectPublicKeyInfo): the device's raw public key (RFC 7250). " +
+                "Both return id, auth_type, psk_identity, fingerprint, subject, not_after, source, server and status; 409 when the key is registered already.")
+            .Produces<KeyCredentialResponse>(StatusCodes.Status201Created)
             .AcceptsJson<IssueCredentialRequest>()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
@@ -40,19 +45,27 @@ public static class CredentialsApi
         return api;
     }
 
-    public static async Task<Results<Created<IssuedCredentialResponse>, ProblemHttpResult>> IssueCredential(
+    public static async Task<Results<Created<IssuedCredentialResponse>, Created<KeyCredentialResponse>, ProblemHttpResult>> IssueCredential(
         [FromRoute(Name = "device_id")] string deviceId, JsonBody<IssueCredentialRequest> body, HttpResponse response, [AsParameters] ApiServices services)
     {
         var request = body.Value;
+        switch (request.AuthType)
+        {
+            case CredentialAuthTypes.Psk:
+                return await IssuePskAsync(deviceId, request, response, services);
+            case CredentialAuthTypes.X509 or CredentialAuthTypes.Rpk:
+                return await RegisterKeyAsync(deviceId, request, services);
+            case null or "":
+                return Problems.Field("auth_type", "is required: 'psk', 'x509' or 'rpk'");
+            default:
+                return Problems.Field("auth_type", "must be 'psk' (DTLS PSK), 'x509' (a device certificate) or 'rpk' (a raw public key)");
+        }
+    }
+
+    private static async Task<Results<Created<IssuedCredentialResponse>, Created<KeyCredentialResponse>, ProblemHttpResult>> IssuePskAsync(
+        string deviceId, IssueCredentialRequest request, HttpResponse response, ApiServices services)
+    {
         var errors = new FieldErrors();
-        if (string.IsNullOrEmpty(request.AuthType))
-        {
-            errors.Add("auth_type", "is required; the only supported value is 'psk'");
-        }
-        else if (!string.Equals(request.AuthType, PskAuthType, StringComparison.Ordinal))
-        {
-            errors.Add("auth_type", "the only supported value is 'psk' (DTLS 1.2 PSK)");
-        }
         var format = PskFormat.Ascii;
         switch (request.PskFormat)
         {
@@ -64,6 +77,10 @@ public static class CredentialsApi
             default:
                 errors.Add("psk_format", "must be 'ascii' or 'binary'");
                 break;
+        }
+        if (request.Certificate is not null || request.PublicKey is not null)
+        {
+            errors.Add(request.Certificate is not null ? "certificate" : "public_key", "is for auth_type 'x509' or 'rpk', not 'psk'");
         }
         if (errors.Any)
         {
@@ -82,8 +99,71 @@ public static class CredentialsApi
             case IssueOutcome.UnknownDevice:
                 return Problems.DeviceNotFound(deviceId);
             case IssueOutcome.ActiveCredentialExists:
-                return Problems.Conflict($"Device '{deviceId}' already has an active credential. To rotate, revoke it " +
+                return Problems.Conflict($"Device '{deviceId}' already has an active PSK credential. To rotate, revoke it " +
                     $"(DELETE .../credentials/{{credential_id}}), then issue a new one.");
+            default:
+                throw new InvalidOperationException($"Unexpected issue outcome {result.Outcome}");
+        }
+    }
+
+    /// <summary>
+    /// x509: the device's own certificate, pinned by its SHA-256 (no authority needed; its subject CN must be the device
+    /// id, and it must be valid now). rpk: the device's public key (RFC 7250). Devices whose certificates a registered
+    /// authority issued need no credential here: the gateway records theirs at the first handshake.
+    /// </summary>
+    private static async Task<Results<Created<IssuedCredentialResponse>, Created<KeyCredentialResponse>, ProblemHttpResult>> RegisterKeyAsync(
+        string deviceId, IssueCredentialRequest request, ApiServices services)
+    {
+        KeyCredentialFacts facts;
+        if (request.AuthType == CredentialAuthTypes.X509)
+        {
+            if (request.PskFormat is not null || request.PublicKey is not null)
+            {
+                return Problems.Field(request.PskFormat is not null ? "psk_format" : "public_key", "is not for auth_type 'x509'");
+            }
+            using var certificate = KeyMaterialReader.ReadCertificate(request.Certificate, out var error);
+            if (certificate is null)
+            {
+                return Problems.Field("certificate", error!);
+            }
+            if (CredentialIdentities.DeviceIdOf(certificate) != deviceId)
+            {
+                return Problems.Field("certificate", $"its subject CN must be the device id '{deviceId}' (the subject is '{certificate.Subject}')");
+            }
+            var now = services.Time.GetUtcNow();
+            if (now > certificate.NotAfter.ToUniversalTime() || now < certificate.NotBefore.ToUniversalTime())
+            {
+                return Problems.Field("certificate", $"is not valid now (valid {certificate.NotBefore.ToUniversalTime():O} to {certificate.NotAfter.ToUniversalTime():O})");
+            }
+            facts = new KeyCredentialFacts(CredentialAuthTypes.X509, CredentialIdentities.ForCertificate(certificate.RawData),
+                CredentialIdentities.Fingerprint(certificate.RawData), certificate.Subject, new DateTimeOffset(certificate.NotAfter.ToUniversalTime()));
+        }
+        else
+        {
+            if (request.PskFormat is not null || request.Certificate is not null)
+            {
+                return Problems.Field(request.PskFormat is not null ? "psk_format" : "certificate", "is not for auth_type 'rpk'");
+            }
+            if (KeyMaterialReader.ReadPublicKey(request.PublicKey, out var error) is not { } publicKey)
+            {
+                return Problems.Field("public_key", error!);
+            }
+            facts = new KeyCredentialFacts(CredentialAuthTypes.Rpk, CredentialIdentities.ForPublicKey(publicKey), CredentialIdentities.Fingerprint(publicKey), null, null);
+        }
+
+        var result = await services.Grains.GetGrain<IDeviceGrain>(deviceId).RegisterKeyCredential(facts);
+        switch (result.Outcome)
+        {
+            case IssueOutcome.Issued when result.Credential is { } issued:
+                ManagementApiLog.CredentialIssued(services.Logger, deviceId, issued.Summary.Id, issued.Summary.PskIdentity);
+                return TypedResults.Created(Links.Credential(deviceId, issued.Summary.Id), KeyCredentialResponse.From(issued.Summary, services.Options.CoapsServerUri));
+            case IssueOutcome.UnknownDevice:
+                return Problems.DeviceNotFound(deviceId);
+            case IssueOutcome.DuplicateCredential:
+                return Problems.Conflict($"Device '{deviceId}' already has this {(facts.AuthType == CredentialAuthTypes.X509 ? "certificate" : "public key")} " +
+                    $"(sha256 {facts.Fingerprint}); a revoked one stays revoked: register a new key.");
+            case IssueOutcome.BoundToAnotherDevice:
+                return Problems.Conflict($"This {(facts.AuthType == CredentialAuthTypes.X509 ? "certificate" : "public key")} (sha256 {facts.Fingerprint}) is registered to another device.");
             default:
                 throw new InvalidOperationException($"Unexpected issue outcome {result.Outcome}");
         }

@@ -9,5 +9,7 @@ internal static class Links
 
     public static string Command(string deviceId, Guid commandId) => $"{Device(deviceId)}/commands/{commandId}";
 
+    public static string CertificateAuthority(Guid id) => $"{ManagementApiExtensions.Prefix}/certificate-authorities/{id}";
+
     public static string Firmware(string version) => $"{ManagementApiExtensions.Prefix}/firmware/{version}";
 }

@@ -54,8 +54,9 @@ internal sealed class CachedPskIdentityManager(CredentialCache cache, Cancellati
             RejectReason = "lookup_failed";
             throw new TlsFatalAlert(AlertDescription.internal_error, ex);
         }
-        if (credential is null)
+        if (credential is null || !credential.IsPsk)
         {
+            // A certificate's or raw key's name offered as a PSK identity: there is no key to hand out.
             RejectReason = "unknown_identity";
             return null;
         }

@@ -8,6 +8,9 @@ internal static partial class DtlsLog
     [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "CoAP DTLS transport listening on {EndPoint} (suites {CipherSuites}, {HandshakeThreads} handshake threads)")]
     public static partial void Listening(ILogger logger, EndPoint endPoint, string cipherSuites, int handshakeThreads);
 
+    [LoggerMessage(EventId = 1114, Level = LogLevel.Information, Message = "DTLS certificate suites present {Source}: sha256 fingerprint {Fingerprint}, public key sha256 {PublicKeyFingerprint}")]
+    public static partial void ServerCertificate(ILogger logger, string source, string fingerprint, string publicKeyFingerprint);
+
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "DTLS session {SessionId} with {Peer} established: identity {Identity}, suite {CipherSuite}, connection id {ConnectionId}")]
     public static partial void HandshakeCompleted(ILogger logger, long sessionId, IPEndPoint peer, string? identity, string cipherSuite, string connectionId);
 

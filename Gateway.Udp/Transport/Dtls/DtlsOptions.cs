@@ -23,6 +23,9 @@ public sealed class DtlsOptions : IValidatableObject
     /// </summary>
     public IList<string> CipherSuites { get; set; } = [];
 
+    /// <summary>The gateway's certificate for the ECDHE-ECDSA suites (section <c>Gateway:Dtls:Certificate</c>).</summary>
+    public DtlsCertificateOptions Certificate { get; set; } = new();
+
     /// <summary><see cref="CipherSuites"/>, or the default order when none is configured.</summary>
     public IReadOnlyList<string> EffectiveCipherSuites => CipherSuites.Count > 0 ? [.. CipherSuites] : DtlsCipherSuites.DefaultOrder;
 
@@ -192,6 +195,52 @@ public sealed class DtlsOptions : IValidatableObject
         if (!System.Net.IPAddress.TryParse(BindAddress, out _))
         {
             yield return new ValidationResult($"Gateway:Dtls:BindAddress '{BindAddress}' is not an IP address", [nameof(BindAddress)]);
+        }
+        if (Certificate.Validate() is { } certificateError)
+        {
+            yield return new ValidationResult(certificateError, [nameof(Certificate)]);
+        }
+    }
+}
+
+/// <summary>
+/// The certificate and ECDSA key the gateway presents to certificate and raw-public-key devices
+/// (RFC 7252 §9.1.3.2-3), as PEM files. Neither set: a self-signed P-256 certificate is made at each start and its
+/// fingerprint logged, which suits development; production sets both (every gateway of a cluster the same, so that
+/// devices pinning it reach any of them).
+/// </summary>
+public sealed class DtlsCertificateOptions
+{
+    /// <summary>PEM file: the gateway's certificate, then any intermediates (leaf first).</summary>
+    public string? Path { get; set; }
+
+    /// <summary>PEM file: the certificate's ECDSA private key (PKCS#8 or SEC 1).</summary>
+    public string? KeyPath { get; set; }
+
+    /// <summary>The subject CN of the self-signed certificate made when none is configured.</summary>
+    public string SelfSignedName { get; set; } = "nhub-gateway";
+
+    public bool IsConfigured => !string.IsNullOrEmpty(Path);
+
+    /// <summary>The one-line error naming the key, or null; reads the files, so that a bad one stops the host before it listens.</summary>
+    internal string? Validate()
+    {
+        if (string.IsNullOrEmpty(Path) != string.IsNullOrEmpty(KeyPath))
+        {
+            return "Gateway:Dtls:Certificate:Path and Gateway:Dtls:Certificate:KeyPath must be set together";
+        }
+        if (!IsConfigured)
+        {
+            return string.IsNullOrWhiteSpace(SelfSignedName) ? "Gateway:Dtls:Certificate:SelfSignedName must not be empty" : null;
+        }
+        try
+        {
+            _ = ServerCertificate.Load(Path!, KeyPath!);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            return $"Gateway:Dtls:Certificate:Path/KeyPath: {ex.Message}";
         }
     }
 }

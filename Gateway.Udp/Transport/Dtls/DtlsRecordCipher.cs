@@ -15,7 +15,7 @@ namespace NHub.Gateway.Transport.Dtls;
 /// BouncyCastle, OpenSSL and Mbed TLS do), so the nonce is unique as long as the sequence number is
 /// (docs/dtls-sequence-reservation.md).</item>
 /// <item>CBC (RFC 5246 §6.2.3.2) only with encrypt-then-MAC (RFC 7366): the MAC is checked before anything is decrypted,
-/// so there is no padding oracle. <see cref="PskDtlsServer"/> never selects CBC for a client that did not offer it.</item>
+/// so there is no padding oracle. <see cref="DeviceDtlsServer"/> never selects CBC for a client that did not offer it.</item>
 /// <item>Records with a Connection ID (RFC 9146 §4, §5): content type tls12_cid, the DTLSInnerPlaintext (content ‖
 /// real type ‖ zero padding), and the additional data that starts with the 8-byte 0xFF placeholder.</item>
 /// </list>
@@ -49,12 +49,14 @@ internal sealed class DtlsRecordCipher : IDisposable
         // client_write_IV, server_write_IV. We are the server: we read with the client's, write with ours.
         switch (cipherSuite)
         {
-            case CipherSuite.TLS_PSK_WITH_AES_128_CCM_8:
+            // The ECDHE-ECDSA suites protect records exactly as their PSK namesakes do (RFC 7251 §2, RFC 5289 §3):
+            // only the key exchange differs, and it is over by now.
+            case CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8:
                 _tagSize = 8;
                 _ccmRead = new AesCcm(keyBlock[..KeySize]);
                 _ccmWrite = new AesCcm(keyBlock.Slice(KeySize, KeySize));
                 break;
-            case CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256:
+            case CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256 or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
                 _tagSize = 16;
                 _gcmRead = new AesGcm(keyBlock[..KeySize], _tagSize);
                 _gcmWrite = new AesGcm(keyBlock.Slice(KeySize, KeySize), _tagSize);
@@ -79,7 +81,8 @@ internal sealed class DtlsRecordCipher : IDisposable
     /// <summary>The key block's length for <paramref name="cipherSuite"/> (RFC 5246 §6.3), or -1 when records of that suite are not protected here.</summary>
     public static int KeyBlockLength(int cipherSuite) => cipherSuite switch
     {
-        CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 or CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256 => 2 * KeySize + 2 * SaltSize,
+        CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 or CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256
+            or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => 2 * KeySize + 2 * SaltSize,
         CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256 => 2 * HmacSize + 2 * KeySize,
         _ => -1,
     };

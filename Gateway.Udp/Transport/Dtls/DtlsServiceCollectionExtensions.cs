@@ -10,7 +10,8 @@ public static class DtlsServiceCollectionExtensions
     /// Registers <see cref="DtlsTransport"/> and <see cref="CredentialCache"/> with options bound from
     /// <c>Gateway:Dtls</c> and <c>Gateway:Credentials</c>, validated at start. The host registers the
     /// <see cref="IPskCredentialSource"/> (the device registry), optionally an <see cref="IDtlsSessionStore"/> (sessions
-    /// that outlive the process), and starts the transport with its receiver.
+    /// that outlive the process) and an <see cref="IDeviceCertificateDirectory"/> (certificate and raw-key devices), and
+    /// starts the transport with its receiver.
     /// </summary>
     public static IServiceCollection AddDtlsTransport(this IServiceCollection services)
     {
@@ -28,7 +29,24 @@ public static class DtlsServiceCollectionExtensions
             sp.GetRequiredService<IMeterFactory>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<GatewayOptions>()?.NodeId ?? 0,
-            sp.GetService<IDtlsSessionStore>()));
+            sp.GetService<IDtlsSessionStore>(),
+            sp.GetService<DeviceCertificateAuthenticator>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Lets devices authenticate with certificates and raw public keys too (the ECDHE-ECDSA suites), looked up in
+    /// <typeparamref name="TDirectory"/>; without this call the transport offers PSK suites only.
+    /// </summary>
+    public static IServiceCollection AddDeviceCertificates<TDirectory>(this IServiceCollection services)
+        where TDirectory : class, IDeviceCertificateDirectory
+    {
+        services.AddSingleton<IDeviceCertificateDirectory, TDirectory>();
+        services.AddSingleton(sp => new TrustAnchorCache(sp.GetRequiredService<IDeviceCertificateDirectory>(),
+            sp.GetRequiredService<IOptions<CredentialCacheOptions>>().Value, sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredService<ILogger<TrustAnchorCache>>()));
+        services.AddSingleton(sp => new DeviceCertificateAuthenticator(sp.GetRequiredService<CredentialCache>(), sp.GetRequiredService<TrustAnchorCache>(),
+            sp.GetRequiredService<IDeviceCertificateDirectory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         return services;
     }
 }

@@ -20,7 +20,8 @@ public sealed partial class DtlsTransport
             return;
         }
         var identities = new CachedPskIdentityManager(_credentials, _stop.Token);
-        var server = new PskDtlsServer(_crypto!, identities, _cipherSuites, (int)_options.HandshakeTimeout.TotalMilliseconds, _connectionIds);
+        var server = new DeviceDtlsServer(_crypto!, identities, _cipherSuites, (int)_options.HandshakeTimeout.TotalMilliseconds, _connectionIds,
+            _serverCertificate, _certificates, _stop.Token);
         BcDtlsTransport session;
         try
         {
@@ -28,7 +29,7 @@ public sealed partial class DtlsTransport
         }
         catch (Exception ex)
         {
-            var reason = identities.RejectReason ?? ex switch
+            var reason = identities.RejectReason ?? server.CertificateRejectReason ?? ex switch
             {
                 _ when peer.Channel.FinishedRejected => "wrong_key",
                 TlsTimeoutException => "timeout",
@@ -47,12 +48,12 @@ public sealed partial class DtlsTransport
                 // lookup per failed handshake, which the per-address handshake rate already bounds.
                 _credentials.Invalidate(offered);
             }
-            FailHandshake(peer, reason, identities.OfferedIdentity, detail);
+            FailHandshake(peer, reason, server.OfferedIdentity, detail);
             return;
         }
         if (server.KeyBlock is not { } keyBlock)
         {
-            FailHandshake(peer, "error", identities.OfferedIdentity, "no key block after the handshake");
+            FailHandshake(peer, "error", server.OfferedIdentity, "no key block after the handshake");
             return;
         }
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
@@ -61,7 +62,7 @@ public sealed partial class DtlsTransport
         // with the session in case the client did not get it, and our record layer continues after its sequence numbers.
         var flight = peer.Channel.PendingFlight();
         var next = NextSequenceAfter(flight, server.SendConnectionId.Length);
-        var portable = _store is not null && server.ReceiveConnectionId is not null && server.AuthenticatedIdentity is not null && identities.DeviceId is not null;
+        var portable = _store is not null && server.ReceiveConnectionId is not null && server.AuthenticatedIdentity is not null && server.DeviceId is not null;
         var limit = portable ? next + _options.SequenceBlockSize : SequenceReservation.MaxSequence + 1;
         DtlsSessionSnapshot? snapshot = null;
         bool? stored = null;
@@ -69,7 +70,7 @@ public sealed partial class DtlsTransport
         {
             // Stored before our Finished leaves (it waits, packed, in the channel): the client can use the session only
             // once it has our Finished, and from then on any gateway its records reach finds the session.
-            snapshot = new DtlsSessionSnapshot(identities.DeviceId!, server.AuthenticatedIdentity!, server.SessionKey!, server.NegotiatedCipherSuite,
+            snapshot = new DtlsSessionSnapshot(server.DeviceId!, server.AuthenticatedIdentity!, server.SessionKey!, server.NegotiatedCipherSuite,
                 server.EncryptThenMac, keyBlock, server.ReceiveConnectionId!, server.SendConnectionId, _time.GetUtcNow());
             stored = StoreBeforeFinished(peer, snapshot, limit);
         }

@@ -81,7 +81,7 @@ public sealed partial class DtlsTransport
     /// Under the peer's lock, on the handshake thread: the handshake succeeded. From now on the session is found by
     /// its id (sends) and by its Connection ID, if it negotiated one.
     /// </summary>
-    private void EstablishLocked(DtlsPeer peer, SessionRecordLayer records, PskDtlsServer server)
+    private void EstablishLocked(DtlsPeer peer, SessionRecordLayer records, DeviceDtlsServer server)
     {
         var identity = server.AuthenticatedIdentity;
         var connectionId = server.ReceiveConnectionId;

@@ -40,6 +40,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     private readonly ConnectionIdIssuer _connectionIds;
     private readonly IDtlsSessionStore? _store;
     private readonly SourceRateLimiter _takeoverLimiter;
+    private readonly DeviceCertificateAuthenticator? _certificates;
+    private ServerCertificate? _serverCertificate;
     private GatewayTlsCrypto? _crypto;
     private CookieVerifier? _cookies;
     private HandshakeWorkers<HandshakeWork>? _handshakes;
@@ -56,10 +58,12 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     /// <summary>Validates <paramref name="options"/>; <paramref name="nodeId"/> (<c>Gateway:NodeId</c>) is the first byte of every Connection ID issued.</summary>
     /// <remarks>
     /// With <paramref name="store"/>, sessions with a Connection ID are kept there and sessions held by other gateways
-    /// are taken over (docs/stateless-gateway.md); without, every session lives and ends with this process.
+    /// are taken over (docs/stateless-gateway.md); without, every session lives and ends with this process. With
+    /// <paramref name="certificates"/>, devices may also authenticate with certificates and raw public keys
+    /// (ECDHE-ECDSA suites, docs/device-certificates.md); without, only PSK suites are offered.
     /// </remarks>
     public DtlsTransport(DtlsOptions options, CredentialCache credentials, ILogger<DtlsTransport> logger, IMeterFactory meterFactory, TimeProvider? timeProvider = null, int nodeId = 0,
-        IDtlsSessionStore? store = null)
+        IDtlsSessionStore? store = null, DeviceCertificateAuthenticator? certificates = null)
     {
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         _options = options;
@@ -75,6 +79,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         _wakeAfterIdle = (long)(options.WakeAfterIdle.TotalSeconds * _time.TimestampFrequency);
         _connectionIds = new ConnectionIdIssuer(options.ConnectionIdLength, nodeId);
         _store = options.ConnectionIdLength > 0 ? store : null;
+        _certificates = certificates;
         _takeoverLimiter = new SourceRateLimiter(options.TakeoversPerSecondPerIp, options.TakeoverBurstPerIp, options.RateLimiterMaxAddresses, _time);
         // Session ids stay unique across restarts in practice (upper layers may log or persist them).
         _nextSessionId = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
@@ -99,6 +104,9 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     /// <summary>Handshakes waiting for a handshake thread.</summary>
     public int PendingHandshakes => _handshakes?.Pending ?? 0;
 
+    /// <summary>SHA-256 of the certificate the ECDHE-ECDSA suites present, null when they are off (or before start).</summary>
+    public string? ServerCertificateFingerprint => _serverCertificate?.Fingerprint;
+
     /// <summary>Cookie secret rotations since start.</summary>
     internal long CookieSecretRotations => _cookies?.Rotations ?? 0;
 
@@ -110,6 +118,15 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         }
         _receiver = receiver;
         _crypto = new GatewayTlsCrypto();
+        if (_certificates is not null)
+        {
+            var configured = _options.Certificate;
+            _serverCertificate = configured.IsConfigured
+                ? ServerCertificate.Load(configured.Path!, configured.KeyPath!)
+                : ServerCertificate.CreateSelfSigned(configured.SelfSignedName, _time);
+            DtlsLog.ServerCertificate(_logger, _serverCertificate.SelfSigned ? "a self-signed certificate made at start" : configured.Path!,
+                _serverCertificate.Fingerprint, _serverCertificate.PublicKeyFingerprint);
+        }
         _cookies = new CookieVerifier(_crypto, _time, _options.CookieSecretRotation);
         var loops = _options.ReceiveLoops > 0 ? _options.ReceiveLoops : Environment.ProcessorCount;
         // One socket per receive thread (SO_REUSEPORT): a peer's datagrams always reach the same thread, in order.
@@ -240,6 +257,8 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 => DtlsCipherSuites.Ccm8,
         CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256 => DtlsCipherSuites.Gcm,
         CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256 => DtlsCipherSuites.Cbc,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 => DtlsCipherSuites.EcdsaCcm8,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => DtlsCipherSuites.EcdsaGcm,
         _ => suite.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

@@ -99,10 +99,14 @@ public sealed class EchoCoapReceiver : IDatagramReceiver
 
     private int _datagramsAtReachable;
 
+    /// <summary>Released once per OnPeerReachable: the transport calls it after the datagrams were delivered, so after the echo left.</summary>
+    public SemaphoreSlim ReachableSignal { get; } = new(0);
+
     public void OnPeerReachable(PeerInfo peer)
     {
         Volatile.Write(ref _datagramsAtReachable, Datagrams);
         Interlocked.Increment(ref _reachable);
+        ReachableSignal.Release();
     }
 
     /// <summary>Sessions that ended here but continue elsewhere (taken over, or left in the store at shutdown).</summary>

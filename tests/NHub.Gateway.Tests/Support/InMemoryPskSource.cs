@@ -22,6 +22,14 @@ public sealed class InMemoryPskSource : IPskCredentialSource
         return credential;
     }
 
+    /// <summary>A certificate (x509) or raw-key (rpk) credential of <paramref name="deviceId"/>, by its identity name.</summary>
+    public PskCredential AddKey(string identity, string deviceId, string authType, bool pinned, PskCredentialStatus status = PskCredentialStatus.Active)
+    {
+        var credential = new PskCredential(identity, deviceId, [], status, authType, pinned);
+        _credentials[identity] = credential;
+        return credential;
+    }
+
     public void Revoke(string identity) => _credentials[identity] = _credentials[identity] with { Status = PskCredentialStatus.Revoked };
 
     public void Remove(string identity) => _credentials.TryRemove(identity, out _);

@@ -221,6 +221,8 @@ public sealed class DtlsConnectionIdTests(ITestOutputHelper output)
 
         time.Advance(TimeSpan.FromSeconds(31));
         Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(3)));
+        // The echo leaves while the record is delivered, the call comes after: wait for it (bounded), do not race it.
+        Assert.True(await server.Receiver.ReachableSignal.WaitAsync(TimeSpan.FromSeconds(10)), "OnPeerReachable was not called");
         Assert.Equal(1, server.Receiver.Reachable);
         // Told after the waking record was delivered, not before: when that record is the ACK of the notification
         // waiting for the device, the CoAP layer must see the ACK first, or it re-sends what was just acknowledged.

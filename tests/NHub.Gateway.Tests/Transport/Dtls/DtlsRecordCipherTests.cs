@@ -71,7 +71,7 @@ public sealed class DtlsRecordCipherTests
         var block = new byte[DtlsRecordCipher.KeyBlockLength(CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256)];
         Assert.Throws<ArgumentException>(() => DtlsRecordCipher.Create(CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256, false, block));
         Assert.Throws<ArgumentException>(() => DtlsRecordCipher.Create(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, false, block));
-        Assert.Equal(-1, DtlsRecordCipher.KeyBlockLength(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8));
+        Assert.Equal(-1, DtlsRecordCipher.KeyBlockLength(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384));
     }
 
     [Fact]

@@ -1,0 +1,255 @@
+using System.Text;
+using NHub.Gateway.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+
+namespace NHub.Gateway.Transport.Dtls;
+
+/// <summary>
+/// BouncyCastle's server peer for one device handshake, with the defaults a device gateway needs
+/// (see shared/notes/dtls-bouncycastle.md): DTLS 1.2 only, the configured suites in the server's order, a bounded
+/// handshake, no failure when a small stack omits the renegotiation extension, and corrupt records dropped instead of
+/// killing the session. Two ways to authenticate, by the suite the client offers:
+/// <list type="bullet">
+/// <item>PSK (RFC 4279, RFC 7252 §9.1.3.1): the key comes from <see cref="CachedPskIdentityManager"/>.</item>
+/// <item>ECDHE-ECDSA (RFC 7252 §9.1.3.2-3): the gateway signs with <see cref="ServerCertificate"/> (an X.509 chain,
+/// or a raw public key when the client asks for one, RFC 7250), asks for the client's certificate, and
+/// <see cref="DeviceCertificateAuthenticator"/> decides whose it is. BouncyCastle verifies the client's signature
+/// (CertificateVerify) but not its chain: that is ours. Offered only when both are given.</item>
+/// </list>
+/// </summary>
+internal sealed class DeviceDtlsServer : PskTlsServer
+{
+    private readonly int[] _cipherSuites;
+    private readonly int _handshakeTimeoutMillis;
+    private readonly ConnectionIdIssuer _connectionIds;
+    private readonly ServerCertificate? _certificate;
+    private readonly DeviceCertificateAuthenticator? _certificates;
+    private readonly CancellationToken _stopping;
+    private IDictionary<int, byte[]>? _clientExtensions;
+    private TlsCredentialedSigner? _signer;
+
+    public DeviceDtlsServer(TlsCrypto crypto, CachedPskIdentityManager identities, int[] cipherSuites, int handshakeTimeoutMillis, ConnectionIdIssuer connectionIds,
+        ServerCertificate? certificate, DeviceCertificateAuthenticator? certificates, CancellationToken stopping)
+        : base(crypto, identities)
+    {
+        var withCertificates = certificate is not null && certificates is not null;
+        _cipherSuites = withCertificates ? cipherSuites : [.. cipherSuites.Where(s => !DtlsCipherSuites.IsCertificateSuite(s))];
+        _handshakeTimeoutMillis = handshakeTimeoutMillis;
+        _connectionIds = connectionIds;
+        _certificate = certificate;
+        _certificates = certificates;
+        _stopping = stopping;
+        Identities = identities;
+    }
+
+    public CachedPskIdentityManager Identities { get; }
+
+    /// <summary>
+    /// The authenticated identity, set when the handshake completed: SecurityParameters.PskIdentity for PSK, the
+    /// certificate's or raw key's <see cref="CredentialIdentities"/> name otherwise.
+    /// </summary>
+    public string? AuthenticatedIdentity { get; private set; }
+
+    /// <summary>The device the credential belongs to, once it was accepted (PSK: when its key was handed out).</summary>
+    public string? DeviceId => Identities.DeviceId ?? _certificateDeviceId;
+
+    /// <summary>The identity offered, authenticated or not (for the failure log).</summary>
+    public string? OfferedIdentity => Identities.OfferedIdentity ?? _offeredCertificateIdentity;
+
+    /// <summary>Why the client's certificate or raw key was refused (<see cref="CertificateAuthentication.Reason"/>), null when it was not.</summary>
+    public string? CertificateRejectReason { get; private set; }
+
+    private string? _certificateIdentity;
+    private string? _certificateDeviceId;
+    private string? _offeredCertificateIdentity;
+
+    public int NegotiatedCipherSuite { get; private set; } = -1;
+
+    /// <summary>The session's name outside this process (<see cref="DtlsSessionKey"/>), set when the handshake completed.</summary>
+    public string? SessionKey { get; private set; }
+
+    /// <summary>
+    /// The CID the client puts in the records it sends us (RFC 9146 §3), null when none was negotiated. BouncyCastle
+    /// names it SecurityParameters.ConnectionIDPeer (the CID in the peer's records); ConnectionIDLocal is the one we
+    /// write, the client's own choice, often empty.
+    /// </summary>
+    public byte[]? ReceiveConnectionId { get; private set; }
+
+    /// <summary>The CID the client asked us to put in our records (SecurityParameters.ConnectionIDLocal); empty when none.</summary>
+    public byte[] SendConnectionId { get; private set; } = [];
+
+    /// <summary>
+    /// The session's key block (RFC 5246 §6.3), derived when the handshake completed: from here on the records are
+    /// protected by <see cref="DtlsRecordCipher"/>, which anyone holding these bytes can rebuild. A secret.
+    /// </summary>
+    public byte[]? KeyBlock { get; private set; }
+
+    /// <summary>RFC 7366 encrypt-then-MAC was negotiated (only ever for CBC).</summary>
+    public bool EncryptThenMac { get; private set; }
+
+    /// <summary>
+    /// RFC 9146 §3: asked only when the ClientHello carries connection_id, even an empty one (a client that will not
+    /// receive a CID can still send ours). Null (CIDs off, or this start's supply used up) answers without the extension.
+    /// </summary>
+    protected override byte[]? GetNewConnectionID() => _connectionIds.Next();
+
+    /// <summary>The last alert this side raised, or the peer sent (for the failure log).</summary>
+    public string? LastAlert { get; private set; }
+
+    protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+
+    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, _cipherSuites);
+
+    public override int GetHandshakeTimeoutMillis() => _handshakeTimeoutMillis;
+
+    public override bool IgnoreCorruptDtlsRecords => true;
+
+    /// <summary>
+    /// RFC 5746 secure renegotiation protects renegotiation, which this server never does; tinydtls and
+    /// node-dtls-client omit the extension, and BouncyCastle's default refuses them with handshake_failure.
+    /// </summary>
+    public override void NotifySecureRenegotiation(bool secureRenegotiation)
+    {
+    }
+
+    public override void ProcessClientExtensions(IDictionary<int, byte[]> clientExtensions)
+    {
+        _clientExtensions = clientExtensions;
+        base.ProcessClientExtensions(clientExtensions);
+    }
+
+    /// <summary>PSK suites: no certificate (the base). ECDHE-ECDSA: ours, as X.509 or as a raw key (RFC 7250 §4.1).</summary>
+    public override TlsCredentials GetCredentials()
+    {
+        if (m_context.SecurityParameters.KeyExchangeAlgorithm != KeyExchangeAlgorithm.ECDHE_ECDSA)
+        {
+            return base.GetCredentials();
+        }
+        return _signer ??= _certificate!.Signer(m_context, (BcTlsCrypto)Crypto, ServerSendsRawPublicKey());
+    }
+
+    /// <summary>
+    /// RFC 7250 §4.2: the client's server_certificate_type lists what it accepts; without the extension it is X.509
+    /// only. A raw key when the client accepts one and either accepts nothing else or authenticates with a raw key
+    /// itself (its client_certificate_type puts RawPublicKey first): such a client holds a pinned key, not a trust
+    /// store (GnuTLS lists X.509 first even then, and fails the chain with unknown_ca).
+    /// </summary>
+    private bool ServerSendsRawPublicKey()
+    {
+        var accepted = TlsExtensionsUtilities.GetServerCertificateTypeExtensionClient(_clientExtensions);
+        if (accepted is null || Array.IndexOf(accepted, CertificateType.RawPublicKey) < 0)
+        {
+            return false;
+        }
+        var own = TlsExtensionsUtilities.GetClientCertificateTypeExtensionClient(_clientExtensions);
+        return Array.IndexOf(accepted, CertificateType.X509) < 0 || own is [CertificateType.RawPublicKey, ..];
+    }
+
+    /// <summary>Devices may authenticate with an X.509 certificate or a raw public key (RFC 7250 client_certificate_type).</summary>
+    protected override short[] GetAllowedClientCertificateTypes() => [CertificateType.X509, CertificateType.RawPublicKey];
+
+    /// <summary>No OCSP stapling: the gateway's certificate is checked by the device against what it was provisioned with.</summary>
+    protected override bool AllowCertificateStatus() => false;
+
+    /// <summary>
+    /// ECDHE-ECDSA suites: the device must present its certificate (mutual authentication, RFC 7252 §9.1.3.3); ECDSA or
+    /// RSA keys, any signature algorithm BouncyCastle verifies by default. PSK suites ask for none.
+    /// </summary>
+    public override CertificateRequest? GetCertificateRequest()
+    {
+        if (m_context.SecurityParameters.KeyExchangeAlgorithm != KeyExchangeAlgorithm.ECDHE_ECDSA)
+        {
+            return null;
+        }
+        return new CertificateRequest([ClientCertificateType.ecdsa_sign, ClientCertificateType.rsa_sign],
+            TlsUtilities.GetDefaultSupportedSignatureAlgorithms(m_context), null);
+    }
+
+    /// <summary>
+    /// The client's certificate (or raw key), before its CertificateVerify: whose is it? A refusal ends the handshake
+    /// with the alert RFC 5246 §7.2.2 names for it, and its reason is counted and logged.
+    /// </summary>
+    public override void NotifyClientCertificate(Certificate clientCertificate)
+    {
+        var result = Authenticate(clientCertificate);
+        _offeredCertificateIdentity = result.Identity;
+        if (!result.Succeeded)
+        {
+            CertificateRejectReason = result.Reason;
+            throw new TlsFatalAlert(AlertFor(result.Rejection), result.Detail);
+        }
+        _certificateIdentity = result.Identity;
+        _certificateDeviceId = result.DeviceId;
+    }
+
+    private CertificateAuthentication Authenticate(Certificate certificate)
+    {
+        if (_certificates is null || certificate.IsEmpty)
+        {
+            return new CertificateAuthentication(null, null, CertificateRejection.NoCertificate, "the client sent no certificate");
+        }
+        if (certificate.CertificateType == CertificateType.RawPublicKey)
+        {
+            return _certificates.AuthenticatePublicKey(certificate.GetCertificateAt(0).GetEncoded(), _stopping);
+        }
+        var chain = new byte[certificate.Length][];
+        for (var i = 0; i < chain.Length; i++)
+        {
+            chain[i] = certificate.GetCertificateAt(i).GetEncoded();
+        }
+        return _certificates.AuthenticateCertificate(chain, _stopping);
+    }
+
+    private static short AlertFor(CertificateRejection rejection) => rejection switch
+    {
+        CertificateRejection.NoCertificate => AlertDescription.handshake_failure, // RFC 5246 §7.4.6
+        CertificateRejection.Expired or CertificateRejection.NotYetValid => AlertDescription.certificate_expired,
+        CertificateRejection.UnknownAuthority => AlertDescription.unknown_ca,
+        CertificateRejection.Revoked => AlertDescription.certificate_revoked,
+        CertificateRejection.UnknownDevice or CertificateRejection.UnknownKey => AlertDescription.access_denied,
+        CertificateRejection.LookupFailed => AlertDescription.internal_error,
+        _ => AlertDescription.bad_certificate,
+    };
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+        var parameters = m_context.SecurityParameters;
+        var identity = parameters.PskIdentity;
+        AuthenticatedIdentity = identity is null ? _certificateIdentity : Encoding.UTF8.GetString(identity);
+        NegotiatedCipherSuite = parameters.CipherSuite;
+        SessionKey = DtlsSessionKey.From(parameters.ClientRandom, parameters.ServerRandom);
+        ReceiveConnectionId = parameters.ConnectionIDPeer is { Length: > 0 } cid ? cid : null;
+        SendConnectionId = parameters.ConnectionIDLocal ?? [];
+        EncryptThenMac = parameters.IsEncryptThenMac;
+        // RFC 5246 §6.3: key_block = PRF(master_secret, "key expansion", server_random + client_random).
+        var seed = new byte[parameters.ServerRandom.Length + parameters.ClientRandom.Length];
+        parameters.ServerRandom.CopyTo(seed, 0);
+        parameters.ClientRandom.CopyTo(seed, parameters.ServerRandom.Length);
+        var length = DtlsRecordCipher.KeyBlockLength(parameters.CipherSuite);
+        KeyBlock = parameters.MasterSecret.DeriveUsingPrf(parameters.PrfAlgorithm, ExporterLabel.key_expansion, seed, length).Extract();
+    }
+
+    /// <summary>
+    /// CBC only with encrypt-then-MAC (RFC 7366): MAC-then-encrypt CBC is the Lucky Thirteen construction, and the
+    /// gateway's own record layer (<see cref="DtlsRecordCipher"/>) does not implement it. A client offering CBC without
+    /// the extension gets one of the AEAD suites, or handshake_failure when it offers nothing else.
+    /// </summary>
+    protected override bool IsSelectableCipherSuite(int cipherSuite, int availCurveBits, int availFiniteFieldBits, IList<short> sigAlgs) =>
+        (cipherSuite != CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256 || m_encryptThenMACOffered)
+        && base.IsSelectableCipherSuite(cipherSuite, availCurveBits, availFiniteFieldBits, sigAlgs);
+
+    public override void NotifyAlertRaised(short alertLevel, short alertDescription, string message, Exception cause)
+    {
+        LastAlert = $"sent {AlertLevel.GetText(alertLevel)} {AlertDescription.GetText(alertDescription)}";
+    }
+
+    public override void NotifyAlertReceived(short alertLevel, short alertDescription)
+    {
+        LastAlert = $"received {AlertLevel.GetText(alertLevel)} {AlertDescription.GetText(alertDescription)}";
+    }
+
+    protected override bool PreferLocalCipherSuites() => true;
+}
