@@ -18,12 +18,14 @@ public sealed class BcDtlsClient : IDisposable
 
     private readonly EndPoint _server;
 
-    private BcDtlsClient(EndPoint server, ClientUdpTransport transport, BcDtlsTransport session, TestPskClient peer)
+    private readonly TlsClient _peer;
+
+    private BcDtlsClient(EndPoint server, ClientUdpTransport transport, BcDtlsTransport session, TlsClient peer)
     {
         _server = server;
         _transport = transport;
         Session = session;
-        Peer = peer;
+        _peer = peer;
     }
 
     /// <summary>The client's current socket (replaced by <see cref="MoveToNewPort"/>).</summary>
@@ -31,7 +33,11 @@ public sealed class BcDtlsClient : IDisposable
 
     public BcDtlsTransport Session { get; }
 
-    public TestPskClient Peer { get; }
+    /// <summary>The PSK client of a session made by <see cref="Connect(EndPoint, string, string, int[], int, IPEndPoint, byte[])"/>.</summary>
+    public TestPskClient Peer => (TestPskClient)_peer;
+
+    /// <summary>The certificate client of a session made by <see cref="ConnectWithCertificate"/>.</summary>
+    public TestCertificateClient CertificatePeer => (TestCertificateClient)_peer;
 
     /// <summary>The last datagram written to the wire (ciphertext, for replay tests).</summary>
     public byte[]? LastSent => _transport.LastSent;
@@ -55,6 +61,30 @@ public sealed class BcDtlsClient : IDisposable
             socket.Bind(bind ?? new IPEndPoint(IPAddress.Loopback, 0));
             socket.Connect(server);
             var peer = new TestPskClient(Crypto, identity, key, cipherSuites ?? [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8], handshakeTimeoutMillis) { OfferedConnectionId = connectionId };
+            var transport = new ClientUdpTransport(socket);
+            var session = new DtlsClientProtocol().Connect(peer, transport);
+            return new BcDtlsClient(server, transport, session, peer);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Handshakes with ECDHE-ECDSA, authenticating with <paramref name="device"/>'s certificate (and <paramref name="chain"/>
+    /// after it), or with its bare public key when <paramref name="rawPublicKey"/> (RFC 7250, asking the server for a raw key too).
+    /// </summary>
+    public static BcDtlsClient ConnectWithCertificate(EndPoint server, NHub.Testing.TestCertificate device, NHub.Testing.TestCertificate[]? chain = null,
+        bool rawPublicKey = false, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            socket.Connect(server);
+            var peer = new TestCertificateClient(Crypto, device, chain ?? [], rawPublicKey, cipherSuites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8], handshakeTimeoutMillis);
             var transport = new ClientUdpTransport(socket);
             var session = new DtlsClientProtocol().Connect(peer, transport);
             return new BcDtlsClient(server, transport, session, peer);
@@ -153,6 +183,69 @@ public sealed class BcDtlsClient : IDisposable
         protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
         protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, suites);
+    }
+
+    /// <summary>
+    /// BouncyCastle's ECDHE-ECDSA client with a device certificate or raw key: accepts whatever the server presents and
+    /// records it (the tests check it), signs CertificateVerify with the device's key.
+    /// </summary>
+    public sealed class TestCertificateClient(BcTlsCrypto crypto, NHub.Testing.TestCertificate device, NHub.Testing.TestCertificate[] chain, bool rawPublicKey,
+        int[] suites, int handshakeTimeoutMillis) : DefaultTlsClient(crypto)
+    {
+        public int NegotiatedCipherSuite { get; private set; } = -1;
+
+        /// <summary>The type (X.509 or raw key) and DER of the first certificate the server presented.</summary>
+        public (short Type, byte[] Der) ServerCertificate { get; private set; }
+
+        public override int GetHandshakeTimeoutMillis() => handshakeTimeoutMillis;
+
+        protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+
+        protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, suites);
+
+        public override IDictionary<int, byte[]> GetClientExtensions()
+        {
+            var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
+            if (rawPublicKey)
+            {
+                TlsExtensionsUtilities.AddClientCertificateTypeExtensionClient(extensions, [CertificateType.RawPublicKey]);
+                TlsExtensionsUtilities.AddServerCertificateTypeExtensionClient(extensions, [CertificateType.RawPublicKey]);
+            }
+            return extensions;
+        }
+
+        public override void NotifyHandshakeComplete()
+        {
+            base.NotifyHandshakeComplete();
+            NegotiatedCipherSuite = m_context.SecurityParameters.CipherSuite;
+        }
+
+        public override TlsAuthentication GetAuthentication() => new Authentication(this);
+
+        private sealed class Authentication(TestCertificateClient client) : TlsAuthentication
+        {
+            public void NotifyServerCertificate(TlsServerCertificate serverCertificate)
+            {
+                var certificate = serverCertificate.Certificate;
+                client.ServerCertificate = (certificate.CertificateType, certificate.GetCertificateAt(0).GetEncoded());
+            }
+
+            public TlsCredentials GetClientCredentials(CertificateRequest certificateRequest)
+            {
+                var context = client.m_context;
+                var bc = (BcTlsCrypto)client.Crypto;
+                var certificate = client.OwnCertificate(bc);
+                var key = PrivateKeyFactory.CreateKey(client.DevicePrivateKey());
+                return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), bc, key, certificate,
+                    SignatureAndHashAlgorithm.GetInstance(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
+            }
+        }
+
+        private byte[] DevicePrivateKey() => device.Key.ExportPkcs8PrivateKey();
+
+        private Certificate OwnCertificate(BcTlsCrypto bc) => rawPublicKey
+            ? new Certificate(CertificateType.RawPublicKey, null, [new CertificateEntry(new BcTlsRawKeyCertificate(bc, device.SubjectPublicKeyInfo), null)])
+            : new Certificate([new BcTlsCertificate(bc, device.Der), .. chain.Select(c => (TlsCertificate)new BcTlsCertificate(bc, c.Der))]);
     }
 
     /// <summary>A connected UDP socket as BouncyCastle's DatagramTransport (wait 0 = forever, -1 = timed out).</summary>

@@ -14,13 +14,19 @@ public sealed class DtlsServerHarness : IAsyncDisposable
 
     /// <summary>Starts the transport; the layer above is <see cref="Receiver"/> (the echo stand-in) unless <paramref name="receiver"/> builds another, e.g. a real CoAP endpoint.</summary>
     public DtlsServerHarness(Action<DtlsOptions>? configure = null, TimeProvider? time = null, CredentialCacheOptions? cacheOptions = null,
-        int nodeId = 0, Func<DtlsTransport, IDatagramReceiver>? receiver = null, IDtlsSessionStore? store = null)
+        int nodeId = 0, Func<DtlsTransport, IDatagramReceiver>? receiver = null, IDtlsSessionStore? store = null, bool certificates = false)
     {
         Source.Add(Identity, Key);
         Options = new DtlsOptions { BindAddress = "127.0.0.1", Port = 0 };
         configure?.Invoke(Options);
-        Cache = new CredentialCache(Source, cacheOptions ?? new CredentialCacheOptions(), time);
-        Transport = new DtlsTransport(Options, Cache, Log, Meters, time, nodeId, store);
+        var credentialOptions = cacheOptions ?? new CredentialCacheOptions();
+        Cache = new CredentialCache(Source, credentialOptions, time);
+        Certificates = new InMemoryCertificateDirectory(Source);
+        var authenticator = certificates
+            ? new DeviceCertificateAuthenticator(Cache, new TrustAnchorCache(Certificates, credentialOptions, time ?? TimeProvider.System,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<TrustAnchorCache>.Instance), Certificates, time ?? TimeProvider.System)
+            : null;
+        Transport = new DtlsTransport(Options, Cache, Log, Meters, time, nodeId, store, authenticator);
         Receiver.Transport = Transport;
         Transport.Start(receiver?.Invoke(Transport) ?? Receiver);
     }
@@ -32,6 +38,9 @@ public sealed class DtlsServerHarness : IAsyncDisposable
     public InMemoryPskSource Source { get; } = new();
 
     public CredentialCache Cache { get; }
+
+    /// <summary>Authorities and devices for certificate handshakes (used when started with <c>certificates: true</c>).</summary>
+    public InMemoryCertificateDirectory Certificates { get; }
 
     public TestMeterFactory Meters { get; } = new();
 

@@ -58,6 +58,9 @@ internal static class ApiAssert
     public static Task<HttpResponseMessage> Post(this HttpClient http, string path, string json) =>
         http.PostAsync(Url(path), Json(json));
 
+    public static Task<HttpResponseMessage> Post(this HttpClient http, string path, HttpContent body) =>
+        http.PostAsync(Url(path), body);
+
     public static Task<HttpResponseMessage> Get(this HttpClient http, string path) => http.GetAsync(Url(path));
 
     public static Task<HttpResponseMessage> Delete(this HttpClient http, string path) => http.DeleteAsync(Url(path));

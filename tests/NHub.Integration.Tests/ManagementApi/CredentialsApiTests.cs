@@ -73,12 +73,18 @@ public sealed class CredentialsApiTests(ManagementApiFixture api)
     }
 
     [Fact]
-    public async Task Only_psk_in_ascii_or_binary_format_can_be_issued()
+    public async Task Only_psk_in_ascii_or_binary_format_x509_with_a_certificate_or_rpk_with_a_public_key_can_be_added()
     {
         using var http = api.Http();
         var id = await http.CreateDevice(NewDeviceId("credbad"));
         await FieldErrors(await http.Post($"/devices/{id}/credentials", "{}"), "auth_type");
-        await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"x509"}"""), "auth_type");
+        await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"oauth"}"""), "auth_type");
+        await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"x509"}"""), "certificate");
+        await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"x509","certificate":"not base64 !"}"""), "certificate");
+        await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"x509","certificate":"AAAA"}"""), "certificate");
+        await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"rpk"}"""), "public_key");
+        await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"rpk","public_key":"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"}"""), "public_key");
+        await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"psk","public_key":"AAAA"}"""), "public_key");
         await FieldErrors(await http.Post($"/devices/{id}/credentials", """{"auth_type":"psk","psk_format":"hex"}"""), "psk_format");
         await Problem(await http.Post($"/devices/{id}/credentials", """{"auth_type":"""), HttpStatusCode.BadRequest);
         var none = await Expect(await http.Get($"/devices/{id}/credentials"), HttpStatusCode.OK);

@@ -4,8 +4,14 @@ using NHub.Testing;
 namespace NHub.Interop.Tests.Gateway;
 
 /// <summary>A production-mode silo (real PostgreSQL and nats-server JetStream, both started here) co-hosting the gateway.</summary>
-public sealed class ProductionPlatform : IAsyncLifetime
+/// <param name="extraSettings">Settings on top of the production ones (e.g. the gateway's certificate).</param>
+public sealed class ProductionPlatform(IReadOnlyDictionary<string, string?>? extraSettings) : IAsyncLifetime
 {
+    public ProductionPlatform()
+        : this(null)
+    {
+    }
+
     public PostgresServer Postgres { get; private set; } = null!;
     public NatsServer Nats { get; private set; } = null!;
     public SiloProcess Silo { get; private set; } = null!;
@@ -36,6 +42,10 @@ public sealed class ProductionPlatform : IAsyncLifetime
         var cs = await Postgres.CreateDatabaseAsync("nhub_interop");
         await SiloProcess.MigrateAsync(cs);
         Settings = ClusterSettings.Production("interop" + Guid.NewGuid().ToString("N")[..6], cs, Nats.Url);
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            Settings[key] = value;
+        }
         Silo = new SiloProcess("silo", ClusterSettings.AsEnvironment(Settings));
         await Silo.StartAsync();
         await Silo.WaitForLineAsync("JetStream streams .* ready");
