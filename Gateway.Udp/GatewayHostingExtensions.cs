@@ -105,7 +105,7 @@ public static class GatewayHostingExtensions
             var local = (System.Net.IPEndPoint)endpoint.Transport.LocalEndPoint;
             if (endpoint.Transport.Kind == TransportKind.Dtls)
             {
-                parts.Add($"coaps:// on UDP {local} (DTLS 1.2 PSK)");
+                parts.Add($"coaps:// on UDP {local} (DTLS 1.2: PSK, certificates, raw public keys)");
             }
             else
             {

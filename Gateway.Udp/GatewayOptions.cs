@@ -23,7 +23,7 @@ public sealed class GatewayOptions
     /// <summary>Plain CoAP policy. Unset: Enabled in embedded mode, Reject when PostgreSQL is configured (production).</summary>
     public PlainMode? PlainMode { get; set; }
 
-    /// <summary>Serve coaps:// (DTLS 1.2 PSK).</summary>
+    /// <summary>Serve coaps:// (DTLS 1.2: PSK, certificates, raw public keys).</summary>
     public bool DtlsEnabled { get; set; } = true;
 
     /// <summary>

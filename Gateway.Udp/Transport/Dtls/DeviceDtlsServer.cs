@@ -27,11 +27,12 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     private readonly ServerCertificate? _certificate;
     private readonly DeviceCertificateAuthenticator? _certificates;
     private readonly CancellationToken _stopping;
+    private readonly ResumptionCache? _resumption;
     private IDictionary<int, byte[]>? _clientExtensions;
     private TlsCredentialedSigner? _signer;
 
     public DeviceDtlsServer(TlsCrypto crypto, CachedPskIdentityManager identities, int[] cipherSuites, int handshakeTimeoutMillis, ConnectionIdIssuer connectionIds,
-        ServerCertificate? certificate, DeviceCertificateAuthenticator? certificates, CancellationToken stopping)
+        ServerCertificate? certificate, DeviceCertificateAuthenticator? certificates, ResumptionCache? resumption, CancellationToken stopping)
         : base(crypto, identities)
     {
         var withCertificates = certificate is not null && certificates is not null;
@@ -42,6 +43,40 @@ internal sealed class DeviceDtlsServer : PskTlsServer
         _certificates = certificates;
         _stopping = stopping;
         Identities = identities;
+        _resumption = withCertificates ? resumption : null;
+    }
+
+    /// <summary>The handshake resumed a session of <see cref="ResumptionCache"/> (set when it completed).</summary>
+    public bool Resumed { get; private set; }
+
+    /// <summary>
+    /// RFC 5246 §7.4.1.3: a session id for every full handshake while resumption is on (the suite is not chosen yet
+    /// when BouncyCastle asks; only certificate sessions are kept, so a PSK client offering its id later just gets a
+    /// full handshake).
+    /// </summary>
+    public override byte[]? GetNewSessionID() => _resumption is null ? null : System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>
+    /// RFC 5246 §7.3: the client offers a session id to resume. Found, and its certificate still authenticates the
+    /// device (not expired, its authority still registered, not revoked: the checks of a full handshake, without the
+    /// signatures): resumed. Otherwise a full handshake, which refuses the certificate with its own alert if need be.
+    /// </summary>
+    public override TlsSession? GetSessionToResume(byte[] sessionID)
+    {
+        if (_resumption?.Find(sessionID) is not { } entry)
+        {
+            return null;
+        }
+        var result = Authenticate(entry.PeerCertificate);
+        if (!result.Succeeded)
+        {
+            _resumption.Remove(sessionID);
+            return null;
+        }
+        _certificateIdentity = result.Identity;
+        _certificateDeviceId = result.DeviceId;
+        _offeredCertificateIdentity = result.Identity;
+        return entry.Session;
     }
 
     public CachedPskIdentityManager Identities { get; }
@@ -219,6 +254,11 @@ internal sealed class DeviceDtlsServer : PskTlsServer
         var parameters = m_context.SecurityParameters;
         var identity = parameters.PskIdentity;
         AuthenticatedIdentity = identity is null ? _certificateIdentity : Encoding.UTF8.GetString(identity);
+        Resumed = parameters.IsResumedSession;
+        if (!Resumed && _resumption is not null && DtlsCipherSuites.IsCertificateSuite(parameters.CipherSuite) && parameters.PeerCertificate is { } peer)
+        {
+            _resumption.Add(m_context.Session, peer);
+        }
         NegotiatedCipherSuite = parameters.CipherSuite;
         SessionKey = DtlsSessionKey.From(parameters.ClientRandom, parameters.ServerRandom);
         ReceiveConnectionId = parameters.ConnectionIDPeer is { Length: > 0 } cid ? cid : null;

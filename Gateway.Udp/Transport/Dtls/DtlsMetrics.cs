@@ -39,9 +39,13 @@ internal sealed class DtlsMetrics
 
     public void Handshake(string result) => _handshakes.Add(1, new KeyValuePair<string, object?>("result", result));
 
-    /// <summary>A completed handshake, tagged with whether it negotiated a Connection ID (RFC 9146).</summary>
-    public void HandshakeSucceeded(bool connectionId) => _handshakes.Add(1,
-        new KeyValuePair<string, object?>("result", "success"), new KeyValuePair<string, object?>("connection_id", connectionId ? "true" : "false"));
+    /// <summary>
+    /// A completed handshake, tagged with whether it negotiated a Connection ID (RFC 9146), how the device
+    /// authenticated (<c>auth</c>: psk, x509, rpk) and whether it resumed a session (RFC 5246 §7.3).
+    /// </summary>
+    public void HandshakeSucceeded(bool connectionId, string auth, bool resumed) => _handshakes.Add(1,
+        new KeyValuePair<string, object?>("result", "success"), new KeyValuePair<string, object?>("connection_id", connectionId ? "true" : "false"),
+        new KeyValuePair<string, object?>("auth", auth), new KeyValuePair<string, object?>("resumed", resumed ? "true" : "false"));
 
     public void SessionOpened(bool connectionId)
     {

@@ -26,6 +26,18 @@ public sealed class DtlsOptions : IValidatableObject
     /// <summary>The gateway's certificate for the ECDHE-ECDSA suites (section <c>Gateway:Dtls:Certificate</c>).</summary>
     public DtlsCertificateOptions Certificate { get; set; } = new();
 
+    /// <summary>
+    /// Certificate and raw-key sessions kept in this process for resumption by session id (RFC 5246 §7.3): a device
+    /// reconnecting after its session ended skips ECDHE and both signatures. 0 turns resumption off. About 2–3 KiB
+    /// each (the session's parameters and the device's certificate).
+    /// </summary>
+    [Range(0, 10_000_000, ErrorMessage = "Gateway:Dtls:ResumptionCacheSize must be between 0 (off) and 10000000")]
+    public int ResumptionCacheSize { get; set; } = 20_000;
+
+    /// <summary>How long a session can be resumed after its full handshake; RFC 5246 §F.1.4 suggests at most 24 h.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00", ErrorMessage = "Gateway:Dtls:ResumptionLifetime must be between 1 min and 24 h")]
+    public TimeSpan ResumptionLifetime { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary><see cref="CipherSuites"/>, or the default order when none is configured.</summary>
     public IReadOnlyList<string> EffectiveCipherSuites => CipherSuites.Count > 0 ? [.. CipherSuites] : DtlsCipherSuites.DefaultOrder;
 

@@ -21,7 +21,7 @@ public sealed partial class DtlsTransport
         }
         var identities = new CachedPskIdentityManager(_credentials, _stop.Token);
         var server = new DeviceDtlsServer(_crypto!, identities, _cipherSuites, (int)_options.HandshakeTimeout.TotalMilliseconds, _connectionIds,
-            _serverCertificate, _certificates, _stop.Token);
+            _serverCertificate, _certificates, _resumption, _stop.Token);
         BcDtlsTransport session;
         try
         {

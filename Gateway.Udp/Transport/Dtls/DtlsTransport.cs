@@ -42,6 +42,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     private readonly SourceRateLimiter _takeoverLimiter;
     private readonly DeviceCertificateAuthenticator? _certificates;
     private ServerCertificate? _serverCertificate;
+    private ResumptionCache? _resumption;
     private GatewayTlsCrypto? _crypto;
     private CookieVerifier? _cookies;
     private HandshakeWorkers<HandshakeWork>? _handshakes;
@@ -124,6 +125,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
             _serverCertificate = configured.IsConfigured
                 ? ServerCertificate.Load(configured.Path!, configured.KeyPath!)
                 : ServerCertificate.CreateSelfSigned(configured.SelfSignedName, _time);
+            _resumption = _options.ResumptionCacheSize > 0 ? new ResumptionCache(_options.ResumptionCacheSize, _options.ResumptionLifetime, _time) : null;
             DtlsLog.ServerCertificate(_logger, _serverCertificate.SelfSigned ? "a self-signed certificate made at start" : configured.Path!,
                 _serverCertificate.Fingerprint, _serverCertificate.PublicKeyFingerprint);
         }

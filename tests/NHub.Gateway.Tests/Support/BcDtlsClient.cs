@@ -77,14 +77,17 @@ public sealed class BcDtlsClient : IDisposable
     /// after it), or with its bare public key when <paramref name="rawPublicKey"/> (RFC 7250, asking the server for a raw key too).
     /// </summary>
     public static BcDtlsClient ConnectWithCertificate(EndPoint server, NHub.Testing.TestCertificate device, NHub.Testing.TestCertificate[]? chain = null,
-        bool rawPublicKey = false, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000)
+        bool rawPublicKey = false, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, TlsSession? resume = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             socket.Connect(server);
-            var peer = new TestCertificateClient(Crypto, device, chain ?? [], rawPublicKey, cipherSuites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8], handshakeTimeoutMillis);
+            var peer = new TestCertificateClient(Crypto, device, chain ?? [], rawPublicKey, cipherSuites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8], handshakeTimeoutMillis)
+            {
+                Resume = resume,
+            };
             var transport = new ClientUdpTransport(socket);
             var session = new DtlsClientProtocol().Connect(peer, transport);
             return new BcDtlsClient(server, transport, session, peer);
@@ -194,6 +197,16 @@ public sealed class BcDtlsClient : IDisposable
     {
         public int NegotiatedCipherSuite { get; private set; } = -1;
 
+        /// <summary>A session of an earlier connection to offer for resumption (RFC 5246 §7.3).</summary>
+        public TlsSession? Resume { get; init; }
+
+        /// <summary>This connection's session (to resume later) and whether it was a resumption.</summary>
+        public TlsSession? Session { get; private set; }
+
+        public bool Resumed { get; private set; }
+
+        public override TlsSession? GetSessionToResume() => Resume;
+
         /// <summary>The type (X.509 or raw key) and DER of the first certificate the server presented.</summary>
         public (short Type, byte[] Der) ServerCertificate { get; private set; }
 
@@ -218,6 +231,8 @@ public sealed class BcDtlsClient : IDisposable
         {
             base.NotifyHandshakeComplete();
             NegotiatedCipherSuite = m_context.SecurityParameters.CipherSuite;
+            Session = m_context.Session;
+            Resumed = m_context.SecurityParameters.IsResumedSession;
         }
 
         public override TlsAuthentication GetAuthentication() => new Authentication(this);

@@ -78,7 +78,7 @@ public sealed class TestMeterFactory : IMeterFactory
         _totals.AddOrUpdate(instrument.Name, measurement, (_, v) => v + measurement);
         foreach (var tag in tags)
         {
-            if (tag.Key is "result" or "reason")
+            if (tag.Key is "result" or "reason" or "auth" or "resumed")
             {
                 _totals.AddOrUpdate($"{instrument.Name}{{{tag.Key}={tag.Value}}}", measurement, (_, v) => v + measurement);
             }

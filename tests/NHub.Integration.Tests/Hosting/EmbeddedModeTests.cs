@@ -43,7 +43,7 @@ public sealed class EmbeddedModeTests
         Assert.Contains("Embedded mode: NOTHING IS PERSISTED", output, StringComparison.Ordinal);
         Assert.Contains($"silo port {silo.SiloPort}, client gateway port {silo.GatewayPort}", output, StringComparison.Ordinal);
         Assert.Contains($"coap:// on UDP 127.0.0.1:{silo.CoapPort} (plain CoAP, unknown devices auto-provisioned)", output, StringComparison.Ordinal);
-        Assert.Contains($"coaps:// on UDP 127.0.0.1:{silo.CoapsPort} (DTLS 1.2 PSK)", output, StringComparison.Ordinal);
+        Assert.Contains($"coaps:// on UDP 127.0.0.1:{silo.CoapsPort} (DTLS 1.2: PSK, certificates, raw public keys)", output, StringComparison.Ordinal);
         var http = silo.BaseAddress.ToString().TrimEnd('/');
         Assert.Contains($"management API {http}/api/v4/manage", output, StringComparison.Ordinal);
         Assert.Contains($"dashboard {http}/dashboard", output, StringComparison.Ordinal);

@@ -142,4 +142,54 @@ public sealed class DtlsCertificateTests : IDisposable
             directory.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_certificate_session_is_resumed_without_signatures_until_its_credential_is_revoked()
+    {
+        await using var server = new DtlsServerHarness(certificates: true);
+        using var device = TestCertificates.Device("meter-5");
+        var identity = CredentialIdentities.ForCertificate(device.Der);
+        server.Source.AddKey(identity, "meter-5", CredentialAuthTypes.X509, pinned: true);
+
+        TlsSession session;
+        using (var first = BcDtlsClient.ConnectWithCertificate(server.EndPoint, device))
+        {
+            Assert.NotNull(first.Exchange(EchoCoapReceiver.Request(1)));
+            Assert.False(first.CertificatePeer.Resumed);
+            session = first.CertificatePeer.Session!;
+            first.Session.Close();
+        }
+        for (var i = 0; i < 2; i++)
+        {
+            using var again = BcDtlsClient.ConnectWithCertificate(server.EndPoint, device, resume: session);
+            Assert.True(again.CertificatePeer.Resumed, "the abbreviated handshake was not used");
+            Assert.NotNull(again.Exchange(EchoCoapReceiver.Request((ushort)(2 + i))));
+            again.Session.Close();
+        }
+        Assert.All(server.Receiver.SeenPeers, p => Assert.Equal(identity, p.Identity));
+        Assert.Equal(2, server.Meters.Total("nhub.dtls.handshakes", "resumed", "true"));
+
+        // Revoked: the resumption authenticates the stored certificate again, falls back to a full handshake, and that is refused.
+        server.Source.Revoke(identity);
+        server.Cache.Invalidate(identity);
+        var failure = Assert.Throws<TlsFatalAlertReceived>(() => BcDtlsClient.ConnectWithCertificate(server.EndPoint, device, resume: session));
+        Assert.Equal(AlertDescription.certificate_revoked, failure.AlertDescription);
+        Assert.Equal(2, server.Meters.Total("nhub.dtls.handshakes", "resumed", "true"));
+    }
+
+    [Fact]
+    public async Task Psk_sessions_and_a_gateway_with_resumption_off_do_full_handshakes()
+    {
+        await using var server = new DtlsServerHarness(o => o.ResumptionCacheSize = 0, certificates: true);
+        using var device = TestCertificates.Device("meter-6");
+        server.Source.AddKey(CredentialIdentities.ForCertificate(device.Der), "meter-6", CredentialAuthTypes.X509, pinned: true);
+        using (var first = BcDtlsClient.ConnectWithCertificate(server.EndPoint, device))
+        {
+            Assert.NotNull(first.Exchange(EchoCoapReceiver.Request(1)));
+            using var second = BcDtlsClient.ConnectWithCertificate(server.EndPoint, device, resume: first.CertificatePeer.Session);
+            Assert.False(second.CertificatePeer.Resumed);
+        }
+        Assert.Equal(0, server.Meters.Total("nhub.dtls.handshakes", "resumed", "true"));
+        Assert.Equal(2, server.Meters.Total("nhub.dtls.handshakes", "auth", "x509"));
+    }
 }
