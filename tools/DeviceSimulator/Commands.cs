@@ -119,9 +119,13 @@ internal static class Commands
         {
             throw new ArgumentException("--psk-identity and --psk-key go together");
         }
-        if (options.Dtls && !shared)
+        if ((options.Certificate is null) != (options.CertificateKey is null))
         {
-            throw new ArgumentException("DTLS needs credentials: --credentials FILE, --provision api, or --psk-identity with --psk-key");
+            throw new ArgumentException("--certificate and --certificate-key go together");
+        }
+        if (options.Dtls && !shared && options.Certificate is null)
+        {
+            throw new ArgumentException("DTLS needs credentials: --credentials FILE, --provision api, --psk-identity with --psk-key, or --certificate with --certificate-key");
         }
         return [.. Enumerable.Range(options.DeviceOffset, options.Devices).Select(i =>
             new DeviceCredential(options.DevicePrefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture), options.PskIdentity, options.PskKey, options.PskFormat))];

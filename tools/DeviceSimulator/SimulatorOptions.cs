@@ -16,7 +16,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "control", "control-interval", "datagrams", "sockets", "seed", "baseline", "after",
         "retransmits", "retry-after", "reconnect-backoff", "acked", "nats", "stream",
         "cid", "rebind-every", "uplink-every", "mark-file", "command-sample", "command-after", "command-before", "answers",
-        "close-notify",
+        "close-notify", "certificate", "certificate-key", "resume",
     ];
 
     public static SimulatorOptions Parse(string[] args)
@@ -118,6 +118,13 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public string? Provision => Find("provision");
     public Uri? Api => Find("api") is { } a ? new Uri(a) : null;
     public string? ApiKey => Find("api-key") ?? Environment.GetEnvironmentVariable("NHUB_API_KEY");
+    /// <summary>--certificate FILE --certificate-key FILE: every device authenticates with this X.509 certificate (PEM, chain after it) and ECDSA key, over ECDHE-ECDSA.</summary>
+    public string? Certificate => Find("certificate");
+    public string? CertificateKey => Find("certificate-key");
+
+    /// <summary>--resume on|off (handshakes, with --certificate): each handshake thread offers its previous session for resumption (RFC 5246 §7.3).</summary>
+    public bool Resume => Get("resume", "off") == "on";
+
     public string? PskIdentity => Find("psk-identity");
     public string? PskKey => Find("psk-key");
     public string PskFormat => Get("psk-format", "ascii");
@@ -125,7 +132,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public string? Out => Find("out");
     public int HandshakeThreads => Int("handshake-threads", 32);
     public TimeSpan HandshakeTimeout => TimeSpan.FromSeconds(Double("handshake-timeout", 10));
-    public string CipherSuites => Get("cipher-suites", "ccm8");
+    public string CipherSuites => Get("cipher-suites", Certificate is null ? "ccm8" : "ecdsa-ccm8");
     public int BindAddresses => Int("bind-addresses", 1);
     public string? FirmwareVersion => Find("firmware-version");
     public int BlockSize => Int("block-size", 512);
@@ -224,6 +231,9 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --credentials FILE          CSV device_id,psk_identity,psk_key[,psk_format]
           --provision api             create the devices and issue PSK credentials through the REST API
           --psk-identity I --psk-key K   one credential for every device (for servers like libcoap's)
+          --certificate F --certificate-key K   every device uses this X.509 certificate (PEM) and ECDSA key
+                                      instead of a PSK (ECDHE-ECDSA; --cipher-suites ecdsa-ccm8 or ecdsa-gcm)
+          --resume on|off             handshakes: offer the thread's previous session for resumption (default off)
           --api URL --api-key K       management API (http://host:port); the key may also come from NHUB_API_KEY
           --psk-format ascii|binary   key format to request when provisioning (default ascii)
           --provision-concurrency C   parallel API calls (default 32)

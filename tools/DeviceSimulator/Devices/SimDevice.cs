@@ -100,17 +100,42 @@ internal sealed partial class SimDevice : IDisposable
     public void Handshake(int[] suites, int timeoutMillis)
     {
         var channel = new DeviceDtlsChannel(_socket, DatagramLimit);
-        var client = new SimPskClient(Crypto, Credential.PskIdentity ?? throw new InvalidOperationException($"device {DeviceId} has no PSK identity"),
-            Credential.KeyBytes(), suites, timeoutMillis, OfferedConnectionId);
-        var session = new DtlsClientProtocol().Connect(client, channel);
+        BcDtlsTransport session;
+        byte[]? serverCid;
+        if (Certificate is { } certificate)
+        {
+            var client = new SimCertificateClient(Crypto, certificate, suites, timeoutMillis, OfferedConnectionId, ResumeSession);
+            session = new DtlsClientProtocol().Connect(client, channel);
+            serverCid = client.ServerConnectionId;
+            TlsSession = client.Session;
+            Resumed = client.Resumed;
+        }
+        else
+        {
+            var client = new SimPskClient(Crypto, Credential.PskIdentity ?? throw new InvalidOperationException($"device {DeviceId} has no PSK identity"),
+                Credential.KeyBytes(), suites, timeoutMillis, OfferedConnectionId);
+            session = new DtlsClientProtocol().Connect(client, channel);
+            serverCid = client.ServerConnectionId;
+        }
         channel.StartPumping();
         lock (_gate)
         {
             _channel = channel;
             _session = session;
-            ServerConnectionId = client.ServerConnectionId;
+            ServerConnectionId = serverCid;
         }
     }
+
+    /// <summary>Authenticate with this certificate instead of the credential's PSK (--certificate).</summary>
+    public SimClientCertificate? Certificate { get; init; }
+
+    /// <summary>A session of an earlier handshake to offer for resumption (--resume on).</summary>
+    public TlsSession? ResumeSession { get; init; }
+
+    /// <summary>This device's DTLS session as BouncyCastle keeps it for resumption (certificate devices), and whether the handshake resumed one.</summary>
+    public TlsSession? TlsSession { get; private set; }
+
+    public bool Resumed { get; private set; }
 
     /// <summary>
     /// A NAT rebinding: a new socket on a new source port (same local address) takes over, the old one is closed, so

@@ -51,6 +51,8 @@ internal sealed class SimPskClient(TlsCrypto crypto, string identity, byte[] key
         "ccm" or "tls_psk_with_aes_128_ccm" => CipherSuite.TLS_PSK_WITH_AES_128_CCM,
         "gcm" or "tls_psk_with_aes_128_gcm_sha256" => CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256,
         "cbc" or "tls_psk_with_aes_128_cbc_sha256" => CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256,
-        _ => throw new ArgumentException($"--cipher-suites: unknown suite '{name}' (ccm8, ccm, gcm, cbc)"),
+        "ecdsa-ccm8" or "tls_ecdhe_ecdsa_with_aes_128_ccm_8" => CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+        "ecdsa-gcm" or "tls_ecdhe_ecdsa_with_aes_128_gcm_sha256" => CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        _ => throw new ArgumentException($"--cipher-suites: unknown suite '{name}' (ccm8, ccm, gcm, cbc, ecdsa-ccm8, ecdsa-gcm)"),
     })];
 }

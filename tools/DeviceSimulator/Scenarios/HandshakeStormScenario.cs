@@ -11,6 +11,7 @@ namespace NHub.DeviceSimulator.Scenarios;
 internal sealed class HandshakeStormScenario : IScenario
 {
     private long _attempts;
+    private long _resumed;
 
     public string Unit => "handshakes";
 
@@ -33,10 +34,11 @@ internal sealed class HandshakeStormScenario : IScenario
             threads[t] = Task.Factory.StartNew(() =>
             {
                 var n = first;
+                Org.BouncyCastle.Tls.TlsSession? previous = null;
                 while (Stopwatch.GetTimestamp() < deadlineTimestamp && !ct.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref _attempts);
-                    using var device = context.NewDevice(n);
+                    using var device = context.NewDevice(n, context.Options.Resume ? previous : null);
                     n += threads.Length;
                     try
                     {
@@ -49,6 +51,11 @@ internal sealed class HandshakeStormScenario : IScenario
                     }
                     if (pool.HandshakeNow(device))
                     {
+                        previous = device.TlsSession ?? previous;
+                        if (device.Resumed)
+                        {
+                            Interlocked.Increment(ref _resumed);
+                        }
                         // close_notify, so the server frees the peer at once (as a device going to sleep politely would);
                         // with --close-notify off the session stays with the server, as a device's would.
                         device.Close(notify: context.Options.CloseNotify);
@@ -64,5 +71,10 @@ internal sealed class HandshakeStormScenario : IScenario
     public void Report(RunContext context, JsonObject result, List<string> summary, double elapsedSeconds)
     {
         result["handshake_attempts"] = Interlocked.Read(ref _attempts);
+        result["resumed"] = Interlocked.Read(ref _resumed);
+        if (context.Options.Resume)
+        {
+            summary.Add($"resumed {Interlocked.Read(ref _resumed)} of {context.Handshakes.Completed} handshakes");
+        }
     }
 }

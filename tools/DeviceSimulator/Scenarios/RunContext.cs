@@ -58,10 +58,15 @@ internal sealed class RunContext(SimulatorOptions options, IReadOnlyList<DeviceC
         return new IPAddress([127, 0, 0, (byte)(1 + (n % spread))]);
     }
 
-    public SimDevice NewDevice(int n) => NewDevice(Credentials[n % Credentials.Count], BindAddressFor(n));
+    public SimDevice NewDevice(int n, Org.BouncyCastle.Tls.TlsSession? resume = null) => NewDevice(Credentials[n % Credentials.Count], BindAddressFor(n), resume);
 
-    private SimDevice NewDevice(DeviceCredential credential, IPAddress bind) => new(credential, Server, bind, Link)
+    /// <summary>--certificate: the certificate every device authenticates with (null: PSK).</summary>
+    public SimClientCertificate? Certificate { get; } = options.Certificate is { } path ? SimClientCertificate.Load(path, options.CertificateKey!) : null;
+
+    private SimDevice NewDevice(DeviceCredential credential, IPAddress bind, Org.BouncyCastle.Tls.TlsSession? resume = null) => new(credential, Server, bind, Link)
     {
+        Certificate = Certificate,
+        ResumeSession = resume,
         OfferedConnectionId = Options.ConnectionId switch
         {
             "on" => [],

@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+
+namespace NHub.DeviceSimulator.Dtls;
+
+/// <summary>A device certificate chain and its ECDSA key (from --certificate/--certificate-key PEM files), shared by every simulated device.</summary>
+internal sealed class SimClientCertificate
+{
+    private readonly byte[][] _chain;
+    private readonly AsymmetricKeyParameter _key;
+
+    private SimClientCertificate(byte[][] chain, AsymmetricKeyParameter key)
+    {
+        _chain = chain;
+        _key = key;
+    }
+
+    /// <summary>The subject CN of the certificate: the device it speaks for.</summary>
+    public string CommonName { get; private init; } = "";
+
+    public static SimClientCertificate Load(string certificatePath, string keyPath)
+    {
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPemFile(certificatePath);
+        if (chain.Count == 0)
+        {
+            throw new ArgumentException($"--certificate: '{certificatePath}' holds no PEM certificate");
+        }
+        using var ecdsa = ECDsa.Create();
+        ecdsa.ImportFromPem(File.ReadAllText(keyPath));
+        var name = chain[0].GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+        var der = chain.Select(c => c.RawData).ToArray();
+        return new SimClientCertificate(der, PrivateKeyFactory.CreateKey(ecdsa.ExportPkcs8PrivateKey())) { CommonName = name };
+    }
+
+    public TlsCredentialedSigner Signer(TlsContext context, BcTlsCrypto crypto) =>
+        new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, _key,
+            new Certificate([.. _chain.Select(der => (TlsCertificate)new BcTlsCertificate(crypto, der))]),
+            SignatureAndHashAlgorithm.GetInstance(Org.BouncyCastle.Tls.HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
+}
+
+/// <summary>
+/// A device's DTLS 1.2 ECDHE-ECDSA client with an X.509 certificate: BouncyCastle's <see cref="DefaultTlsClient"/>,
+/// DTLS 1.2 only, the configured suites, a bounded handshake. It does not check the server's certificate (a load
+/// generator measures the server, it does not trust it). Offers <paramref name="resume"/> for resumption.
+/// </summary>
+internal sealed class SimCertificateClient(BcTlsCrypto crypto, SimClientCertificate certificate, int[] suites, int handshakeTimeoutMillis,
+    byte[]? offeredConnectionId, TlsSession? resume) : DefaultTlsClient(crypto)
+{
+    public byte[]? ServerConnectionId { get; private set; }
+
+    /// <summary>This handshake's session (to offer next time) and whether it resumed one.</summary>
+    public TlsSession? Session { get; private set; }
+
+    public bool Resumed { get; private set; }
+
+    public override TlsSession? GetSessionToResume() => resume;
+
+    public override IDictionary<int, byte[]> GetClientExtensions()
+    {
+        var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
+        if (offeredConnectionId is { } cid)
+        {
+            TlsExtensionsUtilities.AddConnectionIDExtension(extensions, cid);
+        }
+        return extensions;
+    }
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+        ServerConnectionId = m_context.SecurityParameters.ConnectionIDLocal is { Length: > 0 } cid ? cid : null;
+        Session = m_context.Session;
+        Resumed = m_context.SecurityParameters.IsResumedSession;
+    }
+
+    public override int GetHandshakeTimeoutMillis() => handshakeTimeoutMillis;
+
+    protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+
+    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, suites);
+
+    public override void NotifySecureRenegotiation(bool secureRenegotiation)
+    {
+    }
+
+    public override TlsAuthentication GetAuthentication() => new Authentication(this);
+
+    private TlsCredentials ClientCredentials() => certificate.Signer(m_context, (BcTlsCrypto)Crypto);
+
+    private sealed class Authentication(SimCertificateClient client) : TlsAuthentication
+    {
+        public void NotifyServerCertificate(TlsServerCertificate serverCertificate)
+        {
+        }
+
+        public TlsCredentials GetClientCredentials(Org.BouncyCastle.Tls.CertificateRequest certificateRequest) => client.ClientCredentials();
+    }
+}
