@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
@@ -18,13 +16,13 @@ internal sealed class ServerCertificate
 {
     private readonly byte[][] _chain;
     private readonly byte[] _publicKey;
-    private readonly AsymmetricKeyParameter _privateKey;
+    private readonly byte[] _pkcs8;
 
-    private ServerCertificate(byte[][] chain, byte[] publicKey, AsymmetricKeyParameter privateKey, bool selfSigned)
+    private ServerCertificate(byte[][] chain, byte[] publicKey, byte[] pkcs8, bool selfSigned)
     {
         _chain = chain;
         _publicKey = publicKey;
-        _privateKey = privateKey;
+        _pkcs8 = pkcs8;
         SelfSigned = selfSigned;
         Fingerprint = NHub.Grains.CredentialIdentities.Fingerprint(chain[0]);
         PublicKeyFingerprint = NHub.Grains.CredentialIdentities.Fingerprint(publicKey);
@@ -70,7 +68,7 @@ internal sealed class ServerCertificate
         {
             certificate.Dispose();
         }
-        return new ServerCertificate(der, ecdsa.ExportSubjectPublicKeyInfo(), PrivateKeyFactory.CreateKey(ecdsa.ExportPkcs8PrivateKey()), selfSigned: false);
+        return new ServerCertificate(der, ecdsa.ExportSubjectPublicKeyInfo(), ecdsa.ExportPkcs8PrivateKey(), selfSigned: false);
     }
 
     /// <summary>A fresh P-256 key and a self-signed certificate for it, valid from an hour ago for a year.</summary>
@@ -82,12 +80,12 @@ internal sealed class ServerCertificate
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
         var now = time.GetUtcNow();
         using var certificate = request.CreateSelfSigned(now.AddHours(-1), now.AddYears(1));
-        return new ServerCertificate([certificate.RawData], ecdsa.ExportSubjectPublicKeyInfo(), PrivateKeyFactory.CreateKey(ecdsa.ExportPkcs8PrivateKey()), selfSigned: true);
+        return new ServerCertificate([certificate.RawData], ecdsa.ExportSubjectPublicKeyInfo(), ecdsa.ExportPkcs8PrivateKey(), selfSigned: true);
     }
 
     /// <summary>
     /// The signer BouncyCastle's ECDHE_ECDSA key exchange uses for one handshake: the X.509 chain, or the raw key when
-    /// the client accepts only that (RFC 7250 §4.1).
+    /// the client accepts only that (RFC 7250 §4.1). The signature itself is .NET's (see <see cref="GatewayTlsCrypto"/>).
     /// </summary>
     public TlsCredentialedSigner Signer(TlsContext context, BcTlsCrypto crypto, bool rawPublicKey)
     {
@@ -95,6 +93,35 @@ internal sealed class ServerCertificate
             ? new Certificate(CertificateType.RawPublicKey, null, [new CertificateEntry(new BcTlsRawKeyCertificate(crypto, _publicKey), null)])
             : new Certificate(_chain.Select(der => (TlsCertificate)new BcTlsCertificate(crypto, der)).ToArray());
         var algorithm = TlsUtilities.ChooseSignatureAndHashAlgorithm(context, context.SecurityParameters.ClientSigAlgs, SignatureAlgorithm.ecdsa);
-        return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, _privateKey, certificate, algorithm);
+        return new Signing(this, certificate, algorithm);
+    }
+
+    /// <summary>The private key as .NET holds it, one per handshake thread (an ECDsa object is not documented as safe to share).</summary>
+    private ECDsa Key()
+    {
+        if (t_key is { } cached && ReferenceEquals(cached.Owner, this))
+        {
+            return cached.Key;
+        }
+        t_key?.Key.Dispose();
+        var key = ECDsa.Create();
+        key.ImportPkcs8PrivateKey(_pkcs8, out _);
+        t_key = (this, key);
+        return key;
+    }
+
+    [ThreadStatic]
+    private static (ServerCertificate Owner, ECDsa Key)? t_key;
+
+    /// <summary>RFC 8422 §5.4: the ServerKeyExchange signature, DER-encoded ECDSA over the hash BouncyCastle computed.</summary>
+    private sealed class Signing(ServerCertificate owner, Certificate certificate, SignatureAndHashAlgorithm? algorithm) : TlsCredentialedSigner
+    {
+        public Certificate Certificate => certificate;
+
+        public SignatureAndHashAlgorithm? SignatureAndHashAlgorithm => algorithm;
+
+        public byte[] GenerateRawSignature(byte[] hash) => owner.Key().SignHash(hash, DSASignatureFormat.Rfc3279DerSequence);
+
+        public TlsStreamSigner? GetStreamSigner() => null;
     }
 }
