@@ -27,11 +27,13 @@ public static class CredentialIdentities
     /// <summary>
     /// The device a certificate names: its subject's commonName (the last, if several), when that is a valid device
     /// id (<see cref="DeviceIds"/>); null otherwise. The rule devices' certificates are made by (docs/device-certificates.md).
+    /// Throws <see cref="CryptographicException"/> for a subject name .NET cannot decode.
     /// </summary>
     public static string? DeviceIdOf(X509Certificate2 certificate)
     {
         string? commonName = null;
-        foreach (var rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
+        // In DER order (reversed: false; the default walks it backwards), so the last CN wins: the most specific one.
+        foreach (var rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames(reversed: false))
         {
             if (!rdn.HasMultipleElements && rdn.GetSingleElementType().Value == CommonNameOid)
             {

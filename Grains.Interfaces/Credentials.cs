@@ -119,6 +119,8 @@ public enum IssueOutcome
     DuplicateCredential = 3,
     /// <summary>The certificate or public key is registered to another device.</summary>
     BoundToAnotherDevice = 4,
+    /// <summary>The certificate or public key was revoked (here, or on a device since deleted): it stays refused.</summary>
+    RevokedCredential = 5,
 }
 
 [GenerateSerializer, Immutable, Alias("nhub.IssueCredentialResult")]

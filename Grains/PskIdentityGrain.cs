@@ -21,9 +21,27 @@ public sealed class PskIdentityGrain(
         return true;
     }
 
+    public async Task<KeyBindOutcome> BindKey(string deviceId, Guid credentialId)
+    {
+        if (state.State.Revoked)
+        {
+            return KeyBindOutcome.Revoked;
+        }
+        return await Bind(deviceId, credentialId) ? KeyBindOutcome.Bound : KeyBindOutcome.BoundToAnotherDevice;
+    }
+
+    public async Task MarkRevoked()
+    {
+        if (!state.State.Revoked)
+        {
+            state.State.Revoked = true;
+            await state.WriteStateAsync();
+        }
+    }
+
     public async Task Unbind()
     {
-        if (state.State.DeviceId is not null)
+        if (state.State.DeviceId is not null && !state.State.Revoked)
         {
             await state.ClearStateAsync();
         }

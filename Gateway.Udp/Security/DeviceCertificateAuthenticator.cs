@@ -27,8 +27,13 @@ public enum CertificateRejection
     LookupFailed,
 }
 
-/// <summary>The outcome: the authenticated identity and its device, or why not.</summary>
-public readonly record struct CertificateAuthentication(string? Identity, string? DeviceId, CertificateRejection Rejection, string? Detail)
+/// <summary>
+/// The outcome: the authenticated identity and its device, or why not. <see cref="Enrollment"/>: the certificate
+/// passed every check but the twin has not recorded it yet; <see cref="DeviceCertificateAuthenticator.Enroll"/> must
+/// succeed (after the handshake proved the device holds the key) before the session is accepted.
+/// </summary>
+public readonly record struct CertificateAuthentication(string? Identity, string? DeviceId, CertificateRejection Rejection, string? Detail,
+    KeyCredentialFacts? Enrollment = null)
 {
     public bool Succeeded => Rejection == CertificateRejection.None;
 
@@ -62,7 +67,9 @@ public readonly record struct CertificateAuthentication(string? Identity, string
 /// <item>A certificate must be within its validity period. Pinned (an x509 credential registered with the certificate
 /// itself): accepted by its fingerprint alone. Otherwise it must chain to a registered authority, and its subject CN
 /// names the device, which must exist; the first such handshake records the certificate on the device (enrolled), so
-/// that it is listed and can be revoked like a PSK.</item>
+/// that it is listed and can be revoked like a PSK. The enrollment waits for the end of the handshake
+/// (<see cref="Enroll"/>): certificates travel in clear in DTLS 1.2, so before the client's CertificateVerify anyone
+/// could present a captured one.</item>
 /// <item>A revoked credential is refused at once on every gateway: the revocation push drops it from the cache.</item>
 /// </list>
 /// Blocking (it runs on a handshake thread, as the PSK lookup does). Thread-safe.
@@ -138,7 +145,16 @@ public sealed class DeviceCertificateAuthenticator(CredentialCache credentials, 
             {
                 return chained with { Identity = identity };
             }
-            if (CredentialIdentities.DeviceIdOf(leaf) is not { } deviceId)
+            string? deviceId;
+            try
+            {
+                deviceId = CredentialIdentities.DeviceIdOf(leaf);
+            }
+            catch (CryptographicException)
+            {
+                deviceId = null;
+            }
+            if (deviceId is null)
             {
                 return CertificateAuthentication.Fail(CertificateRejection.NoDeviceId, $"the subject '{leaf.Subject}' has no CN that is a device id", identity);
             }
@@ -148,7 +164,9 @@ public sealed class DeviceCertificateAuthenticator(CredentialCache credentials, 
                     ? CertificateAuthentication.Ok(identity, deviceId)
                     : CertificateAuthentication.Fail(CertificateRejection.UnknownDevice, $"the certificate is recorded on device '{credential.DeviceId}', its CN names '{deviceId}'", identity);
             }
-            return Enroll(leaf, identity, deviceId, ct);
+            var facts = new KeyCredentialFacts(CredentialAuthTypes.X509, identity, identity[CredentialIdentities.X509Prefix.Length..], leaf.Subject,
+                new DateTimeOffset(leaf.NotAfter.ToUniversalTime()));
+            return new CertificateAuthentication(identity, deviceId, CertificateRejection.None, null, facts);
         }
     }
 
@@ -221,10 +239,16 @@ public sealed class DeviceCertificateAuthenticator(CredentialCache credentials, 
         }
     }
 
-    private CertificateAuthentication Enroll(X509Certificate2 leaf, string identity, string deviceId, CancellationToken ct)
+    /// <summary>
+    /// Records on the device a certificate <see cref="AuthenticateCertificate"/> accepted with an
+    /// <see cref="CertificateAuthentication.Enrollment"/>. Call it once the handshake proved the client holds the key.
+    /// </summary>
+    public CertificateAuthentication Enroll(CertificateAuthentication accepted, CancellationToken ct)
     {
-        var facts = new KeyCredentialFacts(CredentialAuthTypes.X509, identity, identity[CredentialIdentities.X509Prefix.Length..], leaf.Subject,
-            new DateTimeOffset(leaf.NotAfter.ToUniversalTime()));
+        if (accepted is not { Enrollment: { } facts, DeviceId: { } deviceId, Identity: { } identity })
+        {
+            return accepted;
+        }
         EnrollOutcome outcome;
         try
         {

@@ -59,10 +59,13 @@ public sealed partial class DeviceGrain
         {
             return new IssueCredentialResult(IssueOutcome.DuplicateCredential, null);
         }
-        var credential = await AddKeyCredentialAsync(facts, CredentialSource.Pinned);
-        return credential is null
-            ? new IssueCredentialResult(IssueOutcome.BoundToAnotherDevice, null)
-            : new IssueCredentialResult(IssueOutcome.Issued, new IssuedCredential(credential.ToSummary(), ""));
+        var (bound, credential) = await AddKeyCredentialAsync(facts, CredentialSource.Pinned);
+        return bound switch
+        {
+            KeyBindOutcome.Bound => new IssueCredentialResult(IssueOutcome.Issued, new IssuedCredential(credential!.ToSummary(), "")),
+            KeyBindOutcome.Revoked => new IssueCredentialResult(IssueOutcome.RevokedCredential, null),
+            _ => new IssueCredentialResult(IssueOutcome.BoundToAnotherDevice, null),
+        };
     }
 
     public async Task<EnrollOutcome> EnrollCertificate(KeyCredentialFacts facts)
@@ -75,22 +78,26 @@ public sealed partial class DeviceGrain
         {
             return known.Status == CredentialStatus.Active ? EnrollOutcome.Enrolled : EnrollOutcome.Revoked;
         }
-        return await AddKeyCredentialAsync(facts, CredentialSource.CertificateAuthority) is null
-            ? EnrollOutcome.BoundToAnotherDevice
-            : EnrollOutcome.Enrolled;
+        return (await AddKeyCredentialAsync(facts, CredentialSource.CertificateAuthority)).Outcome switch
+        {
+            KeyBindOutcome.Bound => EnrollOutcome.Enrolled,
+            KeyBindOutcome.Revoked => EnrollOutcome.Revoked,
+            _ => EnrollOutcome.BoundToAnotherDevice,
+        };
     }
 
-    /// <summary>Index first, as for a PSK: a failed state write leaves an identity that resolves to nothing. Null when another device holds the key.</summary>
-    private async Task<CredentialState?> AddKeyCredentialAsync(KeyCredentialFacts facts, CredentialSource source)
+    /// <summary>Index first, as for a PSK: a failed state write leaves an identity that resolves to nothing. The credential only when bound.</summary>
+    private async Task<(KeyBindOutcome Outcome, CredentialState? Credential)> AddKeyCredentialAsync(KeyCredentialFacts facts, CredentialSource source)
     {
         if (facts.AuthType is not (CredentialAuthTypes.X509 or CredentialAuthTypes.Rpk) || !CredentialIdentities.IsKeyIdentity(facts.Identity))
         {
             throw new ArgumentException($"not a certificate or raw-key credential: {facts.AuthType} {facts.Identity}", nameof(facts));
         }
         var id = Guid.NewGuid();
-        if (!await GrainFactory.GetGrain<IPskIdentityGrain>(facts.Identity).Bind(DeviceId, id))
+        var bound = await GrainFactory.GetGrain<IPskIdentityGrain>(facts.Identity).BindKey(DeviceId, id);
+        if (bound != KeyBindOutcome.Bound)
         {
-            return null;
+            return (bound, null);
         }
         var credential = new CredentialState
         {
@@ -108,7 +115,7 @@ public sealed partial class DeviceGrain
         await state.WriteStateAsync();
         await events.PublishAsync(new DeviceEvent(DeviceId, DeviceEventTypes.CredentialAdded, credential.CreatedAt,
             new Dictionary<string, object?> { ["credential_id"] = id, ["auth_type"] = facts.AuthType, ["fingerprint"] = facts.Fingerprint, ["source"] = source == CredentialSource.Pinned ? "pinned" : "certificate_authority" }));
-        return credential;
+        return (KeyBindOutcome.Bound, credential);
     }
 
     public Task<IReadOnlyList<CredentialSummary>?> ListCredentials()
@@ -141,6 +148,7 @@ public sealed partial class DeviceGrain
         credential.RevokedAt = now;
         var sessions = ForgetDtlsSessions(credential.PskIdentity);
         await state.WriteStateAsync();
+        await MarkKeyRevokedAsync(credential);
         EraseSessionsInBackground(sessions, "credential revoked");
         await EraseTableSessionsAsync([credential.PskIdentity], wholeDevice: false, "credential revoked");
         await BroadcastRevocationAsync(credential, now);
@@ -165,6 +173,11 @@ public sealed partial class DeviceGrain
         }
         return Task.FromResult(revoked is null ? null : new PskLookup(DeviceId, revoked.Id, [], CredentialStatus.Revoked, revoked.EffectiveAuthType));
     }
+
+    /// <summary>A certificate or raw key, unlike a PSK identity, stays revoked for good (see <see cref="IPskIdentityGrain.BindKey"/>).</summary>
+    private Task MarkKeyRevokedAsync(CredentialState credential) => credential.EffectiveAuthType == CredentialAuthTypes.Psk
+        ? Task.CompletedTask
+        : GrainFactory.GetGrain<IPskIdentityGrain>(credential.PskIdentity).MarkRevoked();
 
     /// <summary>Every gateway subscribes to the revocation stream: caches drop the identity and live sessions close.</summary>
     private async Task BroadcastRevocationAsync(CredentialState credential, DateTimeOffset at)

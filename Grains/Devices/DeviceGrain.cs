@@ -116,6 +116,7 @@ public sealed partial class DeviceGrain(
         foreach (var credential in state.State.Credentials)
         {
             identities.Add(credential.PskIdentity);
+            await MarkKeyRevokedAsync(credential); // a deleted device's keys stay refused if it is made again
             if (credential.Status == CredentialStatus.Active)
             {
                 credential.Status = CredentialStatus.Revoked;

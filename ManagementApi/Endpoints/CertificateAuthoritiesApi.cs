@@ -17,7 +17,8 @@ public static class CertificateAuthoritiesApi
         authorities.MapPost("", AddAuthority)
             .WithName("AddCertificateAuthority")
             .WithSummary("Trust a certificate authority for device certificates")
-            .WithDescription("Body: {\"certificate\": \"<PEM>\"}, a CA certificate (basic constraints CA=true) valid now. " +
+            .WithDescription("Body: {\"certificate\": \"<PEM>\"}, a root CA certificate (self-issued, basic constraints CA=true) valid now; " +
+                "devices send any intermediates in their handshake. " +
                 "409 when it is registered already.")
             .AcceptsJson<CertificateAuthorityRequest>()
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -49,10 +50,25 @@ public static class CertificateAuthoritiesApi
         {
             return Problems.Field("certificate", error!);
         }
-        var constraints = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
-        if (constraints is not { CertificateAuthority: true })
+        bool isAuthority;
+        try
+        {
+            isAuthority = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is { CertificateAuthority: true };
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return Problems.Field("certificate", "has a basic constraints extension that cannot be decoded");
+        }
+        if (!isAuthority)
         {
             return Problems.Field("certificate", $"is not a certificate authority (basic constraints CA=true), subject '{certificate.Subject}'");
+        }
+        // Gateways trust roots only (.NET's custom root trust anchors at self-signed certificates); devices send the
+        // intermediates of their chain in the handshake.
+        if (!certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData))
+        {
+            return Problems.Field("certificate", $"must be a root authority (self-issued); '{certificate.Subject}' is issued by '{certificate.Issuer}': " +
+                "register its root, and have devices send the intermediate in their handshake");
         }
         var now = services.Time.GetUtcNow();
         var notBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime());

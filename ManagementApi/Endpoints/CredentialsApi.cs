@@ -21,8 +21,8 @@ public static class CredentialsApi
             .WithDescription("auth_type psk: returns id, auth_type, psk_identity, psk_key, server and status; the psk_key appears in this response only; " +
                 "409 while the device has an active PSK: revoke it first (rotation). auth_type x509 with certificate (PEM; subject CN = the device id): " +
                 "pins that certificate. auth_type rpk with public_key (PEM SubjectPublicKeyInfo): the device's raw public key (RFC 7250). " +
-                "Both return id, auth_type, psk_identity, fingerprint, subject, not_after, source, server and status; 409 when the key is registered already.")
-            .Produces<KeyCredentialResponse>(StatusCodes.Status201Created)
+                "Both return id, auth_type, psk_identity, fingerprint, subject, not_after, source, server and status (KeyCredentialResponse); " +
+                "409 when the key is registered already or was revoked.")
             .AcceptsJson<IssueCredentialRequest>()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
@@ -45,7 +45,8 @@ public static class CredentialsApi
         return api;
     }
 
-    public static async Task<Results<Created<IssuedCredentialResponse>, Created<KeyCredentialResponse>, ProblemHttpResult>> IssueCredential(
+    /// <remarks>OpenAPI can show one body per status: the 201 documented is the guide's (PSK) one, the last in the union.</remarks>
+    public static async Task<Results<Created<KeyCredentialResponse>, Created<IssuedCredentialResponse>, ProblemHttpResult>> IssueCredential(
         [FromRoute(Name = "device_id")] string deviceId, JsonBody<IssueCredentialRequest> body, HttpResponse response, [AsParameters] ApiServices services)
     {
         var request = body.Value;
@@ -62,7 +63,7 @@ public static class CredentialsApi
         }
     }
 
-    private static async Task<Results<Created<IssuedCredentialResponse>, Created<KeyCredentialResponse>, ProblemHttpResult>> IssuePskAsync(
+    private static async Task<Results<Created<KeyCredentialResponse>, Created<IssuedCredentialResponse>, ProblemHttpResult>> IssuePskAsync(
         string deviceId, IssueCredentialRequest request, HttpResponse response, ApiServices services)
     {
         var errors = new FieldErrors();
@@ -111,7 +112,7 @@ public static class CredentialsApi
     /// id, and it must be valid now). rpk: the device's public key (RFC 7250). Devices whose certificates a registered
     /// authority issued need no credential here: the gateway records theirs at the first handshake.
     /// </summary>
-    private static async Task<Results<Created<IssuedCredentialResponse>, Created<KeyCredentialResponse>, ProblemHttpResult>> RegisterKeyAsync(
+    private static async Task<Results<Created<KeyCredentialResponse>, Created<IssuedCredentialResponse>, ProblemHttpResult>> RegisterKeyAsync(
         string deviceId, IssueCredentialRequest request, ApiServices services)
     {
         KeyCredentialFacts facts;
@@ -126,7 +127,16 @@ public static class CredentialsApi
             {
                 return Problems.Field("certificate", error!);
             }
-            if (CredentialIdentities.DeviceIdOf(certificate) != deviceId)
+            string? named;
+            try
+            {
+                named = CredentialIdentities.DeviceIdOf(certificate);
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                return Problems.Field("certificate", "has a subject name that cannot be decoded");
+            }
+            if (named != deviceId)
             {
                 return Problems.Field("certificate", $"its subject CN must be the device id '{deviceId}' (the subject is '{certificate.Subject}')");
             }
@@ -162,6 +172,9 @@ public static class CredentialsApi
             case IssueOutcome.DuplicateCredential:
                 return Problems.Conflict($"Device '{deviceId}' already has this {(facts.AuthType == CredentialAuthTypes.X509 ? "certificate" : "public key")} " +
                     $"(sha256 {facts.Fingerprint}); a revoked one stays revoked: register a new key.");
+            case IssueOutcome.RevokedCredential:
+                return Problems.Conflict($"This {(facts.AuthType == CredentialAuthTypes.X509 ? "certificate" : "public key")} (sha256 {facts.Fingerprint}) was revoked " +
+                    "and stays refused, on every device: give the device a new key.");
             case IssueOutcome.BoundToAnotherDevice:
                 return Problems.Conflict($"This {(facts.AuthType == CredentialAuthTypes.X509 ? "certificate" : "public key")} (sha256 {facts.Fingerprint}) is registered to another device.");
             default:

@@ -67,16 +67,46 @@ internal sealed class DeviceDtlsServer : PskTlsServer
         {
             return null;
         }
+        _offeredSession = sessionID;
+        // RFC 5246 §7.4.1.3: a resumption keeps the session's suite, which the client must offer again and we must
+        // still speak. BouncyCastle 2.7 does not check (it picks from the new ClientHello): we do, and pin it below.
+        var suite = entry.Session.ExportSessionParameters()?.CipherSuite ?? -1;
+        if (Array.IndexOf(m_offeredCipherSuites ?? [], suite) < 0 || Array.IndexOf(_cipherSuites, suite) < 0)
+        {
+            return null;
+        }
         var result = Authenticate(entry.PeerCertificate);
         if (!result.Succeeded)
         {
             _resumption.Remove(sessionID);
             return null;
         }
-        _certificateIdentity = result.Identity;
-        _certificateDeviceId = result.DeviceId;
-        _offeredCertificateIdentity = result.Identity;
+        _resumedSuite = suite;
+        Accept(result);
         return entry.Session;
+    }
+
+    /// <summary>A resumption's suite is the session's (RFC 5246 §7.4.1.3); a full handshake chooses as usual.</summary>
+    public override int GetSelectedCipherSuite() =>
+        m_context.SecurityParameters.IsResumedSession && _resumedSuite >= 0 ? _resumedSuite : base.GetSelectedCipherSuite();
+
+    /// <summary>
+    /// RFC 9146 §3: a resumed session negotiates its Connection ID afresh. BouncyCastle 2.7 reads a resumption's server
+    /// extensions back from the session (the old CID, which another session may hold now) and writes the fresh CID
+    /// into a dictionary that handshake does not use: drop the stored one, and carry the fresh one over.
+    /// </summary>
+    public override void GetServerExtensionsForConnection(IDictionary<int, byte[]> serverExtensions)
+    {
+        serverExtensions.Remove(ExtensionType.connection_id);
+        if (!ReferenceEquals(serverExtensions, m_serverExtensions))
+        {
+            m_serverExtensions.Remove(ExtensionType.connection_id);
+        }
+        base.GetServerExtensionsForConnection(serverExtensions);
+        if (!ReferenceEquals(serverExtensions, m_serverExtensions) && m_serverExtensions.TryGetValue(ExtensionType.connection_id, out var fresh))
+        {
+            serverExtensions[ExtensionType.connection_id] = fresh;
+        }
     }
 
     public CachedPskIdentityManager Identities { get; }
@@ -96,8 +126,14 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     /// <summary>Why the client's certificate or raw key was refused (<see cref="CertificateAuthentication.Reason"/>), null when it was not.</summary>
     public string? CertificateRejectReason { get; private set; }
 
+    /// <summary>The refusal came after the client proved its key (the enrollment): our Finished and the alert must still leave.</summary>
+    public bool FailedAfterVerify { get; private set; }
+
     private string? _certificateIdentity;
     private string? _certificateDeviceId;
+    private CertificateAuthentication _accepted;
+    private byte[]? _offeredSession;
+    private int _resumedSuite = -1;
     private string? _offeredCertificateIdentity;
 
     public int NegotiatedCipherSuite { get; private set; } = -1;
@@ -215,8 +251,15 @@ internal sealed class DeviceDtlsServer : PskTlsServer
             CertificateRejectReason = result.Reason;
             throw new TlsFatalAlert(AlertFor(result.Rejection), result.Detail);
         }
+        Accept(result);
+    }
+
+    private void Accept(CertificateAuthentication result)
+    {
+        _accepted = result;
         _certificateIdentity = result.Identity;
         _certificateDeviceId = result.DeviceId;
+        _offeredCertificateIdentity = result.Identity;
     }
 
     private CertificateAuthentication Authenticate(Certificate certificate)
@@ -255,7 +298,24 @@ internal sealed class DeviceDtlsServer : PskTlsServer
         var identity = parameters.PskIdentity;
         AuthenticatedIdentity = identity is null ? _certificateIdentity : Encoding.UTF8.GetString(identity);
         Resumed = parameters.IsResumedSession;
-        if (!Resumed && _resumption is not null && DtlsCipherSuites.IsCertificateSuite(parameters.CipherSuite) && parameters.PeerCertificate is { } peer)
+        if (_accepted.Enrollment is not null && identity is null)
+        {
+            // The client's CertificateVerify is verified by now: its certificate may be recorded on the device.
+            var enrolled = _certificates!.Enroll(_accepted, _stopping);
+            if (!enrolled.Succeeded)
+            {
+                CertificateRejectReason = enrolled.Reason;
+                FailedAfterVerify = true;
+                throw new TlsFatalAlert(AlertFor(enrolled.Rejection), enrolled.Detail);
+            }
+        }
+        if (_offeredSession is not null && !Resumed)
+        {
+            _resumption?.Remove(_offeredSession); // offered, not resumed: BouncyCastle destroyed its secret
+        }
+        // Only sessions with the extended master secret (RFC 7627): BouncyCastle refuses to resume any other.
+        if (!Resumed && _resumption is not null && DtlsCipherSuites.IsCertificateSuite(parameters.CipherSuite) && parameters.IsExtendedMasterSecret
+            && parameters.PeerCertificate is { } peer)
         {
             _resumption.Add(m_context.Session, peer);
         }

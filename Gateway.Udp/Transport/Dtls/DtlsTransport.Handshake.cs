@@ -41,6 +41,13 @@ public sealed partial class DtlsTransport
             var detail = peer.Channel.FinishedRejected
                 ? $"the client's Finished failed authentication, so its PSK differs from the registered one ({server.LastAlert ?? "no alert sent"})"
                 : server.LastAlert is { } alert ? $"{ex.Message} ({alert})" : ex.Message;
+            if (server.FailedAfterVerify)
+            {
+                lock (peer.Gate)
+                {
+                    peer.Channel.StopBlocking(); // our Finished and the fatal alert after it: the client learns why
+                }
+            }
             if (peer.Channel.FinishedRejected && identities.OfferedIdentity is { } offered)
             {
                 // The key we hold may be the stale one: a credential re-issued under the same identity (it is

@@ -39,6 +39,10 @@ public sealed class DeviceCertificateAuthenticatorTests : IDisposable
         Assert.True(first.Succeeded, first.Detail);
         Assert.Equal("meter-1", first.DeviceId);
         Assert.Equal(CredentialIdentities.ForCertificate(device.Der), first.Identity);
+        // Not recorded before the handshake proved the key (a certificate travels in clear): the transport enrolls after.
+        Assert.NotNull(first.Enrollment);
+        Assert.Empty(_directory.Enrollments);
+        Assert.True(_authenticator.Enroll(first, default).Succeeded);
         var (deviceId, facts) = Assert.Single(_directory.Enrollments);
         Assert.Equal("meter-1", deviceId);
         Assert.Equal(CredentialAuthTypes.X509, facts.AuthType);
@@ -51,6 +55,7 @@ public sealed class DeviceCertificateAuthenticatorTests : IDisposable
 
         var second = _authenticator.AuthenticateCertificate([device.Der], default);
         Assert.True(second.Succeeded, second.Detail);
+        Assert.Null(second.Enrollment);
         Assert.Single(_directory.Enrollments);
     }
 
@@ -127,7 +132,7 @@ public sealed class DeviceCertificateAuthenticatorTests : IDisposable
 
         Assert.Equal(CertificateRejection.BadChain, _authenticator.AuthenticateCertificate([serverOnly.Der], default).Rejection);
         Assert.Equal(CertificateRejection.NoDeviceId, _authenticator.AuthenticateCertificate([noDevice.Der], default).Rejection);
-        var result = _authenticator.AuthenticateCertificate([unknown.Der], default);
+        var result = _authenticator.Enroll(_authenticator.AuthenticateCertificate([unknown.Der], default), default);
         Assert.Equal((CertificateRejection.UnknownDevice, "unknown_device"), (result.Rejection, result.Reason));
         Assert.Equal("meter-nobody", Assert.Single(_directory.Enrollments).DeviceId);
     }
@@ -152,7 +157,7 @@ public sealed class DeviceCertificateAuthenticatorTests : IDisposable
         _directory.Trust(_authority.Der);
         _directory.AddDevice("meter-8");
         using var device = TestCertificates.Device("meter-8", _authority);
-        Assert.True(_authenticator.AuthenticateCertificate([device.Der], default).Succeeded);
+        Assert.True(_authenticator.Enroll(_authenticator.AuthenticateCertificate([device.Der], default), default).Succeeded);
 
         _directory.Distrust(_authority.Der);
         Assert.True(_authenticator.AuthenticateCertificate([device.Der], default).Succeeded); // the list is cached for TrustAnchorRefresh
@@ -187,5 +192,21 @@ public sealed class DeviceCertificateAuthenticatorTests : IDisposable
     {
         Assert.Equal(CertificateRejection.Malformed, _authenticator.AuthenticateCertificate([[0x30, 0x03, 0x02, 0x01, 0x00]], default).Rejection);
         Assert.Equal(CertificateRejection.NoCertificate, _authenticator.AuthenticateCertificate([], default).Rejection);
+    }
+
+    [Fact]
+    public void The_device_is_the_last_common_name_in_the_subject()
+    {
+        // The builder encodes RDNs in the reverse of the order they are added (checked with openssl asn1parse), so the
+        // DER subject below is CN=meter-first, O=Factory, CN=meter-last: the last, most specific, CN names the device.
+        var name = new System.Security.Cryptography.X509Certificates.X500DistinguishedNameBuilder();
+        name.AddCommonName("meter-last");
+        name.AddOrganizationName("Factory");
+        name.AddCommonName("meter-first");
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(name.Build(), key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+
+        Assert.Equal("meter-last", CredentialIdentities.DeviceIdOf(certificate));
     }
 }

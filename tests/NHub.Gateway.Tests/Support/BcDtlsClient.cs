@@ -77,7 +77,7 @@ public sealed class BcDtlsClient : IDisposable
     /// after it), or with its bare public key when <paramref name="rawPublicKey"/> (RFC 7250, asking the server for a raw key too).
     /// </summary>
     public static BcDtlsClient ConnectWithCertificate(EndPoint server, NHub.Testing.TestCertificate device, NHub.Testing.TestCertificate[]? chain = null,
-        bool rawPublicKey = false, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, TlsSession? resume = null)
+        bool rawPublicKey = false, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, TlsSession? resume = null, byte[]? connectionId = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
@@ -87,6 +87,7 @@ public sealed class BcDtlsClient : IDisposable
             var peer = new TestCertificateClient(Crypto, device, chain ?? [], rawPublicKey, cipherSuites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8], handshakeTimeoutMillis)
             {
                 Resume = resume,
+                OfferedConnectionId = connectionId,
             };
             var transport = new ClientUdpTransport(socket);
             var session = new DtlsClientProtocol().Connect(peer, transport);
@@ -200,6 +201,12 @@ public sealed class BcDtlsClient : IDisposable
         /// <summary>A session of an earlier connection to offer for resumption (RFC 5246 §7.3).</summary>
         public TlsSession? Resume { get; init; }
 
+        /// <summary>The connection_id extension to offer (null: none; empty: "send me yours", RFC 9146 §3).</summary>
+        public byte[]? OfferedConnectionId { get; init; }
+
+        /// <summary>The CID the server gave this connection (null: none).</summary>
+        public byte[]? ServerConnectionId { get; private set; }
+
         /// <summary>This connection's session (to resume later) and whether it was a resumption.</summary>
         public TlsSession? Session { get; private set; }
 
@@ -219,6 +226,10 @@ public sealed class BcDtlsClient : IDisposable
         public override IDictionary<int, byte[]> GetClientExtensions()
         {
             var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
+            if (OfferedConnectionId is { } cid)
+            {
+                TlsExtensionsUtilities.AddConnectionIDExtension(extensions, cid);
+            }
             if (rawPublicKey)
             {
                 TlsExtensionsUtilities.AddClientCertificateTypeExtensionClient(extensions, [CertificateType.RawPublicKey]);
@@ -233,6 +244,7 @@ public sealed class BcDtlsClient : IDisposable
             NegotiatedCipherSuite = m_context.SecurityParameters.CipherSuite;
             Session = m_context.Session;
             Resumed = m_context.SecurityParameters.IsResumedSession;
+            ServerConnectionId = m_context.SecurityParameters.ConnectionIDLocal is { Length: > 0 } cid ? cid : null;
         }
 
         public override TlsAuthentication GetAuthentication() => new Authentication(this);

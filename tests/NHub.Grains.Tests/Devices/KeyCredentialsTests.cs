@@ -79,6 +79,27 @@ public sealed class KeyCredentialsTests(GrainsClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_revoked_key_stays_refused_on_another_device_and_after_its_device_is_deleted_and_made_again()
+    {
+        var device = await cluster.ProvisionAsync("key-gone");
+        var certificate = Certificate("key-gone-cert");
+        var rawKey = RawKey("key-gone-rpk");
+        Assert.Equal(EnrollOutcome.Enrolled, await device.EnrollCertificate(certificate));
+        var pinned = (await device.RegisterKeyCredential(rawKey)).Credential!;
+
+        Assert.True(await device.RevokeCredential(pinned.Summary.Id));
+        var other = await cluster.ProvisionAsync("key-gone-other");
+        Assert.Equal(IssueOutcome.RevokedCredential, (await other.RegisterKeyCredential(rawKey)).Outcome);
+
+        // Replacement hardware under the same id: a stolen certificate of the old one must not enroll again.
+        Assert.True(await device.Delete());
+        var again = await cluster.ProvisionAsync("key-gone");
+        Assert.Equal(EnrollOutcome.Revoked, await again.EnrollCertificate(certificate));
+        Assert.Empty((await again.ListCredentials())!);
+        Assert.Equal(IssueOutcome.RevokedCredential, (await again.RegisterKeyCredential(rawKey)).Outcome);
+    }
+
+    [Fact]
     public async Task A_name_that_is_not_a_certificate_or_key_identity_is_refused()
     {
         var device = await cluster.ProvisionAsync("key-bad");

@@ -106,6 +106,9 @@ public sealed class CertificateCredentialsApiTests(ManagementApiFixture api)
 
         await Problem(await http.Post("/certificate-authorities", Json(new { certificate = authority.CertificatePem })), HttpStatusCode.Conflict);
         await FieldErrors(await http.Post("/certificate-authorities", Json(new { certificate = leaf.CertificatePem })), "certificate");
+        using var intermediate = TestCertificates.Authority("API Test Intermediate", issuer: authority);
+        var notRoot = await FieldErrors(await http.Post("/certificate-authorities", Json(new { certificate = intermediate.CertificatePem })), "certificate");
+        Assert.Contains("root", notRoot.ToJsonString(), StringComparison.Ordinal);
         await FieldErrors(await http.Post("/certificate-authorities", "{}"), "certificate");
 
         var listed = await Expect(await http.Get("/certificate-authorities"), HttpStatusCode.OK);

@@ -4,12 +4,19 @@ using NHub.Testing;
 namespace NHub.Interop.Tests.Gateway;
 
 /// <summary>A production-mode silo (real PostgreSQL and nats-server JetStream, both started here) co-hosting the gateway.</summary>
-/// <param name="extraSettings">Settings on top of the production ones (e.g. the gateway's certificate).</param>
-public sealed class ProductionPlatform(IReadOnlyDictionary<string, string?>? extraSettings) : IAsyncLifetime
+public sealed class ProductionPlatform : IAsyncLifetime
 {
+    private readonly IReadOnlyDictionary<string, string?>? _extraSettings;
+
+    /// <summary>The fixture xUnit makes (one public constructor only).</summary>
     public ProductionPlatform()
-        : this(null)
     {
+    }
+
+    /// <param name="extraSettings">Settings on top of the production ones (e.g. the gateway's certificate).</param>
+    internal ProductionPlatform(IReadOnlyDictionary<string, string?> extraSettings)
+    {
+        _extraSettings = extraSettings;
     }
 
     public PostgresServer Postgres { get; private set; } = null!;
@@ -42,7 +49,7 @@ public sealed class ProductionPlatform(IReadOnlyDictionary<string, string?>? ext
         var cs = await Postgres.CreateDatabaseAsync("nhub_interop");
         await SiloProcess.MigrateAsync(cs);
         Settings = ClusterSettings.Production("interop" + Guid.NewGuid().ToString("N")[..6], cs, Nats.Url);
-        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+        foreach (var (key, value) in _extraSettings ?? new Dictionary<string, string?>())
         {
             Settings[key] = value;
         }

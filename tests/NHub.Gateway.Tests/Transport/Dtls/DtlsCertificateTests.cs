@@ -194,4 +194,57 @@ public sealed class DtlsCertificateTests : IDisposable
         Assert.Equal(0, server.Meters.Total("nhub.dtls.handshakes", "resumed", "true"));
         Assert.Equal(2, server.Meters.Total("nhub.dtls.handshakes", "auth", "x509"));
     }
+
+    [Fact]
+    public async Task A_resumption_keeps_the_sessions_suite_and_gets_a_fresh_connection_id()
+    {
+        await using var server = new DtlsServerHarness(certificates: true);
+        using var device = TestCertificates.Device("meter-7");
+        server.Source.AddKey(CredentialIdentities.ForCertificate(device.Der), "meter-7", CredentialAuthTypes.X509, pinned: true);
+
+        using var first = BcDtlsClient.ConnectWithCertificate(server.EndPoint, device, cipherSuites: [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256], connectionId: []);
+        Assert.NotNull(first.Exchange(EchoCoapReceiver.Request(1)));
+        var firstCid = first.CertificatePeer.ServerConnectionId;
+        Assert.NotNull(firstCid);
+
+        // Offering CCM_8 first (the server's own first choice): a resumption must still come back with the session's GCM
+        // (RFC 5246 §7.4.1.3), and with a CID of its own (RFC 9146 §3), not the one the first session still holds.
+        using var again = BcDtlsClient.ConnectWithCertificate(server.EndPoint, device, resume: first.CertificatePeer.Session,
+            cipherSuites: [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256], connectionId: []);
+        Assert.True(again.CertificatePeer.Resumed);
+        Assert.Equal(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, again.CertificatePeer.NegotiatedCipherSuite);
+        Assert.NotNull(again.CertificatePeer.ServerConnectionId);
+        Assert.NotEqual(firstCid, again.CertificatePeer.ServerConnectionId);
+        Assert.NotNull(again.Exchange(EchoCoapReceiver.Request(2)));
+        Assert.NotNull(first.Exchange(EchoCoapReceiver.Request(3))); // both sessions live side by side
+        Assert.Equal(2, server.Transport.SessionCount);
+
+        // Without the connection_id extension this time: the stored one must not come back either.
+        using var plain = BcDtlsClient.ConnectWithCertificate(server.EndPoint, device, resume: first.CertificatePeer.Session,
+            cipherSuites: [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]);
+        Assert.True(plain.CertificatePeer.Resumed);
+        Assert.Null(plain.CertificatePeer.ServerConnectionId);
+        Assert.NotNull(plain.Exchange(EchoCoapReceiver.Request(4)));
+    }
+
+    [Fact]
+    public async Task A_certificate_naming_an_unknown_device_is_refused_after_it_proved_its_key_with_access_denied_and_nothing_enrolled()
+    {
+        await using var server = new DtlsServerHarness(certificates: true);
+        server.Certificates.Trust(_authority.Der);
+        using var device = TestCertificates.Device("meter-unknown", _authority);
+
+        // The refusal comes after the client's CertificateVerify, with our Finished: the client may complete its side
+        // and then read the alert, so it surfaces at the handshake or at the first exchange.
+        var failure = Assert.Throws<TlsFatalAlertReceived>(() =>
+        {
+            using var client = BcDtlsClient.ConnectWithCertificate(server.EndPoint, device);
+            client.Exchange(EchoCoapReceiver.Request(1));
+        });
+
+        Assert.Equal(AlertDescription.access_denied, failure.AlertDescription);
+        await server.Meters.WaitForAsync(m => m.Total("nhub.dtls.handshakes", "result", "unknown_device") == 1, TimeSpan.FromSeconds(10), "the unknown_device count");
+        Assert.Equal("meter-unknown", Assert.Single(server.Certificates.Enrollments).DeviceId); // asked once, after CertificateVerify
+        Assert.Equal(0, server.Transport.SessionCount);
+    }
 }
