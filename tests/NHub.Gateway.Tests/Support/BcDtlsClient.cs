@@ -54,13 +54,19 @@ public sealed class BcDtlsClient : IDisposable
 
     /// <summary>Handshakes with a PSK given as raw bytes (a binary-format credential's decoded key).</summary>
     public static BcDtlsClient Connect(EndPoint server, string identity, byte[] key, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, IPEndPoint? bind = null, byte[]? connectionId = null)
+        => Open(server, bind, new TestPskClient(Crypto, identity, key, cipherSuites ?? [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8], handshakeTimeoutMillis)
+        {
+            OfferedConnectionId = connectionId,
+        });
+
+    /// <summary>A socket bound to <paramref name="bind"/> (default: a loopback port), connected to the server, and <paramref name="peer"/>'s handshake on it.</summary>
+    private static BcDtlsClient Open(EndPoint server, IPEndPoint? bind, TlsClient peer)
     {
         var socket = new Socket(bind?.AddressFamily ?? AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             socket.Bind(bind ?? new IPEndPoint(IPAddress.Loopback, 0));
             socket.Connect(server);
-            var peer = new TestPskClient(Crypto, identity, key, cipherSuites ?? [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8], handshakeTimeoutMillis) { OfferedConnectionId = connectionId };
             var transport = new ClientUdpTransport(socket);
             var session = new DtlsClientProtocol().Connect(peer, transport);
             return new BcDtlsClient(server, transport, session, peer);
@@ -77,28 +83,12 @@ public sealed class BcDtlsClient : IDisposable
     /// after it), or with its bare public key when <paramref name="rawPublicKey"/> (RFC 7250, asking the server for a raw key too).
     /// </summary>
     public static BcDtlsClient ConnectWithCertificate(EndPoint server, NHub.Testing.TestCertificate device, NHub.Testing.TestCertificate[]? chain = null,
-        bool rawPublicKey = false, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, TlsSession? resume = null, byte[]? connectionId = null)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        try
+        bool rawPublicKey = false, int[]? cipherSuites = null, int handshakeTimeoutMillis = 5000, TlsSession? resume = null, byte[]? connectionId = null) =>
+        Open(server, null, new TestCertificateClient(Crypto, device, chain ?? [], rawPublicKey, cipherSuites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8], handshakeTimeoutMillis)
         {
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            socket.Connect(server);
-            var peer = new TestCertificateClient(Crypto, device, chain ?? [], rawPublicKey, cipherSuites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8], handshakeTimeoutMillis)
-            {
-                Resume = resume,
-                OfferedConnectionId = connectionId,
-            };
-            var transport = new ClientUdpTransport(socket);
-            var session = new DtlsClientProtocol().Connect(peer, transport);
-            return new BcDtlsClient(server, transport, session, peer);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+            Resume = resume,
+            OfferedConnectionId = connectionId,
+        });
 
     /// <summary>Sends a CoAP request and returns the first application record that comes back, or null on timeout.</summary>
     public byte[]? Exchange(byte[] request, int waitMillis = 5000)

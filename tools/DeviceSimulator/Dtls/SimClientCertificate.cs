@@ -61,20 +61,12 @@ internal sealed class SimCertificateClient(BcTlsCrypto crypto, SimClientCertific
 
     public override TlsSession? GetSessionToResume() => resume;
 
-    public override IDictionary<int, byte[]> GetClientExtensions()
-    {
-        var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
-        if (offeredConnectionId is { } cid)
-        {
-            TlsExtensionsUtilities.AddConnectionIDExtension(extensions, cid);
-        }
-        return extensions;
-    }
+    public override IDictionary<int, byte[]> GetClientExtensions() => ClientConnectionId.Offer(base.GetClientExtensions(), offeredConnectionId);
 
     public override void NotifyHandshakeComplete()
     {
         base.NotifyHandshakeComplete();
-        ServerConnectionId = m_context.SecurityParameters.ConnectionIDLocal is { Length: > 0 } cid ? cid : null;
+        ServerConnectionId = ClientConnectionId.Chosen(m_context.SecurityParameters);
         Session = m_context.Session;
         Resumed = m_context.SecurityParameters.IsResumedSession;
     }

@@ -16,21 +16,12 @@ internal sealed class SimPskClient(TlsCrypto crypto, string identity, byte[] key
     /// <summary>The server's CID, which BouncyCastle writes into every record this client sends (null: none negotiated).</summary>
     public byte[]? ServerConnectionId { get; private set; }
 
-    public override IDictionary<int, byte[]> GetClientExtensions()
-    {
-        var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
-        if (offeredConnectionId is { } cid)
-        {
-            TlsExtensionsUtilities.AddConnectionIDExtension(extensions, cid);
-        }
-        return extensions;
-    }
+    public override IDictionary<int, byte[]> GetClientExtensions() => ClientConnectionId.Offer(base.GetClientExtensions(), offeredConnectionId);
 
     public override void NotifyHandshakeComplete()
     {
         base.NotifyHandshakeComplete();
-        // On the client side BouncyCastle's ConnectionIDLocal is the CID this end writes: the server's choice.
-        ServerConnectionId = m_context.SecurityParameters.ConnectionIDLocal is { Length: > 0 } cid ? cid : null;
+        ServerConnectionId = ClientConnectionId.Chosen(m_context.SecurityParameters);
     }
 
     public override int GetHandshakeTimeoutMillis() => handshakeTimeoutMillis;
