@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using NHub.Grains;
 using NHub.Testing;
@@ -72,6 +73,43 @@ public sealed class StatelessGatewayTests(ProductionPlatform platform, ITestOutp
         // Stored once each, whichever gateway answered.
         Assert.Equal(5, (await platform.ReadTelemetryAsync(id)).Count);
         AssertNoSequenceNumberReused(balancer);
+    }
+
+    [Fact]
+    public async Task A_certificate_device_moved_between_two_gateways_keeps_its_session_without_a_new_handshake()
+    {
+        const string id = "stateless-cert-move";
+        await platform.Grains.GetGrain<IDeviceGrain>(id).Provision(new DeviceRecord(id, "KM-3", "SN-" + id, id, null));
+        using var authority = TestCertificates.Authority("Stateless Test CA");
+        using var api = platform.Api();
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("certificate-authorities", new { certificate = authority.CertificatePem })).StatusCode);
+        var directory = Directory.CreateTempSubdirectory("nhub-stateless-cert-");
+        try
+        {
+            using var device = TestCertificates.Device(id, authority);
+            var (certificate, key) = device.WritePem(directory.FullName, id);
+            await using var pair = await StartPairAsync();
+            var (a, b, balancer) = (pair.A, pair.B, pair.Balancer);
+
+            // libcoap 4.3.5 on Mbed TLS: ECDHE-ECDSA with its certificate and a Connection ID, a new source port for each
+            // of five POSTs (-d 1), so the balancer alternates gateways: the session, enrolled at the first, moves.
+            var r = await LibCoap.RunAsync(CidClient, ["-B", "30", "-p", FreePorts.NextBlock(16).ToString(System.Globalization.CultureInfo.InvariantCulture), "-d", "1", "-G", "5",
+                "-m", "post", "-t", "application/json", "-e", "{\"t\":8}", "-c", certificate, "-j", key, $"coaps://127.0.0.1:{balancer.EndPoint.Port}/telemetry"], timeoutSeconds: 60);
+
+            Assert.True(r.Codes.Count(c => c == "2.01") == 5, r.Output);
+            var (ma, mb) = (await PrometheusMetrics.ScrapeAsync(a.BaseAddress), await PrometheusMetrics.ScrapeAsync(b.BaseAddress));
+            output.WriteLine($"forwarded a={balancer.Forwarded[0]} b={balancer.Forwarded[1]}\n-- a\n{ma.Dtls}\n-- b\n{mb.Dtls}");
+            Assert.True(balancer.Forwarded.All(n => n > 0), "the balancer used one gateway only");
+            Assert.Equal(1, Handshakes(ma) + Handshakes(mb));
+            Assert.Equal(1, ma.Sum("nhub_dtls_handshakes_total", "auth=\"x509\"") + mb.Sum("nhub_dtls_handshakes_total", "auth=\"x509\""));
+            Assert.True(Takeovers(ma) + Takeovers(mb) >= 1, "no takeover counted");
+            Assert.Equal(5, (await platform.ReadTelemetryAsync(id)).Count);
+            AssertNoSequenceNumberReused(balancer);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     [Fact]
