@@ -42,9 +42,16 @@ public sealed class InMemoryCertificateDirectory(InMemoryPskSource source) : IDe
         }
     }
 
+    /// <summary>When set, fetching the authorities fails with it (the silo unreachable).</summary>
+    public Exception? AnchorFailure { get; set; }
+
     public ValueTask<TrustAnchors> GetTrustAnchorsAsync(CancellationToken ct)
     {
         Interlocked.Increment(ref _fetches);
+        if (AnchorFailure is { } failure)
+        {
+            return ValueTask.FromException<TrustAnchors>(failure);
+        }
         lock (_authorities)
         {
             return ValueTask.FromResult(new TrustAnchors(_version, [.. _authorities]));

@@ -101,6 +101,8 @@ public sealed class FailFastTests
     [InlineData("Gateway__PlainMode=Sometimes", "Gateway:PlainMode")]
     [InlineData("Nats__Url=not a url", "Nats:Url")]
     [InlineData("Gateway__Dtls__MaxPeers=0", "Gateway:Dtls:MaxPeers")]
+    [InlineData("Gateway__Dtls__Certificate__Path=/nonexistent/gateway.crt", "Gateway:Dtls:Certificate:Path")]
+    [InlineData("Gateway__Dtls__ResumptionLifetime=2.00:00:00", "Gateway:Dtls:ResumptionLifetime")]
     public async Task The_standalone_gateway_fails_fast_the_same_way(string change, string key)
     {
         var exit = await HostExit.RunAsync("Gateway.Udp", "NHub.Gateway.Udp", Apply(change));
