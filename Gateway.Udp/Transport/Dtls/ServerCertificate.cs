@@ -93,7 +93,7 @@ internal sealed class ServerCertificate
             ? new Certificate(CertificateType.RawPublicKey, null, [new CertificateEntry(new BcTlsRawKeyCertificate(crypto, _publicKey), null)])
             : new Certificate(_chain.Select(der => (TlsCertificate)new BcTlsCertificate(crypto, der)).ToArray());
         var algorithm = TlsUtilities.ChooseSignatureAndHashAlgorithm(context, context.SecurityParameters.ClientSigAlgs, SignatureAlgorithm.ecdsa);
-        return new Signing(this, certificate, algorithm);
+        return new DotNetEcdsaSigner(Key, certificate, algorithm);
     }
 
     /// <summary>The private key as .NET holds it, one per handshake thread (an ECDsa object is not documented as safe to share).</summary>
@@ -112,16 +112,4 @@ internal sealed class ServerCertificate
 
     [ThreadStatic]
     private static (ServerCertificate Owner, ECDsa Key)? t_key;
-
-    /// <summary>RFC 8422 §5.4: the ServerKeyExchange signature, DER-encoded ECDSA over the hash BouncyCastle computed.</summary>
-    private sealed class Signing(ServerCertificate owner, Certificate certificate, SignatureAndHashAlgorithm? algorithm) : TlsCredentialedSigner
-    {
-        public Certificate Certificate => certificate;
-
-        public SignatureAndHashAlgorithm? SignatureAndHashAlgorithm => algorithm;
-
-        public byte[] GenerateRawSignature(byte[] hash) => owner.Key().SignHash(hash, DSASignatureFormat.Rfc3279DerSequence);
-
-        public TlsStreamSigner? GetStreamSigner() => null;
-    }
 }

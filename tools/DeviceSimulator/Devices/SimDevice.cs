@@ -22,7 +22,8 @@ namespace NHub.DeviceSimulator.Devices;
 internal sealed partial class SimDevice : IDisposable
 {
     public const int DatagramLimit = 1500;
-    private static readonly BcTlsCrypto Crypto = new(new SecureRandom());
+    /// <summary>BouncyCastle with its elliptic-curve work on .NET (the gateway's own, linked): a cheap certificate client.</summary>
+    private static readonly BcTlsCrypto Crypto = new NHub.Gateway.Transport.Dtls.DotNetEcTlsCrypto();
     private static readonly byte[] ObserveToken = [0x0b, 0x5e];
 
     private readonly IPEndPoint _server;

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
@@ -12,12 +10,12 @@ namespace NHub.DeviceSimulator.Dtls;
 internal sealed class SimClientCertificate
 {
     private readonly byte[][] _chain;
-    private readonly AsymmetricKeyParameter _key;
+    private readonly byte[] _pkcs8;
 
-    private SimClientCertificate(byte[][] chain, AsymmetricKeyParameter key)
+    private SimClientCertificate(byte[][] chain, byte[] pkcs8)
     {
         _chain = chain;
-        _key = key;
+        _pkcs8 = pkcs8;
     }
 
     /// <summary>The subject CN of the certificate: the device it speaks for.</summary>
@@ -35,13 +33,29 @@ internal sealed class SimClientCertificate
         ecdsa.ImportFromPem(File.ReadAllText(keyPath));
         var name = chain[0].GetNameInfo(X509NameType.SimpleName, forIssuer: false);
         var der = chain.Select(c => c.RawData).ToArray();
-        return new SimClientCertificate(der, PrivateKeyFactory.CreateKey(ecdsa.ExportPkcs8PrivateKey())) { CommonName = name };
+        return new SimClientCertificate(der, ecdsa.ExportPkcs8PrivateKey()) { CommonName = name };
     }
 
+    /// <summary>CertificateVerify's signer: ECDSA with SHA-256, signed by .NET with this thread's copy of the key.</summary>
     public TlsCredentialedSigner Signer(TlsContext context, BcTlsCrypto crypto) =>
-        new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, _key,
-            new Certificate([.. _chain.Select(der => (TlsCertificate)new BcTlsCertificate(crypto, der))]),
+        new NHub.Gateway.Transport.Dtls.DotNetEcdsaSigner(Key, new Certificate([.. _chain.Select(der => (TlsCertificate)new BcTlsCertificate(crypto, der))]),
             SignatureAndHashAlgorithm.GetInstance(Org.BouncyCastle.Tls.HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
+
+    private ECDsa Key()
+    {
+        if (t_key is { } cached && ReferenceEquals(cached.Owner, this))
+        {
+            return cached.Key;
+        }
+        t_key?.Key.Dispose();
+        var key = ECDsa.Create();
+        key.ImportPkcs8PrivateKey(_pkcs8, out _);
+        t_key = (this, key);
+        return key;
+    }
+
+    [ThreadStatic]
+    private static (SimClientCertificate Owner, ECDsa Key)? t_key;
 }
 
 /// <summary>
