@@ -52,6 +52,33 @@ internal class DotNetEcTlsCrypto() : BcTlsCrypto(new SecureRandom())
 }
 
 /// <summary>
+/// A private key (PKCS#8) as .NET ECDsa objects, one per thread: handshake threads sign concurrently, and an ECDsa
+/// object is not documented as safe to share. A thread keeps the last key it used (handshake threads serve one
+/// gateway or one simulated fleet, so that is the one they use again).
+/// </summary>
+internal sealed class PerThreadEcdsaKey(byte[] pkcs8)
+{
+    [ThreadStatic]
+    private static (PerThreadEcdsaKey Owner, ECDsa Key)? t_key;
+
+    public ECDsa Current
+    {
+        get
+        {
+            if (t_key is { } cached && ReferenceEquals(cached.Owner, this))
+            {
+                return cached.Key;
+            }
+            t_key?.Key.Dispose();
+            var key = ECDsa.Create();
+            key.ImportPkcs8PrivateKey(pkcs8, out _);
+            t_key = (this, key);
+            return key;
+        }
+    }
+}
+
+/// <summary>
 /// An ECDSA signature for the handshake (RFC 8422 §5.4 ServerKeyExchange, §5.8 CertificateVerify): DER-encoded, over
 /// the hash BouncyCastle computed, by <paramref name="key"/> (which the caller keeps to one thread at a time).
 /// </summary>

@@ -16,13 +16,13 @@ internal sealed class ServerCertificate
 {
     private readonly byte[][] _chain;
     private readonly byte[] _publicKey;
-    private readonly byte[] _pkcs8;
+    private readonly PerThreadEcdsaKey _key;
 
     private ServerCertificate(byte[][] chain, byte[] publicKey, byte[] pkcs8, bool selfSigned)
     {
         _chain = chain;
         _publicKey = publicKey;
-        _pkcs8 = pkcs8;
+        _key = new(pkcs8);
         SelfSigned = selfSigned;
         Fingerprint = NHub.Grains.CredentialIdentities.Fingerprint(chain[0]);
         PublicKeyFingerprint = NHub.Grains.CredentialIdentities.Fingerprint(publicKey);
@@ -93,23 +93,6 @@ internal sealed class ServerCertificate
             ? new Certificate(CertificateType.RawPublicKey, null, [new CertificateEntry(new BcTlsRawKeyCertificate(crypto, _publicKey), null)])
             : new Certificate(_chain.Select(der => (TlsCertificate)new BcTlsCertificate(crypto, der)).ToArray());
         var algorithm = TlsUtilities.ChooseSignatureAndHashAlgorithm(context, context.SecurityParameters.ClientSigAlgs, SignatureAlgorithm.ecdsa);
-        return new DotNetEcdsaSigner(Key, certificate, algorithm);
+        return new DotNetEcdsaSigner(() => _key.Current, certificate, algorithm);
     }
-
-    /// <summary>The private key as .NET holds it, one per handshake thread (an ECDsa object is not documented as safe to share).</summary>
-    private ECDsa Key()
-    {
-        if (t_key is { } cached && ReferenceEquals(cached.Owner, this))
-        {
-            return cached.Key;
-        }
-        t_key?.Key.Dispose();
-        var key = ECDsa.Create();
-        key.ImportPkcs8PrivateKey(_pkcs8, out _);
-        t_key = (this, key);
-        return key;
-    }
-
-    [ThreadStatic]
-    private static (ServerCertificate Owner, ECDsa Key)? t_key;
 }

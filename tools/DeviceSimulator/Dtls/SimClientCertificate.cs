@@ -10,12 +10,12 @@ namespace NHub.DeviceSimulator.Dtls;
 internal sealed class SimClientCertificate
 {
     private readonly byte[][] _chain;
-    private readonly byte[] _pkcs8;
+    private readonly NHub.Gateway.Transport.Dtls.PerThreadEcdsaKey _key;
 
     private SimClientCertificate(byte[][] chain, byte[] pkcs8)
     {
         _chain = chain;
-        _pkcs8 = pkcs8;
+        _key = new(pkcs8);
     }
 
     /// <summary>The subject CN of the certificate: the device it speaks for.</summary>
@@ -38,24 +38,9 @@ internal sealed class SimClientCertificate
 
     /// <summary>CertificateVerify's signer: ECDSA with SHA-256, signed by .NET with this thread's copy of the key.</summary>
     public TlsCredentialedSigner Signer(TlsContext context, BcTlsCrypto crypto) =>
-        new NHub.Gateway.Transport.Dtls.DotNetEcdsaSigner(Key, new Certificate([.. _chain.Select(der => (TlsCertificate)new BcTlsCertificate(crypto, der))]),
+        new NHub.Gateway.Transport.Dtls.DotNetEcdsaSigner(() => _key.Current, new Certificate([.. _chain.Select(der => (TlsCertificate)new BcTlsCertificate(crypto, der))]),
             SignatureAndHashAlgorithm.GetInstance(Org.BouncyCastle.Tls.HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
 
-    private ECDsa Key()
-    {
-        if (t_key is { } cached && ReferenceEquals(cached.Owner, this))
-        {
-            return cached.Key;
-        }
-        t_key?.Key.Dispose();
-        var key = ECDsa.Create();
-        key.ImportPkcs8PrivateKey(_pkcs8, out _);
-        t_key = (this, key);
-        return key;
-    }
-
-    [ThreadStatic]
-    private static (SimClientCertificate Owner, ECDsa Key)? t_key;
 }
 
 /// <summary>
