@@ -30,17 +30,31 @@ internal sealed class ResumptionCache(int capacity, TimeSpan lifetime, TimeProvi
         }
         var key = Convert.ToHexString(id);
         var now = time.GetTimestamp();
-        _entries[key] = new Entry(session, peerCertificate, now);
-        _order.Enqueue((key, now));
-        while (_entries.Count > capacity && _order.TryDequeue(out var oldest))
+        lock (_order)
         {
-            // Only if that entry is still the one queued then (a session id is random: re-adds are the same session).
-            if (_entries.TryGetValue(oldest.Key, out var entry) && entry.Added == oldest.Added)
+            _entries[key] = new Entry(session, peerCertificate, now);
+            _order.Enqueue((key, now));
+            // The queue is in the order of adding, with entries long removed (declined, expired, dropped) still in it:
+            // drop from its head what is dead or expired, and the oldest live ones while over capacity. Bounded at
+            // twice the capacity, so removals that never reach the head cannot grow it.
+            while (_order.TryPeek(out var oldest))
             {
-                _entries.TryRemove(oldest.Key, out _);
+                var live = _entries.TryGetValue(oldest.Key, out var entry) && entry.Added == oldest.Added;
+                if (live && _entries.Count <= capacity && _order.Count <= 2 * capacity && now - oldest.Added <= _lifetime)
+                {
+                    break;
+                }
+                _order.TryDequeue(out _);
+                if (live)
+                {
+                    _entries.TryRemove(new KeyValuePair<string, Entry>(oldest.Key, entry!));
+                }
             }
         }
     }
+
+    /// <summary>Queued adds, live or not (bounded at twice the capacity; for tests).</summary>
+    internal int Queued => _order.Count;
 
     /// <summary>The session <paramref name="sessionId"/> names, if still resumable and within its lifetime.</summary>
     public Entry? Find(byte[]? sessionId)
