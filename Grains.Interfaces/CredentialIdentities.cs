@@ -43,7 +43,12 @@ public static class CredentialIdentities
         return DeviceIds.IsValid(commonName) ? commonName : null;
     }
 
+    /// <summary>The <see cref="CredentialAuthTypes"/> value a name belongs to: x509 and rpk by their prefix, psk otherwise.</summary>
+    public static string AuthTypeOf(string identity) =>
+        identity.StartsWith(X509Prefix, StringComparison.Ordinal) ? CredentialAuthTypes.X509
+        : identity.StartsWith(RpkPrefix, StringComparison.Ordinal) ? CredentialAuthTypes.Rpk
+        : CredentialAuthTypes.Psk;
+
     /// <summary>True for names no PSK identity can take: a PSK handshake offering one gets no key.</summary>
-    public static bool IsKeyIdentity(string identity) =>
-        identity.StartsWith(X509Prefix, StringComparison.Ordinal) || identity.StartsWith(RpkPrefix, StringComparison.Ordinal);
+    public static bool IsKeyIdentity(string identity) => AuthTypeOf(identity) != CredentialAuthTypes.Psk;
 }

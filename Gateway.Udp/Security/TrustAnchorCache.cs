@@ -48,9 +48,6 @@ public sealed partial class TrustAnchorCache(IDeviceCertificateDirectory directo
         }
     }
 
-    /// <summary>Forgets the set: the next handshake fetches it again.</summary>
-    public void Invalidate() => Volatile.Write(ref _current, null);
-
     private X509Certificate2Collection Parse(TrustAnchors anchors)
     {
         var collection = new X509Certificate2Collection();

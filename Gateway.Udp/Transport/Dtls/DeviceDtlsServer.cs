@@ -28,7 +28,6 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     private readonly DeviceCertificateAuthenticator? _certificates;
     private readonly CancellationToken _stopping;
     private readonly ResumptionCache? _resumption;
-    private IDictionary<int, byte[]>? _clientExtensions;
     private TlsCredentialedSigner? _signer;
 
     public DeviceDtlsServer(TlsCrypto crypto, CachedPskIdentityManager identities, int[] cipherSuites, int handshakeTimeoutMillis, ConnectionIdIssuer connectionIds,
@@ -82,7 +81,7 @@ internal sealed class DeviceDtlsServer : PskTlsServer
             return null;
         }
         _resumedSuite = suite;
-        Accept(result);
+        _authentication = result;
         return entry.Session;
     }
 
@@ -118,10 +117,10 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     public string? AuthenticatedIdentity { get; private set; }
 
     /// <summary>The device the credential belongs to, once it was accepted (PSK: when its key was handed out).</summary>
-    public string? DeviceId => Identities.DeviceId ?? _certificateDeviceId;
+    public string? DeviceId => Identities.DeviceId ?? (_authentication.Succeeded ? _authentication.DeviceId : null);
 
     /// <summary>The identity offered, authenticated or not (for the failure log).</summary>
-    public string? OfferedIdentity => Identities.OfferedIdentity ?? _offeredCertificateIdentity;
+    public string? OfferedIdentity => Identities.OfferedIdentity ?? _authentication.Identity;
 
     /// <summary>Why the client's certificate or raw key was refused (<see cref="CertificateAuthentication.Reason"/>), null when it was not.</summary>
     public string? CertificateRejectReason { get; private set; }
@@ -129,12 +128,10 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     /// <summary>The refusal came after the client proved its key (the enrollment): our Finished and the alert must still leave.</summary>
     public bool FailedAfterVerify { get; private set; }
 
-    private string? _certificateIdentity;
-    private string? _certificateDeviceId;
-    private CertificateAuthentication _accepted;
+    /// <summary>The last verdict on the client's certificate or raw key (at its Certificate message, or at a resumption); default until one.</summary>
+    private CertificateAuthentication _authentication = new(null, null, CertificateRejection.NoCertificate, null);
     private byte[]? _offeredSession;
     private int _resumedSuite = -1;
-    private string? _offeredCertificateIdentity;
 
     public int NegotiatedCipherSuite { get; private set; } = -1;
 
@@ -185,12 +182,6 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     {
     }
 
-    public override void ProcessClientExtensions(IDictionary<int, byte[]> clientExtensions)
-    {
-        _clientExtensions = clientExtensions;
-        base.ProcessClientExtensions(clientExtensions);
-    }
-
     /// <summary>PSK suites: no certificate (the base). ECDHE-ECDSA: ours, as X.509 or as a raw key (RFC 7250 §4.1).</summary>
     public override TlsCredentials GetCredentials()
     {
@@ -209,12 +200,12 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     /// </summary>
     private bool ServerSendsRawPublicKey()
     {
-        var accepted = TlsExtensionsUtilities.GetServerCertificateTypeExtensionClient(_clientExtensions);
+        var accepted = TlsExtensionsUtilities.GetServerCertificateTypeExtensionClient(m_clientExtensions);
         if (accepted is null || Array.IndexOf(accepted, CertificateType.RawPublicKey) < 0)
         {
             return false;
         }
-        var own = TlsExtensionsUtilities.GetClientCertificateTypeExtensionClient(_clientExtensions);
+        var own = TlsExtensionsUtilities.GetClientCertificateTypeExtensionClient(m_clientExtensions);
         return Array.IndexOf(accepted, CertificateType.X509) < 0 || own is [CertificateType.RawPublicKey, ..];
     }
 
@@ -244,22 +235,12 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     /// </summary>
     public override void NotifyClientCertificate(Certificate clientCertificate)
     {
-        var result = Authenticate(clientCertificate);
-        _offeredCertificateIdentity = result.Identity;
-        if (!result.Succeeded)
+        _authentication = Authenticate(clientCertificate);
+        if (!_authentication.Succeeded)
         {
-            CertificateRejectReason = result.Reason;
-            throw new TlsFatalAlert(AlertFor(result.Rejection), result.Detail);
+            CertificateRejectReason = _authentication.Reason;
+            throw new TlsFatalAlert(AlertFor(_authentication.Rejection), _authentication.Detail);
         }
-        Accept(result);
-    }
-
-    private void Accept(CertificateAuthentication result)
-    {
-        _accepted = result;
-        _certificateIdentity = result.Identity;
-        _certificateDeviceId = result.DeviceId;
-        _offeredCertificateIdentity = result.Identity;
     }
 
     private CertificateAuthentication Authenticate(Certificate certificate)
@@ -296,12 +277,12 @@ internal sealed class DeviceDtlsServer : PskTlsServer
         base.NotifyHandshakeComplete();
         var parameters = m_context.SecurityParameters;
         var identity = parameters.PskIdentity;
-        AuthenticatedIdentity = identity is null ? _certificateIdentity : Encoding.UTF8.GetString(identity);
+        AuthenticatedIdentity = identity is not null ? Encoding.UTF8.GetString(identity) : _authentication.Succeeded ? _authentication.Identity : null;
         Resumed = parameters.IsResumedSession;
-        if (_accepted.Enrollment is not null && identity is null)
+        if (_authentication is { Succeeded: true, Enrollment: not null } && identity is null)
         {
             // The client's CertificateVerify is verified by now: its certificate may be recorded on the device.
-            var enrolled = _certificates!.Enroll(_accepted, _stopping);
+            var enrolled = _certificates!.Enroll(_authentication, _stopping);
             if (!enrolled.Succeeded)
             {
                 CertificateRejectReason = enrolled.Reason;

@@ -81,14 +81,6 @@ public sealed partial class DtlsTransport
     /// Under the peer's lock, on the handshake thread: the handshake succeeded. From now on the session is found by
     /// its id (sends) and by its Connection ID, if it negotiated one.
     /// </summary>
-    private static string AuthOf(string? identity) => identity switch
-    {
-        null => "none",
-        _ when identity.StartsWith(CredentialIdentities.X509Prefix, StringComparison.Ordinal) => CredentialAuthTypes.X509,
-        _ when identity.StartsWith(CredentialIdentities.RpkPrefix, StringComparison.Ordinal) => CredentialAuthTypes.Rpk,
-        _ => CredentialAuthTypes.Psk,
-    };
-
     private void EstablishLocked(DtlsPeer peer, SessionRecordLayer records, DeviceDtlsServer server)
     {
         var identity = server.AuthenticatedIdentity;
@@ -97,7 +89,7 @@ public sealed partial class DtlsTransport
         peer.LastActivity = peer.LastReceived = _time.GetTimestamp();
         _peers.AddSession(peer);
         _metrics.SessionOpened(connectionId is not null);
-        _metrics.HandshakeSucceeded(connectionId is not null, AuthOf(identity), server.Resumed);
+        _metrics.HandshakeSucceeded(connectionId is not null, identity is null ? "none" : CredentialIdentities.AuthTypeOf(identity), server.Resumed);
         DtlsLog.HandshakeCompleted(_logger, peer.SessionId, peer.EndPoint, identity, CipherSuiteName(server.NegotiatedCipherSuite),
             connectionId is null ? "none" : Convert.ToHexString(connectionId));
     }
