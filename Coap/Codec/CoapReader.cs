@@ -21,6 +21,15 @@ public ref struct CoapReader
     private bool _done;
 
     public CoapReader(ReadOnlySpan<byte> datagram)
+        : this(datagram, signaling: false)
+    {
+    }
+
+    /// <summary>
+    /// With <paramref name="signaling"/>, code class 7 is read too: RFC 8323 §5 gives it to the signaling messages of
+    /// reliable transports (CSM, Ping, Pong, Release, Abort), which a connection converts to this form like any other.
+    /// </summary>
+    public CoapReader(ReadOnlySpan<byte> datagram, bool signaling)
     {
         _datagram = datagram;
         // §3: Ver (2 bits) = 1, T (2), TKL (4) | Code (8) | Message ID (16) | Token (TKL bytes).
@@ -40,9 +49,9 @@ public ref struct CoapReader
             // §3: lengths 9–15 are reserved and "MUST be processed as a message format error".
             Error = CoapParseError.BadTokenLength;
         }
-        else if (Code.Class is 1 or 6 or 7)
+        else if (Code.Class is 1 or 6 || (Code.Class == 7 && !signaling))
         {
-            // §12.1: classes 1, 6 and 7 are reserved.
+            // §12.1: classes 1, 6 and 7 are reserved (RFC 8323 §5 takes 7 for signaling on reliable transports).
             Error = CoapParseError.ReservedCodeClass;
         }
         else if (datagram.Length < 4 + TokenLength)

@@ -31,11 +31,18 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     private readonly Func<TPeer, string> _describePeer;
     private readonly CoapExchangeTracing? _tracing;
 
+    /// <summary>
+    /// False under a reliable transport (RFC 8323): there are no retransmissions to recognize, and the message ids are
+    /// the connection's own (<see cref="CoapConnection"/>), so nothing is remembered for §4.5.
+    /// </summary>
+    private readonly bool _deduplicate;
+
     public CoapServer(CoapServerOptions options, CoapRouter<TPeer> router, Func<TPeer, ReadOnlyMemory<byte>, bool> send, TimeProvider time,
         ICoapServerObserver? observer = null, Func<TPeer, string>? describePeer = null, CoapExchangeTracing? tracing = null,
-        Func<TPeer, string>? requestLimitKey = null)
+        Func<TPeer, string>? requestLimitKey = null, bool reliableTransport = false)
     {
         _tracing = tracing;
+        _deduplicate = !reliableTransport;
         _options = options;
         _router = router;
         _send = send;
@@ -182,7 +189,8 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     private void Dispatch(TPeer peer, CoapMessage message, RouteMatch<TPeer> match, ulong fingerprint)
     {
         var confirmable = message.Type == CoapMessageType.Confirmable;
-        switch (Deduplicator.Lookup(peer, message.MessageId, confirmable, fingerprint, out var cached))
+        byte[]? cached = null;
+        switch (_deduplicate ? Deduplicator.Lookup(peer, message.MessageId, confirmable, fingerprint, out cached) : DedupState.New)
         {
             case DedupState.Completed:
                 _observer?.DuplicateAnswered();
