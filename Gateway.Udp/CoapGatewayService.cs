@@ -3,6 +3,7 @@ using NHub.Gateway.Backend;
 using NHub.Gateway.Coap;
 using NHub.Gateway.Resources;
 using NHub.Gateway.Transport.Dtls;
+using NHub.Gateway.Transport.Tcp;
 using NHub.Gateway.Transport.Udp;
 using NHub.ServiceDefaults;
 
@@ -17,6 +18,7 @@ public sealed partial class CoapGatewayService(
     ResolvedGatewayOptions options,
     CoapServerOptions coapOptions,
     CoapEndpoints endpoints,
+    TcpTransportOptions tcpOptions,
     TelemetryResource telemetry,
     CommandsResource commands,
     FirmwareResource firmware,
@@ -39,6 +41,17 @@ public sealed partial class CoapGatewayService(
             var dtls = (DtlsTransport)services.GetService(typeof(DtlsTransport))!;
             Start(new CoapEndpoint(dtls, coapOptions, ServiceRouter(), time, new GatewayMetrics(meters, "dtls"),
                 new CoapExchangeTracing(PlatformTracing.Source, "dtls")));
+        }
+        if (tcpOptions.Enabled && options.PlainMode != PlainMode.Off)
+        {
+            var tcp = services.GetRequiredKeyedService<StreamTransport>(TransportKind.Tcp);
+            var router = options.PlainMode == PlainMode.Enabled ? ServiceRouter() : RejectingRouter();
+            Start(new CoapEndpoint(tcp, coapOptions, router, time, new GatewayMetrics(meters, "tcp"), new CoapExchangeTracing(PlatformTracing.Source, "tcp")));
+        }
+        if (tcpOptions.Enabled && tcpOptions.TlsEnabled)
+        {
+            var tls = services.GetRequiredKeyedService<StreamTransport>(TransportKind.Tls);
+            Start(new CoapEndpoint(tls, coapOptions, ServiceRouter(), time, new GatewayMetrics(meters, "tls"), new CoapExchangeTracing(PlatformTracing.Source, "tls")));
         }
         LogStarted(logger, options.PlainMode, options.DtlsEnabled, options.Id);
         await Task.CompletedTask;
@@ -83,7 +96,8 @@ public sealed partial class CoapGatewayService(
     /// <summary>Production's plain port: every request is 4.01 with a diagnostic saying DTLS is required (the device guide).</summary>
     private static CoapRouter<PeerInfo> RejectingRouter() => new(serveWellKnownCore: false)
     {
-        InlineFallback = _ => CoapResponse.Text(CoapCode.Unauthorized, "DTLS required: use coaps:// on port 5684 with your PSK identity and key"),
+        InlineFallback = _ => CoapResponse.Text(CoapCode.Unauthorized,
+            "DTLS required: use coaps:// on port 5684 (or coaps+tcp:// on 5684/tcp) with your PSK identity and key or your certificate"),
     };
 
     [LoggerMessage(EventId = 5000, Level = LogLevel.Debug, Message = "CoAP gateway started: plain {PlainMode}, DTLS {Dtls}, gateway id {GatewayId}")]

@@ -3,6 +3,8 @@ using NHub.Gateway.Backend;
 using NHub.Gateway.Resources;
 using NHub.Gateway.Security;
 using NHub.Gateway.Transport.Dtls;
+using NHub.Gateway.Transport.Tcp;
+using Microsoft.Extensions.Options;
 using NHub.Gateway.Transport.Udp;
 using NHub.ServiceDefaults;
 using Npgsql;
@@ -27,6 +29,7 @@ public static class GatewayHostingExtensions
         var gateway = OptionsGuard.Bind<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
         var udp = OptionsGuard.Bind<UdpTransportOptions>(builder.Configuration, UdpTransportOptions.Section);
         var coap = OptionsGuard.Bind<CoapServerOptions>(builder.Configuration, CoapServerOptions.Section);
+        var tcp = OptionsGuard.Bind<TcpTransportOptions>(builder.Configuration, TcpTransportOptions.Section);
         var autoProvision = OptionsGuard.Bind<AutoProvisionOptions>(builder.Configuration, AutoProvisionOptions.Section);
         var plainMode = gateway.PlainMode ?? (mode.UsesPostgres ? PlainMode.Reject : PlainMode.Enabled);
         var resolved = new ResolvedGatewayOptions(
@@ -48,6 +51,7 @@ public static class GatewayHostingExtensions
         AddSessionStore(services, builder.Configuration, mode);
         services.AddDtlsTransport();
         services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredService<DtlsTransport>());
+        AddStreamTransports(services, tcp, udp);
         services.AddSingleton<DeviceIdentityResolver>();
         services.AddSingleton(autoProvision);
         services.AddSingleton<AutoProvisioner>();
@@ -68,6 +72,26 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GatewayStatusReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStatusReporter>());
         return builder;
+    }
+
+    /// <summary>
+    /// CoAP over TCP and TLS (RFC 8323): one transport per port. The TLS one authenticates with the DTLS transport's
+    /// credentials, suites and certificate (<see cref="TlsServerFactory"/>), and closes revoked sessions like it.
+    /// </summary>
+    private static void AddStreamTransports(IServiceCollection services, TcpTransportOptions tcp, UdpTransportOptions udp)
+    {
+        services.AddSingleton(tcp);
+        var address = System.Net.IPAddress.Parse(tcp.BindAddress);
+        services.AddSingleton(sp => new TlsServerFactory(sp.GetRequiredService<IOptions<DtlsOptions>>().Value, sp.GetRequiredService<CredentialCache>(),
+            sp.GetService<ServerCertificate>(), sp.GetService<DeviceCertificateAuthenticator>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddKeyedSingleton(TransportKind.Tcp, (sp, _) => new StreamTransport(TransportKind.Tcp, new System.Net.IPEndPoint(address, tcp.Port ?? udp.Port), tcp,
+            tls: null, sp.GetRequiredService<ILogger<StreamTransport>>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddKeyedSingleton(TransportKind.Tls, (sp, _) => new StreamTransport(TransportKind.Tls,
+            new System.Net.IPEndPoint(address, tcp.TlsPort ?? sp.GetRequiredService<IOptions<DtlsOptions>>().Value.Port), tcp,
+            sp.GetRequiredService<TlsServerFactory>(), sp.GetRequiredService<ILogger<StreamTransport>>(),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredKeyedService<StreamTransport>(TransportKind.Tls));
     }
 
     /// <summary>
@@ -103,13 +127,17 @@ public static class GatewayHostingExtensions
         foreach (var endpoint in endpoints.All)
         {
             var local = (System.Net.IPEndPoint)endpoint.Transport.LocalEndPoint;
-            if (endpoint.Transport.Kind == TransportKind.Dtls)
+            var kind = endpoint.Transport.Kind;
+            if (kind.IsSecure())
             {
-                parts.Add($"coaps:// on UDP {local} (DTLS 1.2: PSK, certificates, raw public keys)");
+                parts.Add(kind == TransportKind.Dtls
+                    ? $"coaps:// on UDP {local} (DTLS 1.2: PSK, certificates, raw public keys)"
+                    : $"{kind.Scheme()}:// on TCP {local} (TLS 1.2: PSK, certificates, raw public keys)");
             }
             else
             {
-                parts.Add($"coap:// on UDP {local} " + (options.PlainMode != PlainMode.Enabled
+                var where = kind == TransportKind.Udp ? $"coap:// on UDP {local}" : $"{kind.Scheme()}:// on TCP {local}";
+                parts.Add(where + " " + (options.PlainMode != PlainMode.Enabled
                     ? "(plain CoAP answered 4.01 \"DTLS required\")"
                     : options.AutoProvisionPlain ? "(plain CoAP, unknown devices auto-provisioned)" : "(plain CoAP)"));
             }

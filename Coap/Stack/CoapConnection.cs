@@ -78,6 +78,9 @@ public sealed class CoapConnection
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
+    /// <summary>The peer's CSM arrived (§5.3): the connection is in service.</summary>
+    public bool PeerCsmSeen => Volatile.Read(ref _peerCsmSeen);
+
     /// <summary>§5.3: sends this side's CSM. Call once, first, when the connection is up (after the TLS handshake).</summary>
     public void Start() => WriteFrame(CoapSignaling.Csm((uint)_maxReceive, _blockWiseTransfer), acknowledge: -1);
 

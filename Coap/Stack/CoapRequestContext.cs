@@ -35,6 +35,9 @@ public sealed class CoapRequestContext<TPeer>
     /// <summary><see cref="MessageFingerprint"/> of the request datagram (the last block's, for a Block1 transfer).</summary>
     internal ulong Fingerprint { get; init; }
 
+    /// <summary>The request's number under a reliable transport (from 1); 0 otherwise.</summary>
+    internal long Sequence { get; init; }
+
     private string? _exchangeId;
 
     public CancellationToken Aborted { get; init; }

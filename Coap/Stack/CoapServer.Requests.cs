@@ -213,6 +213,7 @@ public sealed partial class CoapServer<TPeer>
             IsObserveRegistration = registering,
             DescribePeer = _describePeer,
             Fingerprint = fingerprint,
+            Sequence = _deduplicate ? 0 : Interlocked.Increment(ref _requestSequence),
         };
         var handled = await match.Handler!(context).ConfigureAwait(false);
 

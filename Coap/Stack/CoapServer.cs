@@ -37,6 +37,9 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     /// </summary>
     private readonly bool _deduplicate;
 
+    /// <summary>Numbers requests under a reliable transport, for their <see cref="CoapRequestContext{TPeer}.ExchangeId"/>.</summary>
+    private long _requestSequence;
+
     public CoapServer(CoapServerOptions options, CoapRouter<TPeer> router, Func<TPeer, ReadOnlyMemory<byte>, bool> send, TimeProvider time,
         ICoapServerObserver? observer = null, Func<TPeer, string>? describePeer = null, CoapExchangeTracing? tracing = null,
         Func<TPeer, string>? requestLimitKey = null, bool reliableTransport = false)

@@ -33,7 +33,7 @@ public sealed partial class GatewayStatusReporter(
                 sessions += dtls.SessionCount;
                 connectionIdSessions += dtls.ConnectionIdSessionCount;
             }
-            var scheme = endpoint.Transport.Kind == TransportKind.Dtls ? "coaps" : "coap";
+            var scheme = endpoint.Transport.Kind.Scheme();
             bound.Add($"{scheme} {endpoint.Transport.LocalEndPoint}");
         }
         return new GatewayStatus(identity.Id, Environment.MachineName, _startedAt, sessions, connectionIdSessions, relations, bound, options.StatusReportPeriod);

@@ -1,6 +1,9 @@
 namespace NHub.Gateway.Coap;
 
-/// <summary>One transport (UDP or DTLS) and the CoAP stack on top of it. The stack never learns which transport it is.</summary>
+/// <summary>
+/// One transport (UDP, DTLS, TCP, TLS, WebSocket) and the CoAP stack on top of it. The stack never learns which transport it
+/// is, except that a reliable one (RFC 8323) needs no de-duplication.
+/// </summary>
 public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
 {
     private readonly IDatagramTransport _transport;
@@ -10,7 +13,7 @@ public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
     {
         _transport = transport;
         Server = new CoapServer<PeerInfo>(options, router, (peer, bytes) => _transport.TrySend(peer, bytes.Span), time, observer,
-            peer => peer.SessionKey, tracing, RequestLimitKey);
+            peer => peer.SessionKey, tracing, RequestLimitKey, reliableTransport: transport.Kind.IsReliable());
     }
 
     public CoapServer<PeerInfo> Server { get; }

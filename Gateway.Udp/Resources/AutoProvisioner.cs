@@ -43,7 +43,7 @@ public sealed partial class AutoProvisioner
     /// </summary>
     public async ValueTask<CoapResponse?> TryProvisionAsync(string deviceId, PeerInfo peer)
     {
-        if (peer.Kind == TransportKind.Dtls || !DeviceIds.IsValid(deviceId))
+        if (peer.Identity is not null || !DeviceIds.IsValid(deviceId))
         {
             return NotProvisioned(deviceId);
         }
@@ -77,7 +77,7 @@ public sealed partial class AutoProvisioner
     /// True while a plain-CoAP request naming <paramref name="deviceId"/> is known to end in "not provisioned": the
     /// resource answers <see cref="NotProvisioned"/> without calling the grain. Always false for DTLS peers.
     /// </summary>
-    public bool KnownMissing(string deviceId, PeerInfo peer) => peer.Kind != TransportKind.Dtls && _missing.Contains(deviceId);
+    public bool KnownMissing(string deviceId, PeerInfo peer) => peer.Identity is null && _missing.Contains(deviceId);
 
     [LoggerMessage(EventId = 5301, Level = LogLevel.Debug, Message = "Auto-provisioning of {DeviceId} refused for {Peer}: source rate exceeded")]
     private static partial void LogRateLimited(ILogger logger, string deviceId, System.Net.IPEndPoint peer);

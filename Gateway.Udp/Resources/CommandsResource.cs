@@ -36,7 +36,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
         }
         if (authenticated && !string.Equals(authenticatedDevice, deviceId, StringComparison.Ordinal))
         {
-            return CoapResponse.Text(CoapCode.Forbidden, $"this DTLS session is authenticated as device {authenticatedDevice}, not {deviceId}");
+            return CoapResponse.Text(CoapCode.Forbidden, $"this session is authenticated as device {authenticatedDevice}, not {deviceId}");
         }
         if (!DeviceIds.IsValid(deviceId))
         {
@@ -74,7 +74,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
             return new CoapResponse(CoapCode.Content) { ContentFormat = format, Payload = CommandPayloads.Encode(pending, format) };
         }
 
-        var transport = ctx.Peer.Kind == TransportKind.Dtls ? DeviceTransport.Coaps : DeviceTransport.Coap;
+        var transport = ctx.Peer.Kind.IsSecure() ? DeviceTransport.Coaps : DeviceTransport.Coap;
         // Kept with the twin, so that a gateway taking over this DTLS session resumes the relation (docs/commands.md).
         var observation = new CommandObservation(gateway.Id, ctx.Peer.EndPoint.ToString(), transport, ctx.Peer.SessionKey, ctx.Request.Token.ToArray(), format);
         var undelivered = await device.ObserveCommands(observation);

@@ -11,7 +11,7 @@ public sealed class DeviceIdentityResolver(CredentialCache credentials)
     /// </summary>
     public async ValueTask<(bool Authenticated, string? DeviceId)> ResolveAsync(PeerInfo peer, CancellationToken ct)
     {
-        if (peer.Kind != TransportKind.Dtls || peer.Identity is null)
+        if (peer.Identity is null)
         {
             return (false, null);
         }

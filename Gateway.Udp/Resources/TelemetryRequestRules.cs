@@ -58,7 +58,7 @@ public static class TelemetryRequestRules
         }
         else if (!string.Equals(queryId, authenticatedDeviceId, StringComparison.Ordinal))
         {
-            return TelemetryDecision.Refuse(TelemetryVerdict.Forbidden, $"this DTLS session is authenticated as device {authenticatedDeviceId}, not {queryId}");
+            return TelemetryDecision.Refuse(TelemetryVerdict.Forbidden, $"this session is authenticated as device {authenticatedDeviceId}, not {queryId}");
         }
         else
         {

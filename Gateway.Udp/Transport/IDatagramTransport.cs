@@ -10,10 +10,45 @@ public enum TransportKind
 
     /// <summary>CoAP over DTLS 1.2 (RFC 7252 §9, <c>coaps://</c>, port 5684).</summary>
     Dtls,
+
+    /// <summary>CoAP over TCP (RFC 8323 §3, <c>coap+tcp://</c>, port 5683/tcp).</summary>
+    Tcp,
+
+    /// <summary>CoAP over TLS 1.2 (RFC 8323 §3, <c>coaps+tcp://</c>, port 5684/tcp).</summary>
+    Tls,
+
+    /// <summary>CoAP over WebSockets (RFC 8323 §4, <c>coap+ws://</c> at <c>/.well-known/coap</c> on the HTTP host).</summary>
+    WebSocket,
+
+    /// <summary>CoAP over WebSockets over HTTPS (RFC 8323 §4, <c>coaps+ws://</c>).</summary>
+    SecureWebSocket,
+}
+
+public static class TransportKindExtensions
+{
+    /// <summary>The transport encrypts and authenticates the peer (DTLS, TLS, WebSockets over HTTPS).</summary>
+    public static bool IsSecure(this TransportKind kind) => kind is TransportKind.Dtls or TransportKind.Tls or TransportKind.SecureWebSocket;
+
+    /// <summary>The transport carries RFC 8323's framing over a reliable connection (no ACKs, no message ids on the wire).</summary>
+    public static bool IsReliable(this TransportKind kind) => kind is not (TransportKind.Udp or TransportKind.Dtls);
+
+    /// <summary>The URI scheme devices use for it (RFC 7252 §6, RFC 8323 §8).</summary>
+    public static string Scheme(this TransportKind kind) => kind switch
+    {
+        TransportKind.Udp => "coap",
+        TransportKind.Dtls => "coaps",
+        TransportKind.Tcp => "coap+tcp",
+        TransportKind.Tls => "coaps+tcp",
+        TransportKind.WebSocket => "coap+ws",
+        _ => "coaps+ws",
+    };
 }
 
 /// <summary>
-/// The sender of a datagram. <see cref="Identity"/> is the authenticated DTLS PSK identity, or null on plain UDP.
+/// The sender of a datagram. <see cref="Identity"/> is the authenticated credential's name (a PSK identity, or the
+/// <c>x509:</c>/<c>rpk:</c> name of a certificate or key) over DTLS, TLS and authenticated WebSockets; null when the
+/// transport authenticated nobody (plain UDP, TCP, unauthenticated WebSockets: the request names its device).
+/// A reliable connection (TCP, TLS, WebSocket) is one session.
 /// A DTLS peer keeps the same <see cref="PeerInfo"/> instance for the life of its session, so upper layers may use it
 /// (or <see cref="SessionId"/>) as a key. Identity is the session, not the address: a DTLS session with a Connection
 /// ID (RFC 9146) may move to a new address, and then <see cref="EndPoint"/> changes while the peer stays equal to

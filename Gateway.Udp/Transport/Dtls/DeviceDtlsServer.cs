@@ -23,17 +23,24 @@ internal sealed class DeviceDtlsServer : PskTlsServer
 {
     private readonly int[] _cipherSuites;
     private readonly int _handshakeTimeoutMillis;
-    private readonly ConnectionIdIssuer _connectionIds;
+    private readonly ConnectionIdIssuer? _connectionIds;
+    private readonly bool _stream;
     private readonly ServerCertificate? _certificate;
     private readonly DeviceCertificateAuthenticator? _certificates;
     private readonly CancellationToken _stopping;
     private readonly ResumptionCache? _resumption;
     private TlsCredentialedSigner? _signer;
 
-    public DeviceDtlsServer(TlsCrypto crypto, CachedPskIdentityManager identities, int[] cipherSuites, int handshakeTimeoutMillis, ConnectionIdIssuer connectionIds,
-        ServerCertificate? certificate, DeviceCertificateAuthenticator? certificates, ResumptionCache? resumption, CancellationToken stopping)
+    /// <remarks>
+    /// With <c>stream</c>: TLS 1.2 over TCP (RFC 8323 §4.3, <c>coaps+tcp</c>) instead of DTLS 1.2, with the same
+    /// suites and the same authentication, no Connection ID, and the ALPN protocol "coap" (RFC 8323 §8.2) when the
+    /// client offers ALPN.
+    /// </remarks>
+    public DeviceDtlsServer(TlsCrypto crypto, CachedPskIdentityManager identities, int[] cipherSuites, int handshakeTimeoutMillis, ConnectionIdIssuer? connectionIds,
+        ServerCertificate? certificate, DeviceCertificateAuthenticator? certificates, ResumptionCache? resumption, CancellationToken stopping, bool stream = false)
         : base(crypto, identities)
     {
+        _stream = stream;
         var withCertificates = certificate is not null && certificates is not null;
         _cipherSuites = withCertificates ? cipherSuites : [.. cipherSuites.Where(s => !DtlsCipherSuites.IsCertificateSuite(s))];
         _handshakeTimeoutMillis = handshakeTimeoutMillis;
@@ -161,12 +168,17 @@ internal sealed class DeviceDtlsServer : PskTlsServer
     /// RFC 9146 §3: asked only when the ClientHello carries connection_id, even an empty one (a client that will not
     /// receive a CID can still send ours). Null (CIDs off, or this start's supply used up) answers without the extension.
     /// </summary>
-    protected override byte[]? GetNewConnectionID() => _connectionIds.Next();
+    protected override byte[]? GetNewConnectionID() => _connectionIds?.Next();
 
     /// <summary>The last alert this side raised, or the peer sent (for the failure log).</summary>
     public string? LastAlert { get; private set; }
 
-    protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+    protected override ProtocolVersion[] GetSupportedVersions() => _stream ? ProtocolVersion.TLSv12.Only() : ProtocolVersion.DTLSv12.Only();
+
+    /// <summary>RFC 8323 §8.2: "coap" is the ALPN protocol id of CoAP over TLS; a client offering only others gets no_application_protocol (RFC 7301 §3.2).</summary>
+    protected override IList<ProtocolName>? GetProtocolNames() => _stream ? [CoapAlpn] : null;
+
+    private static readonly ProtocolName CoapAlpn = ProtocolName.AsUtf8Encoding("coap");
 
     protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, _cipherSuites);
 

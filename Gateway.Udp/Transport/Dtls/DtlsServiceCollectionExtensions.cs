@@ -30,7 +30,8 @@ public static class DtlsServiceCollectionExtensions
             sp.GetService<TimeProvider>(),
             sp.GetService<GatewayOptions>()?.NodeId ?? 0,
             sp.GetService<IDtlsSessionStore>(),
-            sp.GetService<DeviceCertificateAuthenticator>()));
+            sp.GetService<DeviceCertificateAuthenticator>(),
+            sp.GetService<ServerCertificate>()));
         return services;
     }
 
@@ -47,6 +48,9 @@ public static class DtlsServiceCollectionExtensions
             sp.GetRequiredService<ILogger<TrustAnchorCache>>()));
         services.AddSingleton(sp => new DeviceCertificateAuthenticator(sp.GetRequiredService<CredentialCache>(), sp.GetRequiredService<TrustAnchorCache>(),
             sp.GetRequiredService<IDeviceCertificateDirectory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        // One certificate for every secure transport (DTLS, TLS): a client pinning it sees the same on each.
+        services.AddSingleton(sp => ServerCertificate.From(sp.GetRequiredService<IOptions<DtlsOptions>>().Value.Certificate,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System));
         return services;
     }
 }

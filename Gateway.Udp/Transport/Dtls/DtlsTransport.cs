@@ -64,8 +64,9 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     /// (ECDHE-ECDSA suites, docs/device-certificates.md); without, only PSK suites are offered.
     /// </remarks>
     public DtlsTransport(DtlsOptions options, CredentialCache credentials, ILogger<DtlsTransport> logger, IMeterFactory meterFactory, TimeProvider? timeProvider = null, int nodeId = 0,
-        IDtlsSessionStore? store = null, DeviceCertificateAuthenticator? certificates = null)
+        IDtlsSessionStore? store = null, DeviceCertificateAuthenticator? certificates = null, ServerCertificate? serverCertificate = null)
     {
+        _serverCertificate = serverCertificate;
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         _options = options;
         _credentials = credentials;
@@ -122,9 +123,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         if (_certificates is not null)
         {
             var configured = _options.Certificate;
-            _serverCertificate = configured.IsConfigured
-                ? ServerCertificate.Load(configured.Path!, configured.KeyPath!)
-                : ServerCertificate.CreateSelfSigned(configured.SelfSignedName, _time);
+            _serverCertificate ??= ServerCertificate.From(configured, _time);
             _resumption = _options.ResumptionCacheSize > 0 ? new ResumptionCache(_options.ResumptionCacheSize, _options.ResumptionLifetime, _time) : null;
             DtlsLog.ServerCertificate(_logger, _serverCertificate.SelfSigned ? "a self-signed certificate made at start" : configured.Path!,
                 _serverCertificate.Fingerprint, _serverCertificate.PublicKeyFingerprint);

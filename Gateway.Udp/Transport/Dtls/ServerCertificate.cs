@@ -12,7 +12,7 @@ namespace NHub.Gateway.Transport.Dtls;
 /// at start (its fingerprint is logged; devices that pin it must be told again after each start). To a device asking
 /// for a raw public key (RFC 7250 server_certificate_type) the same key is presented as one.
 /// </summary>
-internal sealed class ServerCertificate
+public sealed class ServerCertificate
 {
     private readonly byte[][] _chain;
     private readonly byte[] _publicKey;
@@ -40,6 +40,10 @@ internal sealed class ServerCertificate
     public ReadOnlySpan<byte> Leaf => _chain[0];
 
     /// <summary>Loads the PEM certificate chain (leaf first) and its ECDSA private key; throws with a readable message.</summary>
+    /// <summary>The configured certificate (<c>Gateway:Dtls:Certificate:Path/KeyPath</c>), or a self-signed one made now.</summary>
+    public static ServerCertificate From(DtlsCertificateOptions options, TimeProvider time) =>
+        options.IsConfigured ? Load(options.Path!, options.KeyPath!) : CreateSelfSigned(options.SelfSignedName, time);
+
     public static ServerCertificate Load(string certificatePath, string keyPath)
     {
         var chain = new X509Certificate2Collection();
