@@ -5,6 +5,7 @@ using NHub.Gateway.Resources;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Gateway.Transport.Tcp;
 using NHub.Gateway.Transport.Udp;
+using NHub.Gateway.Transport.WebSockets;
 using NHub.ServiceDefaults;
 
 namespace NHub.Gateway;
@@ -52,6 +53,13 @@ public sealed partial class CoapGatewayService(
         {
             var tls = services.GetRequiredKeyedService<StreamTransport>(TransportKind.Tls);
             Start(new CoapEndpoint(tls, coapOptions, ServiceRouter(), time, new GatewayMetrics(meters, "tls"), new CoapExchangeTracing(PlatformTracing.Source, "tls")));
+        }
+        if (tcpOptions.WebSocketsEnabled)
+        {
+            // Who may connect is decided at the upgrade (a device credential, or none where plain CoAP is enabled).
+            var ws = services.GetRequiredService<WebSocketTransport>();
+            Start(new CoapEndpoint(ws, coapOptions, ServiceRouter(), time, new GatewayMetrics(meters, "websocket"),
+                new CoapExchangeTracing(PlatformTracing.Source, "websocket")));
         }
         LogStarted(logger, options.PlainMode, options.DtlsEnabled, options.Id);
         await Task.CompletedTask;

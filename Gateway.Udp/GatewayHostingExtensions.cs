@@ -4,6 +4,7 @@ using NHub.Gateway.Resources;
 using NHub.Gateway.Security;
 using NHub.Gateway.Transport.Dtls;
 using NHub.Gateway.Transport.Tcp;
+using NHub.Gateway.Transport.WebSockets;
 using Microsoft.Extensions.Options;
 using NHub.Gateway.Transport.Udp;
 using NHub.ServiceDefaults;
@@ -92,6 +93,25 @@ public static class GatewayHostingExtensions
             sp.GetRequiredService<TlsServerFactory>(), sp.GetRequiredService<ILogger<StreamTransport>>(),
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredKeyedService<StreamTransport>(TransportKind.Tls));
+        services.AddSingleton(sp => new WebSocketTransport(sp.GetRequiredService<CredentialCache>(), tcp.MaxMessageSize, tcp.SendQueueFrames,
+            plainAllowed: sp.GetRequiredService<ResolvedGatewayOptions>().PlainMode == PlainMode.Enabled, sp.GetRequiredService<ILogger<WebSocketTransport>>(),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredService<WebSocketTransport>());
+    }
+
+    /// <summary>
+    /// CoAP over WebSockets (RFC 8323 §4) at <c>/.well-known/coap</c> on this host, when the gateway runs here and
+    /// <c>Gateway:Tcp:WebSocketsEnabled</c> is on. Call after <c>Build()</c>.
+    /// </summary>
+    public static WebApplication MapCoapWebSockets(this WebApplication app)
+    {
+        if (app.Services.GetService<TcpTransportOptions>() is not { WebSocketsEnabled: true } || app.Services.GetService<WebSocketTransport>() is not { } transport)
+        {
+            return app;
+        }
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.Map(WebSocketTransport.Path, (HttpContext context) => transport.AcceptAsync(context)).ExcludeFromDescription();
+        return app;
     }
 
     /// <summary>
@@ -126,8 +146,13 @@ public static class GatewayHostingExtensions
         var parts = new List<string>();
         foreach (var endpoint in endpoints.All)
         {
-            var local = (System.Net.IPEndPoint)endpoint.Transport.LocalEndPoint;
             var kind = endpoint.Transport.Kind;
+            if (kind == TransportKind.WebSocket)
+            {
+                parts.Add($"coap+ws:// and coaps+ws:// at {WebSocketTransport.Path} on the HTTP host");
+                continue;
+            }
+            var local = (System.Net.IPEndPoint)endpoint.Transport.LocalEndPoint;
             if (kind.IsSecure())
             {
                 parts.Add(kind == TransportKind.Dtls

@@ -11,6 +11,7 @@ return await StartupGuard.RunAsync("NHub.Gateway.Udp", async () =>
 
     var app = builder.Build();
     app.MapDefaultEndpoints();
+    app.MapCoapWebSockets();
     await app.RunValidatedAsync();
     return 0;
 });

@@ -21,6 +21,7 @@ return await StartupGuard.RunAsync("NHub.Silo", async () =>
 
     var app = builder.Build();
     app.MapDefaultEndpoints();
+    app.MapCoapWebSockets();
     app.MapOrleansDashboard(routePrefix: "/dashboard");
     app.MapManagementApi();
     await app.RunValidatedAsync();

@@ -11,7 +11,8 @@
 #     browser test) and kubernetes-models (offline validation of deploy/kubernetes) into .tools/node
 #   - chromium (Debian's; headless, for the fleet page's browser test)
 #   - aiocoap-client (python3-aiocoap 0.4.14 from trixie, pure Python, unpacked into .tools/ and run by bookworm's
-#     python3; python3-cbor2 from bookworm for CBOR) for the device guide's aiocoap examples
+#     python3; python3-cbor2 from bookworm for CBOR; python3-websockets from trixie for coap+ws) for the device
+#     guide's aiocoap examples
 #   - a DTLS client with RFC 9146 Connection IDs (no bookworm package has one: OpenSSL and GnuTLS lack CID):
 #     Mbed TLS 3.6 (trixie) and libcoap 4.3.5 (sid) built from their Debian source packages' upstream
 #     tarballs into .tools/ (coap-client, coap-server in .tools/bin); cached: skipped once the binary exists.
@@ -124,6 +125,14 @@ WRAP
   chmod 0755 "$tools/bin/aiocoap-client"
 fi
 "$tools/bin/aiocoap-client" --version 2>/dev/null | grep -qF "$aiocoap_version" || { echo "aiocoap-client $aiocoap_version does not run" >&2; exit 1; }
+# Its coap+ws transport needs websockets >= 13 (the websockets.asyncio API; bookworm has 10.4): trixie's, unpacked
+# beside it. Pure Python once its optional C speed-up (built for trixie's Python) fails to load, which it allows.
+aiocoap_py="$tools/aiocoap-pkg/usr/lib/python3/dist-packages"
+if ! PYTHONPATH="$aiocoap_py" /usr/bin/python3 -c 'import websockets.asyncio.connection' >/dev/null 2>&1; then
+  log "fetching python3-websockets from Debian trixie (aiocoap's coap+ws transport)"
+  dpkg-deb -x "$(trixie_download python3-websockets)" "$tools/aiocoap-pkg"
+  PYTHONPATH="$aiocoap_py" /usr/bin/python3 -c 'import websockets.asyncio.connection' || { echo "websockets from trixie does not import" >&2; exit 1; }
+fi
 log "aiocoap-client: $("$tools/bin/aiocoap-client" --version 2>&1 | head -1)"
 log "chromium: $(chromium --version 2>/dev/null | head -1)"
 # libcoap 4.3.5 on Mbed TLS 3.6: the CID-capable client (and server) for the Connection ID interop tests.

@@ -34,6 +34,16 @@ public sealed partial class GatewayStatusReporter(
                 connectionIdSessions += dtls.ConnectionIdSessionCount;
             }
             var scheme = endpoint.Transport.Kind.Scheme();
+            switch (endpoint.Transport)
+            {
+                case Transport.Tcp.StreamTransport stream:
+                    sessions += stream.ConnectionCount;
+                    break;
+                case Transport.WebSockets.WebSocketTransport ws:
+                    sessions += ws.ConnectionCount;
+                    bound.Add($"coap+ws {Transport.WebSockets.WebSocketTransport.Path}");
+                    continue;
+            }
             bound.Add($"{scheme} {endpoint.Transport.LocalEndPoint}");
         }
         return new GatewayStatus(identity.Id, Environment.MachineName, _startedAt, sessions, connectionIdSessions, relations, bound, options.StatusReportPeriod);

@@ -30,6 +30,12 @@ public sealed class TcpTransportOptions : IValidatableObject
     /// <summary>Serve coaps+tcp (TLS 1.2).</summary>
     public bool TlsEnabled { get; set; } = true;
 
+    /// <summary>
+    /// Serve CoAP over WebSockets (RFC 8323 §4) at <c>/.well-known/coap</c> on the HTTP host (its URLs decide
+    /// <c>coap+ws</c> or <c>coaps+ws</c>). Messages are limited by <see cref="MaxMessageSize"/> and queued like TCP's.
+    /// </summary>
+    public bool WebSocketsEnabled { get; set; } = true;
+
     /// <summary>Open connections, both ports together; a connection beyond it is closed at once (counted, reason "capacity").</summary>
     [Range(1, 10_000_000, ErrorMessage = "Gateway:Tcp:MaxConnections must be between 1 and 10000000")]
     public int MaxConnections { get; set; } = 100_000;
