@@ -14,7 +14,10 @@ public sealed class SiloProcess : IAsyncDisposable
     public int SiloPort { get; }
     public int GatewayPort { get; }
 
-    /// <summary>The co-hosted CoAP gateway's plain UDP port (coap://) and DTLS port (coaps://), on 127.0.0.1.</summary>
+    /// <summary>
+    /// The co-hosted CoAP gateway's plain UDP port (coap://) and DTLS port (coaps://), on 127.0.0.1; coap+tcp:// and
+    /// coaps+tcp:// listen on the same numbers over TCP.
+    /// </summary>
     public int CoapPort { get; }
     public int CoapsPort { get; }
     public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
@@ -54,6 +57,8 @@ public sealed class SiloProcess : IAsyncDisposable
             ["Gateway__Udp__Port"] = coapPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Gateway__Dtls__BindAddress"] = "127.0.0.1",
             ["Gateway__Dtls__Port"] = coapsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // coap+tcp and coaps+tcp take the same numbers on TCP (FreePorts hands out ports free for both).
+            ["Gateway__Tcp__BindAddress"] = "127.0.0.1",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
         foreach (var (k, v) in settings)

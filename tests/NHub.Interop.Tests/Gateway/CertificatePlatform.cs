@@ -12,18 +12,26 @@ public sealed class CertificatePlatform : IAsyncLifetime
     private readonly DirectoryInfo _directory = System.IO.Directory.CreateTempSubdirectory("nhub-certs-");
     private readonly ProductionPlatform _platform;
 
+    /// <summary>The fixture xUnit makes (one public constructor only).</summary>
     public CertificatePlatform()
+        : this(new Dictionary<string, string?>())
+    {
+    }
+
+    /// <param name="extraSettings">Settings on top of the production ones and the gateway's certificate.</param>
+    internal CertificatePlatform(IReadOnlyDictionary<string, string?> extraSettings)
     {
         ServerAuthority = TestCertificates.Authority("NHub Test Gateway CA");
         ServerCertificate = TestCertificates.Device("nhub-gateway-test", ServerAuthority, serverUsageOnly: true);
         var (certificate, key) = ServerCertificate.WritePem(_directory.FullName, "gateway");
         ServerAuthorityPath = Path.Combine(_directory.FullName, "gateway-ca.crt");
         File.WriteAllText(ServerAuthorityPath, ServerAuthority.CertificatePem);
-        _platform = new ProductionPlatform(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(extraSettings)
         {
             ["Gateway:Dtls:Certificate:Path"] = certificate,
             ["Gateway:Dtls:Certificate:KeyPath"] = key,
-        });
+        };
+        _platform = new ProductionPlatform(settings);
     }
 
     public ProductionPlatform Platform => _platform;
