@@ -154,4 +154,18 @@ public sealed class CertificateDeviceFlowTests(CertificatePlatform certificates)
             Assert.Empty((await Platform.Grains.GetGrain<IDeviceGrain>(id).ListCredentials())!);
         }
     }
+
+    /// <summary>
+    /// Production's plain ports over TCP and WebSockets follow <c>Gateway:PlainMode=Reject</c> like plain UDP: coap+tcp is
+    /// answered 4.01 with the diagnostic naming the secure transports; a WebSocket without a device credential is 401.
+    /// </summary>
+    [Fact]
+    public async Task Plain_tcp_is_4_01_and_a_websocket_without_a_credential_is_401_in_production()
+    {
+        var r = await LibCoap.RunAsync("coap-client-notls", ["-B", "10", "-m", "post", "-e", "{}", $"coap+tcp://127.0.0.1:{Platform.Silo.CoapPort}/telemetry?id=x"]);
+        Assert.Equal("4.01", r.LastCode);
+        Assert.Contains("coaps+tcp://", r.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            await CoapWebSocketClient.RefusedStatusAsync(new Uri($"ws://127.0.0.1:{Platform.Silo.HttpPort}/.well-known/coap"), authorization: null));
+    }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using NHub.Coap;
 using NHub.Grains;
 using NHub.Testing;
 
@@ -168,6 +169,46 @@ public sealed class ReliableTransportFlowTests(ReliableTransportsPlatform transp
             TimeSpan.FromSeconds(120));
         Assert.True(downloaded == 0, log);
         Assert.Equal(SHA256.HashData(image), SHA256.HashData(await File.ReadAllBytesAsync(file)));
+    }
+
+    /// <summary>
+    /// coap+ws with a device credential (HTTP Basic: PSK identity and key): the connection is that device, exactly as a
+    /// DTLS session. aiocoap cannot send the header, so this is .NET's WebSocket client with this repository's framing.
+    /// </summary>
+    [Fact]
+    public async Task A_websocket_authenticated_with_a_psk_is_that_device_and_refusals_are_http_errors()
+    {
+        const string id = "ws-psk";
+        var (_, credential) = await Platform.ProvisionWithCredentialAsync(id);
+        var uri = new Uri($"ws://127.0.0.1:{Platform.Silo.HttpPort}/.well-known/coap");
+        var basic = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credential.Summary.PskIdentity}:{credential.PskKey}"));
+
+        await using (var device = await CoapWebSocketClient.ConnectAsync(uri, basic))
+        {
+            Assert.Equal(CoapSignalCode.Csm, device.ServerCsm.Code);
+            var created = await device.RequestAsync(TelemetryDatagram.Post(0, [1], "{\"ws\":1}"));
+            Assert.Equal(CoapCode.Created, created!.Code);
+            Assert.Equal("{\"ws\":1}", Encoding.UTF8.GetString(Assert.Single(await Platform.ReadTelemetryAsync(id)).Data!));
+            var other = new CoapMessage { Type = CoapMessageType.Confirmable, Code = CoapCode.Post, Token = new byte[] { 2 }, Payload = "{}"u8.ToArray() }
+                .SetUriPath("/telemetry").AddQuery("id=tls-cmd");
+            other.ContentFormat = ContentFormats.Json;
+            Assert.Equal(CoapCode.Forbidden, (await device.RequestAsync(CoapSerializer.ToArray(other)))!.Code);
+
+            // Revocation closes the live connection (the gateway's Abort, then the WebSocket close).
+            using var api = Platform.Api();
+            Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"devices/{id}/credentials/{credential.Summary.Id}")).StatusCode);
+            var abort = await device.ReceiveDatagramAsync(TimeSpan.FromSeconds(30));
+            Assert.NotNull(abort);
+            Assert.Equal(CoapParseError.None, CoapSignaling.TryParse(abort, out var signal));
+            Assert.Equal(CoapSignalCode.Abort, signal.Code);
+            Assert.Null(await device.ReceiveDatagramAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await CoapWebSocketClient.RefusedStatusAsync(uri, basic)); // revoked now
+        var (_, fresh) = await Platform.ProvisionWithCredentialAsync("ws-psk-2");
+        var wrongKey = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{fresh.Summary.PskIdentity}:{new string('0', 64)}"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CoapWebSocketClient.RefusedStatusAsync(uri, wrongKey));
+        Assert.Equal(HttpStatusCode.BadRequest, await CoapWebSocketClient.RefusedStatusAsync(uri, authorization: null, offerCoapSubprotocol: false));
     }
 
     private static async Task<(byte[] Image, string Version)> UploadFirmwareAsync(HttpClient api, string name)
