@@ -49,7 +49,7 @@ public sealed partial class CoapGatewayService(
             var router = options.PlainMode == PlainMode.Enabled ? ServiceRouter() : RejectingRouter();
             Start(new CoapEndpoint(tcp, coapOptions, router, time, new GatewayMetrics(meters, "tcp"), new CoapExchangeTracing(PlatformTracing.Source, "tcp")));
         }
-        if (tcpOptions.Enabled && tcpOptions.TlsEnabled)
+        if (tcpOptions.Enabled && (tcpOptions.TlsEnabled ?? options.DtlsEnabled))
         {
             var tls = services.GetRequiredKeyedService<StreamTransport>(TransportKind.Tls);
             Start(new CoapEndpoint(tls, coapOptions, ServiceRouter(), time, new GatewayMetrics(meters, "tls"), new CoapExchangeTracing(PlatformTracing.Source, "tls")));

@@ -117,7 +117,6 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             if (plaintext is not null)
             {
                 ArrayPool<byte>.Shared.Return(plaintext);
@@ -125,9 +124,34 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
             Coap.Closed(reason);
             Close(Coap.CloseReason ?? reason);
             await writer.ConfigureAwait(false);
+            if (reason != "peer_closed")
+            {
+                await DrainAsync(buffer).ConfigureAwait(false);
+            }
+            ArrayPool<byte>.Shared.Return(buffer);
             _socket.Dispose();
             Dispose();
             _transport.OnConnectionEnded(this, Coap.CloseReason ?? reason);
+        }
+    }
+
+    /// <summary>
+    /// Closing with unread bytes makes the kernel answer with RST, which can destroy the last frames (an Abort, a
+    /// TLS alert) before the peer reads them. So after our side is shut down for sending, what the peer still sends
+    /// is read and dropped until it closes too, for at most two seconds.
+    /// </summary>
+    private async Task DrainAsync(byte[] buffer)
+    {
+        using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            while (await _socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, linger.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // the peer is gone, or took too long
         }
     }
 
@@ -283,7 +307,7 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
         {
             try
             {
-                _socket.Shutdown(SocketShutdown.Both);
+                _socket.Shutdown(SocketShutdown.Send); // a FIN after the last frame; reading goes on (DrainAsync)
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {

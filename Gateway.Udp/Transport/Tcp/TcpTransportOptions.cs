@@ -27,8 +27,8 @@ public sealed class TcpTransportOptions : IValidatableObject
     [Range(0, 65535, ErrorMessage = "Gateway:Tcp:TlsPort must be between 0 and 65535")]
     public int? TlsPort { get; set; }
 
-    /// <summary>Serve coaps+tcp (TLS 1.2).</summary>
-    public bool TlsEnabled { get; set; } = true;
+    /// <summary>Serve coaps+tcp (TLS 1.2). Unset: as coaps:// (<c>Gateway:DtlsEnabled</c>).</summary>
+    public bool? TlsEnabled { get; set; }
 
     /// <summary>
     /// Serve CoAP over WebSockets (RFC 8323 §4) at <c>/.well-known/coap</c> on the HTTP host (its URLs decide

@@ -52,6 +52,9 @@ public sealed class FailFastTests
         { "Gateway__Udp__Port=70000", "Gateway:Udp:Port" },
         { "Gateway__Dtls__Port=-1", "Gateway:Dtls:Port" },
         { "Gateway__Dtls__HandshakeTimeout=soon", "Gateway:Dtls:HandshakeTimeout" },
+        { "Gateway__Tcp__MaxMessageSize=100", "Gateway:Tcp:MaxMessageSize" },
+        { "Gateway__Tcp__BindAddress=not-an-ip", "Gateway:Tcp:BindAddress" },
+        { "Gateway__Tcp__TlsPort=99999", "Gateway:Tcp:TlsPort" },
         { "Devices__AutoProvisionMaxDevices=-1", "Devices:AutoProvisionMaxDevices" },
     };
 
