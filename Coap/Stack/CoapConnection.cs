@@ -3,8 +3,11 @@ namespace NHub.Coap.Stack;
 /// <summary>What the transport under a <see cref="CoapConnection"/> does for it (one TCP, TLS or WebSocket connection).</summary>
 public interface ICoapConnectionHost
 {
-    /// <summary>A message in the RFC 7252 datagram form, for the message layer (<see cref="CoapServer{TPeer}.OnDatagram"/>).</summary>
-    void Deliver(ReadOnlySpan<byte> datagram);
+    /// <summary>
+    /// A message in the RFC 7252 datagram form, for the message layer (<see cref="CoapServer{TPeer}.TryProcessInline"/>
+    /// or <see cref="CoapServer{TPeer}.OnDatagram"/>). The memory is the connection's and valid only during the call.
+    /// </summary>
+    void Deliver(ReadOnlyMemory<byte> datagram);
 
     /// <summary>
     /// Queues <paramref name="frame"/> (owned by the host from now on) for the peer, after everything queued before.
@@ -45,6 +48,7 @@ public sealed class CoapConnection
     private readonly HashSet<ushort> _queuedConfirmables = [];
     private readonly Lock _gate = new();
     private byte[] _buffer = [];
+    private byte[] _datagram = [];
     private int _buffered;
     private bool _peerCsmSeen;
     private ushort _nextRequestId;
@@ -187,7 +191,7 @@ public sealed class CoapConnection
                 return;
             }
         }
-        Span<byte> ack = [0x60, 0, (byte)(acknowledge >> 8), (byte)acknowledge]; // RFC 7252 §3: Ver 1, ACK, Empty
+        byte[] ack = [0x60, 0, (byte)(acknowledge >> 8), (byte)acknowledge]; // RFC 7252 §3: Ver 1, ACK, Empty
         _host.Deliver(ack);
     }
 
@@ -279,12 +283,16 @@ public sealed class CoapConnection
         // Non-confirmable, so what it does not expect (a response: this side sends no requests) is dropped, not RST.
         var type = code.IsRequest ? CoapMessageType.Confirmable : CoapMessageType.NonConfirmable;
         var messageId = code.IsRequest ? _nextRequestId++ : (ushort)0;
-        Span<byte> small = stackalloc byte[length <= 512 ? length : 0];
-        var datagram = length <= 512 ? small : new byte[length];
-        CoapFraming.TryToDatagram(frame, _kind, type, messageId, datagram, out _);
+        // One buffer per connection, reused: frames are received one at a time and delivered synchronously.
+        if (_datagram.Length < length)
+        {
+            _datagram = new byte[Math.Max(length, 256)];
+        }
+        var datagram = _datagram.AsMemory(0, length);
+        CoapFraming.TryToDatagram(frame, _kind, type, messageId, datagram.Span, out _);
         if (signal)
         {
-            OnSignal(datagram);
+            OnSignal(datagram.Span);
             return;
         }
         if (!_peerCsmSeen)

@@ -42,16 +42,17 @@ provision_devices() {
 }
 
 # start_silo NAME [ENV=VALUE ...]: an NHub silo (gateway + API co-hosted) on free ports. Sets SILO_PID, COAP_PORT,
-# COAPS_PORT, HTTP_PORT, API_URL. Embedded (in memory) unless the extra settings configure PostgreSQL/NATS.
+# COAPS_PORT, TCP_PORT (coap+tcp), TLS_PORT (coaps+tcp), HTTP_PORT, API_URL. Embedded (in memory) unless the extra settings configure PostgreSQL/NATS.
 start_silo() {
   local name="$1"; shift
-  COAP_PORT=$(free_udp_port); COAPS_PORT=$(free_udp_port); HTTP_PORT=$(free_tcp_port)
+  COAP_PORT=$(free_udp_port); COAPS_PORT=$(free_udp_port); HTTP_PORT=$(free_tcp_port); TCP_PORT=$(free_tcp_port); TLS_PORT=$(free_tcp_port)
   local silo_port gateway_port; silo_port=$(free_tcp_port); gateway_port=$(free_tcp_port); ORLEANS_GATEWAY_PORT=$gateway_port
   API_URL="http://127.0.0.1:$HTTP_PORT"
   env DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production \
       Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" Orleans__AdvertisedIPAddress=127.0.0.1 \
       Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$COAP_PORT" \
       Gateway__Dtls__BindAddress=127.0.0.1 Gateway__Dtls__Port="$COAPS_PORT" \
+      Gateway__Tcp__BindAddress=127.0.0.1 Gateway__Tcp__Port="$TCP_PORT" Gateway__Tcp__TlsPort="$TLS_PORT" \
       Gateway__Dtls__HandshakesPerSecondPerIp=1000000 Gateway__Dtls__HandshakeBurstPerIp=1000000 \
       ManagementApi__ApiKeys__0="$BENCH_API_KEY" \
       Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
@@ -70,6 +71,7 @@ start_gateway() {
   env DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production Orleans__GatewayPort="$ORLEANS_GATEWAY_PORT" \
       Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$GW_COAP_PORT" \
       Gateway__Dtls__BindAddress=127.0.0.1 Gateway__Dtls__Port="$GW_COAPS_PORT" \
+      Gateway__Tcp__BindAddress=127.0.0.1 Gateway__Tcp__Port="$(free_tcp_port)" Gateway__Tcp__TlsPort="$(free_tcp_port)" \
       Gateway__Dtls__HandshakesPerSecondPerIp=1000000 Gateway__Dtls__HandshakeBurstPerIp=1000000 \
       Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
       "$@" \

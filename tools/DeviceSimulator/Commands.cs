@@ -25,9 +25,9 @@ internal static class Commands
 
     public static async Task<int> RunAsync(SimulatorOptions options, CancellationToken ct)
     {
-        var scenario = ScenarioFactory.Create(options.Scenario);
+        IScenario scenario = options.IsStream ? new Reliable.StreamRequestScenario(options.Scenario == "telemetry") : ScenarioFactory.Create(options.Scenario);
         var addresses = await Dns.GetHostAddressesAsync(options.Target.Host, ct);
-        var server = new IPEndPoint(addresses[0], options.Target.Port > 0 ? options.Target.Port : options.Dtls ? 5684 : 5683);
+        var server = new IPEndPoint(addresses[0], options.Target.Port > 0 ? options.Target.Port : options.Dtls || options.Transport == "tls" ? 5684 : 5683);
         using var api = options.Api is not null ? RequireApi(options) : null;
         var progress = new ProgressLine();
         var credentials = await LoadCredentialsAsync(options, api, progress, ct);

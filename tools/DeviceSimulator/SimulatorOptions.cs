@@ -45,13 +45,17 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         {
             throw new ArgumentException($"--scenario must be one of {string.Join(", ", Scenarios)}");
         }
-        if (options.Target.Scheme is not ("coap" or "coaps"))
+        if (options.Target.Scheme is not ("coap" or "coaps" or "coap+tcp" or "coaps+tcp"))
         {
-            throw new ArgumentException("--target must be a coap:// or coaps:// URI");
+            throw new ArgumentException("--target must be a coap://, coaps://, coap+tcp:// or coaps+tcp:// URI");
         }
-        if (options.Transport is not ("plain" or "dtls"))
+        if (options.Transport is not ("plain" or "dtls" or "tcp" or "tls"))
         {
-            throw new ArgumentException("--transport must be plain or dtls");
+            throw new ArgumentException("--transport must be plain or dtls (coap+tcp:// and coaps+tcp:// imply tcp and tls)");
+        }
+        if (options.IsStream && (options.Scenario is not ("telemetry" or "get") || options.Rate > 0))
+        {
+            throw new ArgumentException("coap+tcp:// and coaps+tcp:// targets run the telemetry and get scenarios, flat out (no --rate)");
         }
         if (options.Warmup > TimeSpan.Zero && options.Scenario is not ("telemetry" or "get"))
         {
@@ -102,7 +106,10 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         _ => Find("transport") == "dtls" ? "coaps://127.0.0.1:5684" : "coap://127.0.0.1:5683",
     }));
 
-    public string Transport => Get("transport", Target.Scheme == "coaps" ? "dtls" : "plain");
+    public string Transport => Get("transport", Target.Scheme switch { "coaps" => "dtls", "coap+tcp" => "tcp", "coaps+tcp" => "tls", _ => "plain" });
+
+    /// <summary>RFC 8323 targets (coap+tcp://, coaps+tcp://): one connection per device.</summary>
+    public bool IsStream => Target.Scheme is "coap+tcp" or "coaps+tcp";
 
     public bool Dtls => Transport == "dtls";
 

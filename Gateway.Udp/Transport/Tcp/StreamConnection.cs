@@ -21,6 +21,7 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
     private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _tlsGate = new();
+    private readonly Lock _sendGate = new();
     private readonly TlsServerProtocol? _tls;
     private readonly DeviceDtlsServer? _server;
     private readonly CachedPskIdentityManager? _identities;
@@ -36,6 +37,7 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
     {
         _transport = transport;
         _socket = socket;
+        _socket.Blocking = false; // sends on the caller's thread never wait (SendOrQueue); async reads and writes are unaffected
         SessionId = sessionId;
         RemoteEndPoint = Normalize((IPEndPoint)socket.RemoteEndPoint!);
         _sendQueueLimit = sendQueueLimit;
@@ -215,7 +217,7 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
         Coap.Start();
     }
 
-    public void Deliver(ReadOnlySpan<byte> datagram) => _transport.Deliver(Peer!, datagram);
+    public void Deliver(ReadOnlyMemory<byte> datagram) => _transport.Deliver(Peer!, datagram);
 
     public bool Write(byte[] frame, int acknowledge)
     {
@@ -225,8 +227,7 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
         }
         if (_tls is null)
         {
-            Interlocked.Increment(ref _queued);
-            return _outbound.Writer.TryWrite(new Outbound(frame, acknowledge));
+            return SendOrQueue(frame, acknowledge);
         }
         lock (_tlsGate)
         {
@@ -238,28 +239,56 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
             {
                 return false; // the TLS layer is closed
             }
-            QueueTlsOutputLocked(acknowledge);
+            return QueueTlsOutputLocked(acknowledge);
         }
-        return true;
     }
 
-    /// <summary>Queues what the TLS layer has to send; the last chunk carries <paramref name="acknowledge"/>. Under <see cref="_tlsGate"/>.</summary>
-    private void QueueTlsOutputLocked(int acknowledge)
+    /// <summary>Sends what the TLS layer has to send; the last chunk carries <paramref name="acknowledge"/>. Under <see cref="_tlsGate"/>, so records leave in the order sealed.</summary>
+    private bool QueueTlsOutputLocked(int acknowledge)
     {
         var pending = _tls!.GetAvailableOutputBytes();
-        if (pending == 0)
+        var bytes = pending == 0 ? [] : new byte[pending];
+        if (pending > 0)
         {
-            if (acknowledge != -1)
-            {
-                Interlocked.Increment(ref _queued);
-                _outbound.Writer.TryWrite(new Outbound([], acknowledge));
-            }
-            return;
+            _tls.ReadOutput(bytes, 0, pending);
         }
-        var bytes = new byte[pending];
-        _tls.ReadOutput(bytes, 0, pending);
-        Interlocked.Increment(ref _queued);
-        _outbound.Writer.TryWrite(new Outbound(bytes, acknowledge));
+        return pending <= 0 && acknowledge == -1 || SendOrQueue(bytes, acknowledge);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> on the caller's thread when nothing is queued before them and the kernel takes
+    /// them all (the socket is non-blocking: a full send buffer is WouldBlock, never a wait); otherwise, or for the
+    /// rest, queues them for the writer, which keeps the order. Most responses go out here, without a thread hop.
+    /// </summary>
+    private bool SendOrQueue(byte[] bytes, int acknowledge)
+    {
+        lock (_sendGate)
+        {
+            if (bytes.Length > 0 && Volatile.Read(ref _queued) == 0 && Volatile.Read(ref _closing) == 0)
+            {
+                var sent = _socket.Send(bytes, SocketFlags.None, out var error);
+                if (error == SocketError.Success && sent == bytes.Length)
+                {
+                    if (acknowledge != -1)
+                    {
+                        // Not on this thread: the message layer may be sending from inside its own bookkeeping.
+                        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Connection.Coap.OnWritten(state.Acknowledge), (Connection: this, Acknowledge: acknowledge),
+                            preferLocal: false);
+                    }
+                    return true;
+                }
+                if (error is not (SocketError.Success or SocketError.WouldBlock))
+                {
+                    return false; // the connection is failing; the read loop ends it
+                }
+                if (sent > 0)
+                {
+                    bytes = bytes[sent..];
+                }
+            }
+            Interlocked.Increment(ref _queued);
+            return _outbound.Writer.TryWrite(new Outbound(bytes, acknowledge));
+        }
     }
 
     /// <summary>Stops accepting writes; the writer sends what is queued, then the socket is shut down.</summary>

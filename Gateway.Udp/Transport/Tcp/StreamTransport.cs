@@ -201,7 +201,15 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
 
     internal void OnConnectionUp(StreamConnection connection) => LogConnected(_logger, Kind.Scheme(), connection.SessionId, connection.RemoteEndPoint, connection.Peer!.Identity);
 
-    internal void Deliver(PeerInfo peer, ReadOnlySpan<byte> datagram) => _receiver!.OnDatagram(peer, datagram);
+    /// <summary>Served on the reading thread when the route is synchronous, else handed to the stack (which copies it).</summary>
+    internal void Deliver(PeerInfo peer, ReadOnlyMemory<byte> datagram)
+    {
+        var receiver = _receiver!;
+        if (!receiver.TryReceiveInline(peer, datagram))
+        {
+            receiver.OnDatagram(peer, datagram.Span);
+        }
+    }
 
     internal void OnConnectionEnded(StreamConnection connection, string reason)
     {

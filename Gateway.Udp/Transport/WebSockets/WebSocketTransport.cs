@@ -246,7 +246,15 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
             .ExecuteAsync(context);
     }
 
-    internal void Deliver(PeerInfo peer, ReadOnlySpan<byte> datagram) => _receiver?.OnDatagram(peer, datagram);
+    /// <summary>Served on the reading thread when the route is synchronous, else handed to the stack (which copies it).</summary>
+    internal void Deliver(PeerInfo peer, ReadOnlyMemory<byte> datagram)
+    {
+        var receiver = _receiver!;
+        if (!receiver.TryReceiveInline(peer, datagram))
+        {
+            receiver.OnDatagram(peer, datagram.Span);
+        }
+    }
 
     /// <summary>One WebSocket: a read loop of whole messages and a writer of queued frames.</summary>
     private sealed class Connection : ICoapConnectionHost
@@ -320,7 +328,7 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
             return Coap.CloseReason ?? reason;
         }
 
-        public void Deliver(ReadOnlySpan<byte> datagram) => _transport.Deliver(Peer, datagram);
+        public void Deliver(ReadOnlyMemory<byte> datagram) => _transport.Deliver(Peer, datagram);
 
         public bool Write(byte[] frame, int acknowledge)
         {

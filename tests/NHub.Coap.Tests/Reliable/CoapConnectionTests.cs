@@ -251,11 +251,11 @@ public sealed class CoapConnectionTests
             return h;
         }
 
-        public void Deliver(ReadOnlySpan<byte> datagram)
+        public void Deliver(ReadOnlyMemory<byte> datagram)
         {
             Delivered++;
             LastDelivered = datagram.ToArray();
-            Server.OnDatagram("peer", datagram);
+            Server.OnDatagram("peer", datagram.Span);
         }
 
         public bool Write(byte[] frame, int acknowledge)
