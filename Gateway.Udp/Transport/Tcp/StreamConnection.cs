@@ -85,23 +85,27 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
                     _tls.Accept(_server!);
                 }
             }
-            while (!Coap.IsClosed)
+            while (true)
             {
                 var read = await _socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, _closed.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
                 }
+                if (Volatile.Read(ref _closing) != 0 || Coap.IsClosed)
+                {
+                    continue; // closing: what the peer still sends is dropped until it closes too (or the linger ends)
+                }
                 Volatile.Write(ref _lastActivity, _transport.Time.GetTimestamp());
                 if (_tls is null)
                 {
                     Coap.OnBytes(buffer.AsSpan(0, read));
-                    continue;
                 }
-                if (!OfferTls(buffer, read, plaintext!))
+                else if (!OfferTls(buffer, read, plaintext!))
                 {
                     reason = "tls_failed";
-                    break;
+                    Coap.Closed(reason);
+                    Close(reason);
                 }
             }
         }
@@ -126,34 +130,10 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
             Coap.Closed(reason);
             Close(Coap.CloseReason ?? reason);
             await writer.ConfigureAwait(false);
-            if (reason != "peer_closed")
-            {
-                await DrainAsync(buffer).ConfigureAwait(false);
-            }
             ArrayPool<byte>.Shared.Return(buffer);
             _socket.Dispose();
             Dispose();
             _transport.OnConnectionEnded(this, Coap.CloseReason ?? reason);
-        }
-    }
-
-    /// <summary>
-    /// Closing with unread bytes makes the kernel answer with RST, which can destroy the last frames (an Abort, a
-    /// TLS alert) before the peer reads them. So after our side is shut down for sending, what the peer still sends
-    /// is read and dropped until it closes too, for at most two seconds.
-    /// </summary>
-    private async Task DrainAsync(byte[] buffer)
-    {
-        using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        try
-        {
-            while (await _socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, linger.Token).ConfigureAwait(false) > 0)
-            {
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // the peer is gone, or took too long
         }
     }
 
@@ -291,7 +271,12 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
         }
     }
 
-    /// <summary>Stops accepting writes; the writer sends what is queued, then the socket is shut down.</summary>
+    /// <summary>
+    /// Stops accepting writes; the writer sends what is queued, then shuts the socket down for sending (FIN). Reading
+    /// goes on, dropping what arrives, until the peer closes too or <see cref="Linger"/> passes: closing a socket with
+    /// unread bytes makes the kernel answer RST, which can destroy the last frames (an Abort, a TLS alert) before the
+    /// peer reads them.
+    /// </summary>
     public void Close(string reason)
     {
         if (Interlocked.Exchange(ref _closing, 1) != 0)
@@ -299,7 +284,18 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
             return;
         }
         _outbound.Writer.TryComplete();
+        try
+        {
+            _closed.CancelAfter(Linger);
+        }
+        catch (ObjectDisposedException)
+        {
+            // already ended
+        }
     }
+
+    /// <summary>How long a closing connection waits for the peer to close its side.</summary>
+    private static readonly TimeSpan Linger = TimeSpan.FromSeconds(2);
 
     /// <summary>Ends the connection now (stop, revocation): no more reads, what is queued is still written.</summary>
     public void Abort(string reason, string detail)
@@ -336,13 +332,12 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
         {
             try
             {
-                _socket.Shutdown(SocketShutdown.Send); // a FIN after the last frame; reading goes on (DrainAsync)
+                _socket.Shutdown(SocketShutdown.Send); // a FIN after the last frame; reading goes on (see Close)
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
                 // already gone
             }
-            _closed.Cancel(); // ends the read loop
         }
     }
 

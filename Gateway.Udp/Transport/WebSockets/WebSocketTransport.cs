@@ -266,6 +266,7 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
         private readonly int _sendQueueFrames;
         private int _queued;
         private int _closing;
+        private CancellationTokenSource? _reading;
 
         public Connection(WebSocketTransport transport, WebSocket socket, PeerInfo peer, int maxMessageSize, int sendQueueFrames)
         {
@@ -282,13 +283,17 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
 
         public async Task<string> RunAsync(CancellationToken stopping)
         {
+            using var reading = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            _reading = reading;
             var writer = WriteLoopAsync();
             Coap.Start();
             var buffer = new byte[_maxMessageSize + 1];
             var reason = "peer_closed";
             try
             {
-                while (!Coap.IsClosed)
+                // Until the peer's Close (or the linger after ours): after the connection closed, messages are dropped,
+                // and the read goes on so that our Abort or Release and our Close frame are read before the TCP close.
+                while (true)
                 {
                     var length = 0;
                     ValueWebSocketReceiveResult result;
@@ -297,9 +302,9 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
                         if (length == buffer.Length)
                         {
                             Coap.Abort("too_large", $"message exceeds the Max-Message-Size {_maxMessageSize}");
-                            return Coap.CloseReason!;
+                            length = 0; // the rest of it is read and dropped
                         }
-                        result = await _socket.ReceiveAsync(buffer.AsMemory(length), stopping).ConfigureAwait(false);
+                        result = await _socket.ReceiveAsync(buffer.AsMemory(length), reading.Token).ConfigureAwait(false);
                         length += result.Count;
                     }
                     while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
@@ -307,23 +312,31 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
                     {
                         break;
                     }
+                    if (Coap.IsClosed)
+                    {
+                        continue;
+                    }
                     if (result.MessageType != WebSocketMessageType.Binary)
                     {
                         Coap.Abort("text_message", "CoAP messages are binary WebSocket messages (RFC 8323 §4.2)");
-                        break;
+                        continue;
                     }
                     Coap.OnMessage(buffer.AsSpan(0, length));
                 }
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
             {
-                reason = stopping.IsCancellationRequested ? "stopping" : "socket_error";
+                reason = stopping.IsCancellationRequested ? "stopping" : Coap.CloseReason is null ? "socket_error" : reason;
             }
             finally
             {
                 Coap.Closed(reason);
                 Close(reason);
                 await writer.ConfigureAwait(false);
+                if (_socket.State != WebSocketState.Closed)
+                {
+                    _socket.Abort(); // the peer did not answer our Close within the linger
+                }
             }
             return Coap.CloseReason ?? reason;
         }
@@ -340,11 +353,20 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
             return _outbound.Writer.TryWrite((frame, acknowledge));
         }
 
+        /// <summary>No more frames; the writer sends what is queued and our Close frame; the read waits for the peer's Close for at most 5 s.</summary>
         public void Close(string reason)
         {
             if (Interlocked.Exchange(ref _closing, 1) == 0)
             {
                 _outbound.Writer.TryComplete();
+                try
+                {
+                    _reading?.CancelAfter(TimeSpan.FromSeconds(5));
+                }
+                catch (ObjectDisposedException)
+                {
+                    // the read already ended
+                }
             }
         }
 
@@ -369,13 +391,7 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
             catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
             {
                 Coap.Closed("send_failed");
-            }
-            finally
-            {
-                if (_socket.State != WebSocketState.Closed)
-                {
-                    _socket.Abort(); // ends the read loop once nothing more is to be written
-                }
+                _socket.Abort();
             }
         }
     }
