@@ -95,7 +95,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredKeyedService<StreamTransport>(TransportKind.Tls));
         services.AddSingleton(sp => new WebSocketTransport(sp.GetRequiredService<CredentialCache>(), tcp.MaxMessageSize, tcp.SendQueueFrames,
             plainAllowed: sp.GetRequiredService<ResolvedGatewayOptions>().PlainMode == PlainMode.Enabled, sp.GetRequiredService<ILogger<WebSocketTransport>>(),
-            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<TlsServerFactory>()));
         services.AddSingleton<ISessionCloser>(sp => sp.GetRequiredService<WebSocketTransport>());
     }
 

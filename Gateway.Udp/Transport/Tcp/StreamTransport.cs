@@ -170,6 +170,13 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
                 socket.Dispose();
                 continue;
             }
+            if (_tls is not null && socket.RemoteEndPoint is IPEndPoint remote && !_tls.Handshakes.TryAcquire(remote.Address))
+            {
+                Interlocked.Decrement(ref _count);
+                _closedCounter.Add(1, _tag, new("reason", "rate_limited"));
+                socket.Dispose();
+                continue;
+            }
             socket.NoDelay = true;
             var connection = new StreamConnection(this, socket, Interlocked.Increment(ref _nextSessionId), _options.MaxMessageSize, _options.SendQueueFrames, _tls,
                 _stop.Token);
@@ -182,6 +189,7 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
     /// <summary>Handshake and idle timeouts (RFC 8323 §5.5: an idle connection is released).</summary>
     private void Sweep()
     {
+        _tls?.Handshakes.Sweep();
         var now = Time.GetTimestamp();
         foreach (var connection in _connections.Values)
         {

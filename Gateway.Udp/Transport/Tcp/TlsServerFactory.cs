@@ -26,12 +26,20 @@ public sealed class TlsServerFactory
         _handshakeTimeoutMillis = (int)options.HandshakeTimeout.TotalMilliseconds;
         _certificate = certificate;
         _certificates = certificates;
+        Handshakes = new SourceRateLimiter(options.HandshakesPerSecondPerIp, options.HandshakeBurstPerIp, options.RateLimiterMaxAddresses, time);
         _resumption = certificate is not null && options.ResumptionCacheSize > 0
             ? new ResumptionCache(options.ResumptionCacheSize, options.ResumptionLifetime, time)
             : null;
     }
 
     public CredentialCache Credentials { get; }
+
+    /// <summary>
+    /// Handshakes per source address (<c>Gateway:Dtls:HandshakesPerSecondPerIp</c> / <c>…BurstPerIp</c>, as for DTLS):
+    /// a connection beyond it is closed before any cryptography, so one address cannot spend the gateway's CPU on
+    /// handshakes, nor try keys at the rate it can open connections. Also bounds WebSocket credential checks.
+    /// </summary>
+    internal SourceRateLimiter Handshakes { get; }
 
     internal (DeviceDtlsServer Server, CachedPskIdentityManager Identities) Create(CancellationToken stopping)
     {

@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using NHub.Gateway.Transport.Tcp;
 using CredentialCache = NHub.Gateway.Security.CredentialCache;
 
 namespace NHub.Gateway.Transport.WebSockets;
@@ -38,13 +39,15 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
     private readonly Counter<long> _closedCounter;
     private readonly Counter<long> _refused;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SourceRateLimiter? _attempts;
     private IDatagramReceiver? _receiver;
     private long _nextSessionId;
     private int _count;
 
     public WebSocketTransport(CredentialCache credentials, int maxMessageSize, int sendQueueFrames, bool plainAllowed, ILogger<WebSocketTransport> logger,
-        IMeterFactory meters)
+        IMeterFactory meters, TlsServerFactory? limits = null)
     {
+        _attempts = limits?.Handshakes;
         _credentials = credentials;
         _maxMessageSize = maxMessageSize;
         _sendQueueFrames = sendQueueFrames;
@@ -138,6 +141,12 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
             if (!secure && !_plainAllowed)
             {
                 await Refuse(context, StatusCodes.Status403Forbidden, "credentials_over_http", "device credentials are accepted over HTTPS only (coaps+ws://)");
+                return;
+            }
+            if (_attempts is not null && context.Connection.RemoteIpAddress is { } address && !_attempts.TryAcquire(address))
+            {
+                context.Response.Headers.RetryAfter = "1";
+                await Refuse(context, StatusCodes.Status429TooManyRequests, "rate_limited", "too many credential checks from this address; retry later");
                 return;
             }
             var (authenticated, reason) = await AuthenticateAsync(authorization, context.RequestAborted);

@@ -81,6 +81,23 @@ public sealed class StreamTransportTests
     }
 
     [Fact]
+    public async Task Tls_connections_beyond_the_per_address_handshake_rate_are_closed_before_any_cryptography()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = new Harness(TransportKind.Tls, time: time, dtls: o =>
+        {
+            o.HandshakesPerSecondPerIp = 0.01;
+            o.HandshakeBurstPerIp = 1;
+        });
+        using var first = await server.ConnectAsync();
+        TlsClient.Connect(first, DtlsServerHarness.Identity, DtlsServerHarness.Key);
+        using var second = await server.ConnectAsync();
+        Assert.Equal(0, await new NetworkStream(second).ReadAsync(new byte[16]).AsTask().WaitAsync(Wait));
+        Assert.Equal(1, server.Meters.Total("nhub.tcp.connections.closed", "reason", "rate_limited"));
+        Assert.Equal(1, server.Meters.Total("nhub.tls.handshakes", "result", "success"));
+    }
+
+    [Fact]
     public async Task A_tls_psk_client_offering_alpn_gets_coap_and_its_identity_is_the_peer()
     {
         await using var server = new Harness(TransportKind.Tls);
@@ -183,13 +200,15 @@ public sealed class StreamTransportTests
 
     private sealed class Harness : IAsyncDisposable
     {
-        public Harness(TransportKind kind, Action<TcpTransportOptions>? configure = null, TimeProvider? time = null)
+        public Harness(TransportKind kind, Action<TcpTransportOptions>? configure = null, TimeProvider? time = null, Action<DtlsOptions>? dtls = null)
         {
             Source.Add(DtlsServerHarness.Identity, DtlsServerHarness.Key);
             var options = new TcpTransportOptions();
             configure?.Invoke(options);
             var cache = new CredentialCache(Source, new CredentialCacheOptions(), time);
-            var tls = kind == TransportKind.Tls ? new TlsServerFactory(new DtlsOptions(), cache, certificate: null, certificates: null, time ?? TimeProvider.System) : null;
+            var dtlsOptions = new DtlsOptions();
+            dtls?.Invoke(dtlsOptions);
+            var tls = kind == TransportKind.Tls ? new TlsServerFactory(dtlsOptions, cache, certificate: null, certificates: null, time ?? TimeProvider.System) : null;
             Transport = new StreamTransport(kind, new IPEndPoint(IPAddress.Loopback, 0), options, tls, Log, Meters, time);
             Receiver.Transport = Transport;
             Transport.Start(Receiver);
