@@ -74,7 +74,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
             return new CoapResponse(CoapCode.Content) { ContentFormat = format, Payload = CommandPayloads.Encode(pending, format) };
         }
 
-        var transport = ctx.Peer.Kind.IsSecure() ? DeviceTransport.Coaps : DeviceTransport.Coap;
+        var transport = ctx.Peer.Identity is not null ? DeviceTransport.Coaps : DeviceTransport.Coap;
         // Kept with the twin, so that a gateway taking over this DTLS session resumes the relation (docs/commands.md).
         var observation = new CommandObservation(gateway.Id, ctx.Peer.EndPoint.ToString(), transport, ctx.Peer.SessionKey, ctx.Request.Token.ToArray(), format);
         var undelivered = await device.ObserveCommands(observation);

@@ -31,7 +31,8 @@ public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolv
             return AutoProvisioner.NotProvisioned(decision.DeviceId!);
         }
         var report = new TelemetryReport(decision.ContentFormat, ctx.Body.ToArray(), time.GetUtcNow(), ctx.ExchangeId,
-            ctx.Peer.Kind.IsSecure() ? DeviceTransport.Coaps : DeviceTransport.Coap, ctx.Peer.EndPoint.ToString());
+            // coaps: the transport authenticated the device (DTLS, TLS, a credentialed WebSocket); coap: it did not.
+            ctx.Peer.Identity is not null ? DeviceTransport.Coaps : DeviceTransport.Coap, ctx.Peer.EndPoint.ToString());
         var device = grains.GetGrain<IDeviceGrain>(decision.DeviceId!);
         var result = await device.ReportTelemetry(report);
         if (result.Outcome == TelemetryOutcome.UnknownDevice && !authenticated)

@@ -40,6 +40,11 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             siloSettings[k] = v; // the test's settings win
         }
+        if (siloSettings.Keys.Any(k => k.StartsWith("Kestrel__Endpoints__", StringComparison.Ordinal)))
+        {
+            // Endpoints in configuration replace --urls: the plain one the tests use is then one of them.
+            siloSettings["Kestrel__Endpoints__Http__Url"] = BaseAddress.ToString().TrimEnd('/');
+        }
         _environment = HostEnvironment(CoapPort, CoapsPort, siloSettings);
     }
 

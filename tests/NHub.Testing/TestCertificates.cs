@@ -87,7 +87,8 @@ public static class TestCertificates
     /// <summary>
     /// A device certificate with subject CN <paramref name="commonName"/>: issued by <paramref name="issuer"/>, or
     /// self-signed when null. <paramref name="notBefore"/>/<paramref name="notAfter"/> default to a day ago and a year
-    /// on; <paramref name="serverUsageOnly"/> gives it the serverAuth usage alone (wrong for a device).
+    /// on; <paramref name="serverUsageOnly"/> gives it the serverAuth usage alone (wrong for a device) and the names
+    /// 127.0.0.1 and localhost.
     /// </summary>
     public static TestCertificate Device(string commonName, TestCertificate? issuer = null, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null,
         bool serverUsageOnly = false)
@@ -97,6 +98,14 @@ public static class TestCertificates
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(serverUsageOnly ? ServerAuthentication : ClientAuthentication)], false));
+        if (serverUsageOnly)
+        {
+            // A server on loopback: HTTPS clients (a coaps+ws one) check the name they connected to.
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddIpAddress(System.Net.IPAddress.Loopback);
+            names.AddDnsName("localhost");
+            request.CertificateExtensions.Add(names.Build());
+        }
         var from = notBefore ?? DateTimeOffset.UtcNow.AddDays(-1);
         var until = notAfter ?? DateTimeOffset.UtcNow.AddDays(365);
         X509Certificate2 certificate;

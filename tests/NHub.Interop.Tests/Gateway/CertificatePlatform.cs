@@ -19,7 +19,8 @@ public sealed class CertificatePlatform : IAsyncLifetime
     }
 
     /// <param name="extraSettings">Settings on top of the production ones and the gateway's certificate.</param>
-    internal CertificatePlatform(IReadOnlyDictionary<string, string?> extraSettings)
+    /// <param name="httpsPort">Also serve HTTPS there, with the gateway's certificate (for coaps+ws).</param>
+    internal CertificatePlatform(IReadOnlyDictionary<string, string?> extraSettings, int? httpsPort = null)
     {
         ServerAuthority = TestCertificates.Authority("NHub Test Gateway CA");
         ServerCertificate = TestCertificates.Device("nhub-gateway-test", ServerAuthority, serverUsageOnly: true);
@@ -31,6 +32,12 @@ public sealed class CertificatePlatform : IAsyncLifetime
             ["Gateway:Dtls:Certificate:Path"] = certificate,
             ["Gateway:Dtls:Certificate:KeyPath"] = key,
         };
+        if (httpsPort is { } port)
+        {
+            settings["Kestrel:Endpoints:Https:Url"] = $"https://127.0.0.1:{port}";
+            settings["Kestrel:Endpoints:Https:Certificate:Path"] = certificate;
+            settings["Kestrel:Endpoints:Https:Certificate:KeyPath"] = key;
+        }
         _platform = new ProductionPlatform(settings);
     }
 

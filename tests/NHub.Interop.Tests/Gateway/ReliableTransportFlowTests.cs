@@ -11,7 +11,7 @@ namespace NHub.Interop.Tests.Gateway;
 /// <summary>
 /// CoAP over TCP, TLS and WebSockets (RFC 8323) on a production platform, driven by clients nobody here wrote:
 /// libcoap 4.3.1 (<c>coap+tcp://</c>, and <c>coaps+tcp://</c> with a PSK on OpenSSL and GnuTLS, or a certificate) and
-/// aiocoap 0.4.14 (<c>coap+tcp://</c>, <c>coap+ws://</c>). Every transport: telemetry 2.01 into JetStream, an Observe
+/// aiocoap 0.4.14 (<c>coap+tcp://</c>, <c>coap+ws://</c>, <c>coaps+ws://</c>). Every transport: telemetry 2.01 into JetStream, an Observe
 /// command delivered, a firmware Block2 download byte-identical; on the authenticated one also 4.03 across devices
 /// and revocation (live connection closed, next handshake refused).
 /// </summary>
@@ -209,6 +209,35 @@ public sealed class ReliableTransportFlowTests(ReliableTransportsPlatform transp
         var wrongKey = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{fresh.Summary.PskIdentity}:{new string('0', 64)}"));
         Assert.Equal(HttpStatusCode.Unauthorized, await CoapWebSocketClient.RefusedStatusAsync(uri, wrongKey));
         Assert.Equal(HttpStatusCode.BadRequest, await CoapWebSocketClient.RefusedStatusAsync(uri, authorization: null, offerCoapSubprotocol: false));
+    }
+
+    /// <summary>
+    /// coaps+ws: the silo's HTTPS port (the gateway's certificate). A device credential makes the connection that device
+    /// (its telemetry is marked coaps); aiocoap over the same TLS without one is plain CoAP (marked coap), allowed here
+    /// because this platform serves plain CoAP.
+    /// </summary>
+    [Fact]
+    public async Task Coaps_ws_carries_a_device_credential_over_https_and_without_one_it_is_plain_coap()
+    {
+        const string id = "wss-psk";
+        var (_, credential) = await Platform.ProvisionWithCredentialAsync(id);
+        var basic = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credential.Summary.PskIdentity}:{credential.PskKey}"));
+        await using (var device = await CoapWebSocketClient.ConnectAsync(new Uri($"wss://127.0.0.1:{transports.HttpsPort}/.well-known/coap"), basic,
+            trustedRoot: transports.Certificates.ServerAuthority.Certificate))
+        {
+            Assert.Equal(CoapCode.Created, (await device.RequestAsync(TelemetryDatagram.Post(0, [1], "{\"wss\":1}")))!.Code);
+        }
+        var stored = Assert.Single(await Platform.ReadTelemetryAsync(id));
+        Assert.Equal("coaps", stored.Headers!["NHub-Transport"].ToString());
+
+        const string plain = "wss-plain";
+        await Platform.Grains.GetGrain<IDeviceGrain>(plain).Provision(new DeviceRecord(plain, "KM-3", "SN-" + plain, null, null));
+        var (code, output) = await ExternalProcess.RunAsync(RepoPaths.Tool("aiocoap-client"),
+            ["-m", "POST", "--content-format", "application/json", "--payload", "{\"wss\": 2}", $"{transports.WssBase}/telemetry?id={plain}"], TimeSpan.FromSeconds(30),
+            new Dictionary<string, string?> { ["SSL_CERT_FILE"] = transports.Certificates.ServerAuthorityPath });
+        Assert.True(code == 0, output + "\nsilo log:\n" + Platform.Silo.Output);
+        var plainStored = Assert.Single(await Platform.ReadTelemetryAsync(plain));
+        Assert.Equal("coap", plainStored.Headers!["NHub-Transport"].ToString());
     }
 
     private static async Task<(byte[] Image, string Version)> UploadFirmwareAsync(HttpClient api, string name)
