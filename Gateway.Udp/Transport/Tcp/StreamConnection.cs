@@ -25,6 +25,7 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
     private readonly TlsServerProtocol? _tls;
     private readonly DeviceDtlsServer? _server;
     private readonly CachedPskIdentityManager? _identities;
+    private readonly TlsServerFactory? _tlsFactory;
     private readonly int _sendQueueLimit;
     private int _queued;
     private long _lastActivity;
@@ -44,6 +45,7 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
         Coap = new CoapConnection(CoapFramingKind.Tcp, this, maxMessageSize);
         CreatedAt = transport.Time.GetTimestamp();
         _lastActivity = CreatedAt;
+        _tlsFactory = tls;
         if (tls is not null)
         {
             (_server, _identities) = tls.Create(stopping);
@@ -101,9 +103,9 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
                 {
                     Coap.OnBytes(buffer.AsSpan(0, read));
                 }
-                else if (!OfferTls(buffer, read, plaintext!))
+                else if (!(Peer is null ? await HandshakeStepAsync(buffer, read, plaintext!).ConfigureAwait(false) : OfferTls(buffer, read, plaintext!)))
                 {
-                    reason = "tls_failed";
+                    reason = Coap.CloseReason ?? "tls_failed";
                     Coap.Closed(reason);
                     Close(reason);
                 }
@@ -135,6 +137,19 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
             Dispose();
             _transport.OnConnectionEnded(this, Coap.CloseReason ?? reason);
         }
+    }
+
+    /// <summary>During the handshake: the records go to BouncyCastle on a handshake thread (<see cref="TlsServerFactory.TryRunHandshakeStep"/>).</summary>
+    private async Task<bool> HandshakeStepAsync(byte[] buffer, int read, byte[] plaintext)
+    {
+        var step = _tlsFactory!.TryRunHandshakeStep(() => OfferTls(buffer, read, plaintext));
+        if (step is null)
+        {
+            Coap.Closed("handshake_queue_full");
+            _transport.HandshakeFailed(this, "queue_full", null, "every handshake thread is busy and the queue is full");
+            return false;
+        }
+        return await step.ConfigureAwait(false);
     }
 
     /// <summary>Feeds TLS records; brings the connection up when the handshake completes. False when TLS failed (alert queued).</summary>

@@ -208,13 +208,14 @@ public sealed class StreamTransportTests
             var cache = new CredentialCache(Source, new CredentialCacheOptions(), time);
             var dtlsOptions = new DtlsOptions();
             dtls?.Invoke(dtlsOptions);
-            var tls = kind == TransportKind.Tls ? new TlsServerFactory(dtlsOptions, cache, certificate: null, certificates: null, time ?? TimeProvider.System) : null;
-            Transport = new StreamTransport(kind, new IPEndPoint(IPAddress.Loopback, 0), options, tls, Log, Meters, time);
+            Tls = kind == TransportKind.Tls ? new TlsServerFactory(dtlsOptions, cache, certificate: null, certificates: null, time ?? TimeProvider.System) : null;
+            Transport = new StreamTransport(kind, new IPEndPoint(IPAddress.Loopback, 0), options, Tls, Log, Meters, time);
             Receiver.Transport = Transport;
             Transport.Start(Receiver);
         }
 
         public InMemoryPskSource Source { get; } = new();
+        public TlsServerFactory? Tls { get; }
         public ListLogger<StreamTransport> Log { get; } = new();
         public TestMeterFactory Meters { get; } = new();
         public EchoCoapReceiver Receiver { get; } = new();
@@ -234,6 +235,7 @@ public sealed class StreamTransportTests
         public async ValueTask DisposeAsync()
         {
             await Transport.DisposeAsync();
+            Tls?.Dispose();
             Meters.Dispose();
         }
     }
