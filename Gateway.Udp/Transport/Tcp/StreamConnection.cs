@@ -14,7 +14,7 @@ namespace NHub.Gateway.Transport.Tcp;
 /// use of the TLS layer is under one lock, and encrypted bytes are queued inside it, so records leave in the order
 /// they were sealed.
 /// </summary>
-internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
+internal sealed class StreamConnection : ICoapConnectionHost, IReliableConnection, IDisposable
 {
     private readonly StreamTransport _transport;
     private readonly Socket _socket;
@@ -64,8 +64,6 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
 
     /// <summary>The peer's CSM arrived (and, for TLS, the handshake completed): the connection is in service.</summary>
     public bool Established => Peer is not null && Coap.PeerCsmSeen;
-
-    public string? Identity => Peer?.Identity;
 
     /// <summary>Reads until the peer closes, the connection is aborted or the transport stops.</summary>
     public async Task RunAsync()
@@ -219,6 +217,10 @@ internal sealed class StreamConnection : ICoapConnectionHost, IDisposable
         if (Volatile.Read(ref _closing) != 0 || Volatile.Read(ref _queued) >= _sendQueueLimit)
         {
             return false;
+        }
+        if (_tls is not null && Peer is null)
+        {
+            return false; // still in the TLS handshake: there is no record layer to send a frame with (an Abort or Release then just closes)
         }
         if (_tls is null)
         {

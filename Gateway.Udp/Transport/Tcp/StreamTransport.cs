@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
@@ -26,7 +25,7 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
     private readonly IPEndPoint _bind;
     private readonly TlsServerFactory? _tls;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<long, StreamConnection> _connections = new();
+    private readonly ReliableConnectionTable<StreamConnection> _connections = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Counter<long> _opened;
     private readonly Counter<long> _closedCounter;
@@ -99,25 +98,12 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
         LogListening(_logger, Kind.Scheme(), socket.LocalEndPoint!);
     }
 
-    public bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram) =>
-        _connections.TryGetValue(peer.SessionId, out var connection) && ReferenceEquals(connection.Peer, peer) && connection.Coap.Send(datagram);
+    public bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram) => _connections.TrySend(peer, datagram);
 
-    public bool IsOpen(PeerInfo peer) => _connections.TryGetValue(peer.SessionId, out var connection) && !connection.Coap.IsClosed;
+    public bool IsOpen(PeerInfo peer) => _connections.IsOpen(peer);
 
     /// <summary>Revocation: aborts every connection authenticated as <paramref name="identity"/>.</summary>
-    public int CloseSessions(string identity)
-    {
-        var closed = 0;
-        foreach (var connection in _connections.Values)
-        {
-            if (string.Equals(connection.Identity, identity, StringComparison.Ordinal))
-            {
-                connection.Abort("revoked", "credential revoked");
-                closed++;
-            }
-        }
-        return closed;
-    }
+    public int CloseSessions(string identity) => _connections.CloseSessions(identity);
 
     public async ValueTask StopAsync()
     {
@@ -128,20 +114,11 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
         _stop.Cancel();
         _sweeper?.Dispose();
         _listener?.Dispose();
-        foreach (var connection in _connections.Values)
-        {
-            connection.Coap.Release("gateway stopping");
-            connection.Close("stopping");
-        }
         if (_accepting is not null)
         {
             await _accepting.ConfigureAwait(false);
         }
-        var deadline = Time.GetTimestamp() + Time.TimestampFrequency * 5;
-        while (!_connections.IsEmpty && Time.GetTimestamp() < deadline)
-        {
-            await Task.Delay(20).ConfigureAwait(false); // connections drain their writers and go
-        }
+        await _connections.ReleaseAllAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => StopAsync();
@@ -180,7 +157,7 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
             socket.NoDelay = true;
             var connection = new StreamConnection(this, socket, Interlocked.Increment(ref _nextSessionId), _options.MaxMessageSize, _options.SendQueueFrames, _tls,
                 _stop.Token);
-            _connections[connection.SessionId] = connection;
+            _connections.Add(connection);
             _opened.Add(1, _tag);
             _ = Task.Run(connection.RunAsync);
         }
@@ -191,7 +168,7 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
     {
         _tls?.Handshakes.Sweep();
         var now = Time.GetTimestamp();
-        foreach (var connection in _connections.Values)
+        foreach (var connection in _connections.All)
         {
             if (!connection.Established)
             {
@@ -209,19 +186,11 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
 
     internal void OnConnectionUp(StreamConnection connection) => LogConnected(_logger, Kind.Scheme(), connection.SessionId, connection.RemoteEndPoint, connection.Peer!.Identity);
 
-    /// <summary>Served on the reading thread when the route is synchronous, else handed to the stack (which copies it).</summary>
-    internal void Deliver(PeerInfo peer, ReadOnlyMemory<byte> datagram)
-    {
-        var receiver = _receiver!;
-        if (!receiver.TryReceiveInline(peer, datagram))
-        {
-            receiver.OnDatagram(peer, datagram.Span);
-        }
-    }
+    internal void Deliver(PeerInfo peer, ReadOnlyMemory<byte> datagram) => _receiver!.Deliver(peer, datagram);
 
     internal void OnConnectionEnded(StreamConnection connection, string reason)
     {
-        if (!_connections.TryRemove(new KeyValuePair<long, StreamConnection>(connection.SessionId, connection)))
+        if (!_connections.Remove(connection))
         {
             return;
         }

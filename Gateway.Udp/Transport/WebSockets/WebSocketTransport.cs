@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.WebSockets;
@@ -29,7 +28,7 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
     public const string SubProtocol = "coap";
     public const string Path = "/.well-known/coap";
 
-    private readonly ConcurrentDictionary<long, Connection> _connections = new();
+    private readonly ReliableConnectionTable<Connection> _connections = new();
     private readonly CredentialCache _credentials;
     private readonly int _maxMessageSize;
     private readonly int _sendQueueFrames;
@@ -42,7 +41,6 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
     private readonly SourceRateLimiter? _attempts;
     private IDatagramReceiver? _receiver;
     private long _nextSessionId;
-    private int _count;
 
     public WebSocketTransport(CredentialCache credentials, int maxMessageSize, int sendQueueFrames, bool plainAllowed, ILogger<WebSocketTransport> logger,
         IMeterFactory meters, TlsServerFactory? limits = null)
@@ -57,7 +55,7 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
         _opened = meter.CreateCounter<long>("nhub.websocket.connections.opened", "{connection}", "CoAP over WebSockets connections accepted (RFC 8323 §4)");
         _closedCounter = meter.CreateCounter<long>("nhub.websocket.connections.closed", "{connection}", "CoAP over WebSockets connections ended, by reason");
         _refused = meter.CreateCounter<long>("nhub.websocket.upgrades.refused", "{request}", "WebSocket upgrade requests refused, by reason");
-        meter.CreateObservableUpDownCounter("nhub.websocket.connections", () => Volatile.Read(ref _count), "{connection}", "Open CoAP over WebSockets connections");
+        meter.CreateObservableUpDownCounter("nhub.websocket.connections", () => _connections.Count, "{connection}", "Open CoAP over WebSockets connections");
         _nextSessionId = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16) + 0xC000L;
     }
 
@@ -66,31 +64,18 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
     /// <summary>The HTTP host's endpoint, not a socket of this transport's own.</summary>
     public EndPoint LocalEndPoint => new DnsEndPoint("http-host", 0);
 
-    public int ConnectionCount => Volatile.Read(ref _count);
+    public int ConnectionCount => _connections.Count;
 
     /// <summary>Started: the HTTP endpoint accepts connections from now on.</summary>
     public bool Started => _receiver is not null && !_stop.IsCancellationRequested;
 
     public void Start(IDatagramReceiver receiver) => _receiver = receiver;
 
-    public bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram) =>
-        _connections.TryGetValue(peer.SessionId, out var connection) && ReferenceEquals(connection.Peer, peer) && connection.Coap.Send(datagram);
+    public bool TrySend(PeerInfo peer, ReadOnlySpan<byte> datagram) => _connections.TrySend(peer, datagram);
 
-    public bool IsOpen(PeerInfo peer) => _connections.TryGetValue(peer.SessionId, out var connection) && !connection.Coap.IsClosed;
+    public bool IsOpen(PeerInfo peer) => _connections.IsOpen(peer);
 
-    public int CloseSessions(string identity)
-    {
-        var closed = 0;
-        foreach (var connection in _connections.Values)
-        {
-            if (string.Equals(connection.Peer.Identity, identity, StringComparison.Ordinal))
-            {
-                connection.Coap.Abort("revoked", "credential revoked");
-                closed++;
-            }
-        }
-        return closed;
-    }
+    public int CloseSessions(string identity) => _connections.CloseSessions(identity);
 
     public async ValueTask StopAsync()
     {
@@ -99,15 +84,7 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
             return;
         }
         _stop.Cancel();
-        foreach (var connection in _connections.Values)
-        {
-            connection.Coap.Release("gateway stopping");
-        }
-        var deadline = Environment.TickCount64 + 5000;
-        while (!_connections.IsEmpty && Environment.TickCount64 < deadline)
-        {
-            await Task.Delay(20).ConfigureAwait(false);
-        }
+        await _connections.ReleaseAllAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => StopAsync();
@@ -172,8 +149,7 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
             SessionKey = (secure ? "wss:" : "ws:") + Guid.NewGuid().ToString("N"),
         };
         var connection = new Connection(this, socket, peer, _maxMessageSize, _sendQueueFrames);
-        _connections[id] = connection;
-        Interlocked.Increment(ref _count);
+        _connections.Add(connection);
         _opened.Add(1);
         LogConnected(_logger, peer.Kind.Scheme(), id, remote, identity);
         string reasonClosed;
@@ -183,8 +159,7 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
         }
         finally
         {
-            _connections.TryRemove(id, out _);
-            Interlocked.Decrement(ref _count);
+            _connections.Remove(connection);
         }
         _closedCounter.Add(1, new KeyValuePair<string, object?>("reason", reasonClosed));
         _receiver?.OnPeerClosed(peer);
@@ -255,18 +230,10 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
             .ExecuteAsync(context);
     }
 
-    /// <summary>Served on the reading thread when the route is synchronous, else handed to the stack (which copies it).</summary>
-    internal void Deliver(PeerInfo peer, ReadOnlyMemory<byte> datagram)
-    {
-        var receiver = _receiver!;
-        if (!receiver.TryReceiveInline(peer, datagram))
-        {
-            receiver.OnDatagram(peer, datagram.Span);
-        }
-    }
+    internal void Deliver(PeerInfo peer, ReadOnlyMemory<byte> datagram) => _receiver!.Deliver(peer, datagram);
 
     /// <summary>One WebSocket: a read loop of whole messages and a writer of queued frames.</summary>
-    private sealed class Connection : ICoapConnectionHost
+    private sealed class Connection : ICoapConnectionHost, IReliableConnection
     {
         private readonly WebSocketTransport _transport;
         private readonly WebSocket _socket;
@@ -289,6 +256,11 @@ public sealed partial class WebSocketTransport : IDatagramTransport, ISessionClo
 
         public PeerInfo Peer { get; }
         public CoapConnection Coap { get; }
+        public long SessionId => Peer.SessionId;
+
+        PeerInfo? IReliableConnection.Peer => Peer;
+
+        public void Abort(string reason, string detail) => Coap.Abort(reason, detail);
 
         public async Task<string> RunAsync(CancellationToken stopping)
         {

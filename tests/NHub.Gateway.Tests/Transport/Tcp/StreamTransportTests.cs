@@ -70,6 +70,18 @@ public sealed class StreamTransportTests
     }
 
     [Fact]
+    public async Task A_tls_connection_that_never_handshakes_is_closed_after_the_handshake_timeout()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = new Harness(TransportKind.Tls, time: time);
+        using var client = await server.ConnectAsync();
+        time.Advance(TimeSpan.FromSeconds(31));
+        // No record layer yet, so no Abort frame: the connection just closes.
+        Assert.Equal(0, await new NetworkStream(client).ReadAsync(new byte[16]).AsTask().WaitAsync(Wait));
+        await server.WaitForClosedAsync("handshake_timeout");
+    }
+
+    [Fact]
     public async Task Connections_beyond_the_limit_are_closed_at_once()
     {
         await using var server = new Harness(TransportKind.Tcp, o => o.MaxConnections = 1);
