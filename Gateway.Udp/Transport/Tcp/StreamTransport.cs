@@ -15,7 +15,8 @@ namespace NHub.Gateway.Transport.Tcp;
 /// <para>
 /// TLS is BouncyCastle's, as for DTLS, not .NET's SslStream: SslStream cannot do PSK, and one implementation means
 /// one set of suites and one authentication path (<see cref="TlsServerFactory"/>). It runs in non-blocking mode, so
-/// an established connection holds no thread; a handshake's credential look-up may block the pool thread reading it.
+/// an established connection holds no thread; handshake steps run on the dedicated handshake threads, where the
+/// credential look-up may block without starving the thread pool.
 /// TLS 1.3 is not offered (BouncyCastle's TLS 1.3 server has no PSK-only mode matching the DTLS suites).
 /// </para>
 /// </summary>
