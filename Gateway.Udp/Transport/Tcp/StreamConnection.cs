@@ -163,13 +163,14 @@ internal sealed class StreamConnection : ICoapConnectionHost, IReliableConnectio
             }
             catch (Exception ex)
             {
-                QueueTlsOutputLocked(-1); // the fatal alert BouncyCastle raised
+                // Counted, logged and the stale key dropped before the alert leaves: once the client has it, it may retry.
                 _transport.HandshakeFailed(this, _identities!.RejectReason ?? _server!.CertificateRejectReason ?? Reason(ex), _server!.OfferedIdentity,
                     _server.LastAlert is { } alert ? $"{ex.Message} ({alert})" : ex.Message);
                 if (_server.CertificateRejectReason is null && _identities.RejectReason is null && _identities.OfferedIdentity is { } offered && ex is TlsFatalAlert)
                 {
                     _transport.Credentials.Invalidate(offered); // the key we hold may be a stale one (as for DTLS)
                 }
+                QueueTlsOutputLocked(-1); // the fatal alert BouncyCastle raised
                 return false;
             }
             QueueTlsOutputLocked(-1);
