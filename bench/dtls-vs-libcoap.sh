@@ -2,10 +2,11 @@
 # DTLS 1.2 PSK throughput: NHub's gateway vs libcoap's coap-server-openssl, same machine, same load generator
 # (tools/DeviceSimulator, BouncyCastle DTLS client, TLS_PSK_WITH_AES_128_CCM_8), same request (GET /.well-known/core:
 # libcoap has no /telemetry), one server after the other. Prints both and the ratio.
-#   bench/dtls-vs-libcoap.sh [devices=50] [seconds=15]
+# Both servers are first warmed up for [warmup] seconds, unmeasured (.NET's tiered JIT; as in plain-vs-libcoap.sh).
+#   bench/dtls-vs-libcoap.sh [devices=50] [seconds=15] [warmup=3]
 # NHub: embedded silo (Release), devices provisioned through the REST API. libcoap: one PSK (-k) for every identity.
 source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
-devices="${1:-50}"; seconds="${2:-15}"
+devices="${1:-50}"; seconds="${2:-15}"; warmup="${3:-3}"
 command -v coap-server-openssl >/dev/null || bash scripts/install-deps.sh
 bench_begin
 
@@ -16,14 +17,14 @@ coap-server-openssl -A 127.0.0.1 -p "$port" -k "$key" -v 0 >"$BENCH_WORK/libcoap
 libcoap=$!; BENCH_PIDS+=("$libcoap")
 sleep 1
 echo "== libcoap coap-server-openssl $(dpkg-query -W -f='${Version}' libcoap3-bin 2>/dev/null) (DTLS on $((port + 1)))"
-sim --scenario get --target "coaps://127.0.0.1:$((port + 1))/.well-known/core" --devices "$devices" --duration "$seconds" \
+sim --scenario get --target "coaps://127.0.0.1:$((port + 1))/.well-known/core" --devices "$devices" --duration "$seconds" --warmup "$warmup" \
     --psk-identity bench --psk-key "$key" --server-pid "$libcoap" --json "$BENCH_WORK/libcoap.json"
 stop_pid "$libcoap"
 
 start_silo silo
 echo "== NHub gateway (embedded silo, Release)"
 provision_devices "$devices" dtlsbench
-sim --scenario get --target "coaps://127.0.0.1:$COAPS_PORT/.well-known/core" --devices "$devices" --duration "$seconds" \
+sim --scenario get --target "coaps://127.0.0.1:$COAPS_PORT/.well-known/core" --devices "$devices" --duration "$seconds" --warmup "$warmup" \
     --credentials "$BENCH_WORK/creds.csv" --server-pid "$SILO_PID" --json "$BENCH_WORK/nhub.json"
 stop_pid "$SILO_PID"
 

@@ -7,18 +7,20 @@ using NHub.DtlsBench;
 //   server  --port P [--identities I] [--interval S]         server only; prints rate, CPU/handshake, memory/session
 //   clients --target 127.0.0.1:P --count N --clients C --ips 127.0.0.2,127.0.0.3 [--base-port B]
 //                                                            clients only, each from its own (ip, port): sessions stay
+//   ciphers [--bytes B] [--count N]                          CPU per sealed/opened record of each AEAD implementation
 var options = Options.Parse(args);
 return options.Mode switch
 {
     "inproc" => await InProcess.RunAsync(options),
     "server" => await ServerOnly.RunAsync(options),
     "clients" => ClientsOnly.Run(options),
+    "ciphers" => RecordCiphers.Run(options),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: DtlsBench inproc|server|clients [--clients C] [--count N] [--port P] [--target host:port] [--ips a,b] [--base-port B] [--identities I] [--handshake-threads T] [--receive-loops L] [--close] [--request]");
+    Console.Error.WriteLine("usage: DtlsBench inproc|server|clients|ciphers [--clients C] [--count N] [--port P] [--target host:port] [--ips a,b] [--base-port B] [--identities I] [--handshake-threads T] [--receive-loops L] [--close] [--request]");
     return 2;
 }
 

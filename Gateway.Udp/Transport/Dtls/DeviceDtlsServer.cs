@@ -317,12 +317,7 @@ internal sealed class DeviceDtlsServer : PskTlsServer
         ReceiveConnectionId = parameters.ConnectionIDPeer is { Length: > 0 } cid ? cid : null;
         SendConnectionId = parameters.ConnectionIDLocal ?? [];
         EncryptThenMac = parameters.IsEncryptThenMac;
-        // RFC 5246 §6.3: key_block = PRF(master_secret, "key expansion", server_random + client_random).
-        var seed = new byte[parameters.ServerRandom.Length + parameters.ClientRandom.Length];
-        parameters.ServerRandom.CopyTo(seed, 0);
-        parameters.ClientRandom.CopyTo(seed, parameters.ServerRandom.Length);
-        var length = DtlsRecordCipher.KeyBlockLength(parameters.CipherSuite);
-        KeyBlock = parameters.MasterSecret.DeriveUsingPrf(parameters.PrfAlgorithm, ExporterLabel.key_expansion, seed, length).Extract();
+        KeyBlock = DtlsRecordCipher.DeriveKeyBlock(parameters);
     }
 
     /// <summary>

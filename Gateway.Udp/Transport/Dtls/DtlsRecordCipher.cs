@@ -5,17 +5,19 @@ using Org.BouncyCastle.Tls;
 namespace NHub.Gateway.Transport.Dtls;
 
 /// <summary>
-/// Protection of one established session's epoch-1 records, server side, built from the session's key block alone
+/// Protection of one established session's epoch-1 records, built from the session's key block alone
 /// (RFC 5246 §6.3), so that any gateway holding the key block can go on with the session (docs/stateless-gateway.md).
-/// BouncyCastle runs the handshake; after it, records are sealed and opened here with .NET's AES-CCM, AES-GCM and
-/// AES-CBC + HMAC-SHA256. Not thread-safe: the session's lock serialises every call.
+/// BouncyCastle runs the handshake; after it, records are sealed and opened here: AES-CCM with <see cref="CcmCipher"/>
+/// (AES-NI), AES-GCM and AES-CBC + HMAC-SHA256 with .NET's. The gateway uses the server side; the device simulator (tools/DeviceSimulator) the client
+/// side, so that a load generator's records cost what the gateway's do. Not thread-safe: the session's lock serialises
+/// every call.
 /// <list type="bullet">
 /// <item>AEAD suites (RFC 6655 CCM_8, RFC 5288 GCM): nonce = the 4-byte implicit salt from the key block ‖ an 8-byte
 /// explicit nonce that travels first in the fragment; we send epoch ‖ sequence number as the explicit part (as
 /// BouncyCastle, OpenSSL and Mbed TLS do), so the nonce is unique as long as the sequence number is
 /// (docs/dtls-sequence-reservation.md).</item>
 /// <item>CBC (RFC 5246 §6.2.3.2) only with encrypt-then-MAC (RFC 7366): the MAC is checked before anything is decrypted,
-/// so there is no padding oracle. <see cref="DeviceDtlsServer"/> never selects CBC for a client that did not offer it.</item>
+/// so there is no padding oracle. DeviceDtlsServer never selects CBC for a client that did not offer it.</item>
 /// <item>Records with a Connection ID (RFC 9146 §4, §5): content type tls12_cid, the DTLSInnerPlaintext (content ‖
 /// real type ‖ zero padding), and the additional data that starts with the 8-byte 0xFF placeholder.</item>
 /// </list>
@@ -35,7 +37,7 @@ internal sealed class DtlsRecordCipher : IDisposable
     private const byte VersionMajor = 0xFE; // DTLS 1.2 = {254, 253}
     private const byte VersionMinor = 0xFD;
 
-    private readonly AesCcm? _ccmRead, _ccmWrite;
+    private readonly CcmCipher? _ccmRead, _ccmWrite;
     private readonly AesGcm? _gcmRead, _gcmWrite;
     private readonly Aes? _cbcRead, _cbcWrite;
     private readonly byte[] _macRead = [], _macWrite = [];
@@ -43,39 +45,40 @@ internal sealed class DtlsRecordCipher : IDisposable
     private readonly int _tagSize;
     private readonly bool _cbc;
 
-    private DtlsRecordCipher(int cipherSuite, ReadOnlySpan<byte> keyBlock)
+    private DtlsRecordCipher(int cipherSuite, ReadOnlySpan<byte> keyBlock, bool clientSide)
     {
         // RFC 5246 §6.3: client_write_MAC_key, server_write_MAC_key, client_write_key, server_write_key,
-        // client_write_IV, server_write_IV. We are the server: we read with the client's, write with ours.
+        // client_write_IV, server_write_IV. A server reads with the client's and writes with its own; a client the reverse.
+        var (read, write) = clientSide ? (1, 0) : (0, 1);
         switch (cipherSuite)
         {
             // The ECDHE-ECDSA suites protect records exactly as their PSK namesakes do (RFC 7251 §2, RFC 5289 §3):
             // only the key exchange differs, and it is over by now.
             case CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8:
                 _tagSize = 8;
-                _ccmRead = new AesCcm(keyBlock[..KeySize]);
-                _ccmWrite = new AesCcm(keyBlock.Slice(KeySize, KeySize));
+                _ccmRead = new CcmCipher(keyBlock.Slice(read * KeySize, KeySize), _tagSize);
+                _ccmWrite = new CcmCipher(keyBlock.Slice(write * KeySize, KeySize), _tagSize);
                 break;
             case CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256 or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
                 _tagSize = 16;
-                _gcmRead = new AesGcm(keyBlock[..KeySize], _tagSize);
-                _gcmWrite = new AesGcm(keyBlock.Slice(KeySize, KeySize), _tagSize);
+                _gcmRead = new AesGcm(keyBlock.Slice(read * KeySize, KeySize), _tagSize);
+                _gcmWrite = new AesGcm(keyBlock.Slice(write * KeySize, KeySize), _tagSize);
                 break;
             case CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256:
                 _cbc = true;
                 _tagSize = HmacSize;
-                _macRead = keyBlock[..HmacSize].ToArray();
-                _macWrite = keyBlock.Slice(HmacSize, HmacSize).ToArray();
+                _macRead = keyBlock.Slice(read * HmacSize, HmacSize).ToArray();
+                _macWrite = keyBlock.Slice(write * HmacSize, HmacSize).ToArray();
                 _cbcRead = Aes.Create();
-                _cbcRead.Key = keyBlock.Slice(2 * HmacSize, KeySize).ToArray();
+                _cbcRead.Key = keyBlock.Slice(2 * HmacSize + read * KeySize, KeySize).ToArray();
                 _cbcWrite = Aes.Create();
-                _cbcWrite.Key = keyBlock.Slice(2 * HmacSize + KeySize, KeySize).ToArray();
+                _cbcWrite.Key = keyBlock.Slice(2 * HmacSize + write * KeySize, KeySize).ToArray();
                 return; // TLS 1.2 CBC has no implicit IV
             default:
                 throw new ArgumentOutOfRangeException(nameof(cipherSuite), cipherSuite, "not a suite this gateway protects records with");
         }
-        _saltRead = keyBlock.Slice(2 * KeySize, SaltSize).ToArray();
-        _saltWrite = keyBlock.Slice(2 * KeySize + SaltSize, SaltSize).ToArray();
+        _saltRead = keyBlock.Slice(2 * KeySize + read * SaltSize, SaltSize).ToArray();
+        _saltWrite = keyBlock.Slice(2 * KeySize + write * SaltSize, SaltSize).ToArray();
     }
 
     /// <summary>The key block's length for <paramref name="cipherSuite"/> (RFC 5246 §6.3), or -1 when records of that suite are not protected here.</summary>
@@ -88,10 +91,10 @@ internal sealed class DtlsRecordCipher : IDisposable
     };
 
     /// <summary>
-    /// The server side of a session from its key block. <paramref name="encryptThenMac"/> must be true for CBC
-    /// (RFC 7366 negotiated); AEAD suites ignore it.
+    /// The server side of a session from its key block (<paramref name="clientSide"/>: the client's).
+    /// <paramref name="encryptThenMac"/> must be true for CBC (RFC 7366 negotiated); AEAD suites ignore it.
     /// </summary>
-    public static DtlsRecordCipher Create(int cipherSuite, bool encryptThenMac, ReadOnlySpan<byte> keyBlock)
+    public static DtlsRecordCipher Create(int cipherSuite, bool encryptThenMac, ReadOnlySpan<byte> keyBlock, bool clientSide = false)
     {
         if (keyBlock.Length != KeyBlockLength(cipherSuite))
         {
@@ -101,7 +104,24 @@ internal sealed class DtlsRecordCipher : IDisposable
         {
             throw new ArgumentException("CBC records are protected only with encrypt-then-MAC (RFC 7366)", nameof(encryptThenMac));
         }
-        return new DtlsRecordCipher(cipherSuite, keyBlock);
+        return new DtlsRecordCipher(cipherSuite, keyBlock, clientSide);
+    }
+
+    /// <summary>
+    /// The key block of a finished handshake (null for a suite whose records are not protected here). RFC 5246 §6.3:
+    /// key_block = PRF(master_secret, "key expansion", server_random + client_random).
+    /// </summary>
+    public static byte[]? DeriveKeyBlock(SecurityParameters parameters)
+    {
+        var length = KeyBlockLength(parameters.CipherSuite);
+        if (length < 0)
+        {
+            return null;
+        }
+        var seed = new byte[parameters.ServerRandom.Length + parameters.ClientRandom.Length];
+        parameters.ServerRandom.CopyTo(seed, 0);
+        parameters.ClientRandom.CopyTo(seed, parameters.ServerRandom.Length);
+        return parameters.MasterSecret.DeriveUsingPrf(parameters.PrfAlgorithm, ExporterLabel.key_expansion, seed, length).Extract();
     }
 
     /// <summary>Header and protection bytes a record adds to its content, at most, with a send CID of <paramref name="sendCidLength"/> bytes.</summary>
@@ -236,20 +256,23 @@ internal sealed class DtlsRecordCipher : IDisposable
             _saltRead.CopyTo(nonce);
             fragment[..ExplicitNonceSize].CopyTo(nonce[SaltSize..]);
             var additional = AdditionalData(aad, outerType, epoch, sequence, receiveCid, innerLength);
-            try
+            if (_ccmRead is not null)
             {
-                if (_ccmRead is not null)
+                if (!_ccmRead.TryDecrypt(nonce, fragment.Slice(ExplicitNonceSize, innerLength), fragment[^_tagSize..], plaintext[..innerLength], additional))
                 {
-                    _ccmRead.Decrypt(nonce, fragment.Slice(ExplicitNonceSize, innerLength), fragment[^_tagSize..], plaintext[..innerLength], additional);
+                    return false;
                 }
-                else
+            }
+            else
+            {
+                try
                 {
                     _gcmRead!.Decrypt(nonce, fragment.Slice(ExplicitNonceSize, innerLength), fragment[^_tagSize..], plaintext[..innerLength], additional);
                 }
-            }
-            catch (AuthenticationTagMismatchException)
-            {
-                return false;
+                catch (AuthenticationTagMismatchException)
+                {
+                    return false;
+                }
             }
         }
         if (outerType == DtlsRecordHeader.ConnectionId)

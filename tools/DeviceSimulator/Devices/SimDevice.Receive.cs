@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using NHub.Coap;
 using NHub.DeviceSimulator.Dtls;
-using Org.BouncyCastle.Tls;
 
 namespace NHub.DeviceSimulator.Devices;
 
@@ -11,7 +10,7 @@ internal sealed partial class SimDevice
     private async Task ReceiveLoopAsync()
     {
         var datagram = new byte[DatagramLimit];
-        var plaintext = _session is null ? datagram : new byte[DatagramLimit];
+        var plaintext = _records is null ? datagram : new byte[DatagramLimit];
         while (!_closed)
         {
             int received;
@@ -36,62 +35,52 @@ internal sealed partial class SimDevice
             {
                 return;
             }
-            if (_session is not { } session)
+            if (_records is null)
             {
                 OnCoap(datagram, received);
                 continue;
             }
-            int length;
-            lock (_gate)
+            // A datagram may carry several records (RFC 6347 §4.1.1).
+            var offset = 0;
+            while (true)
             {
-                if (_closed)
-                {
-                    return;
-                }
-                _channel!.Stage(datagram, received);
-                length = Pump(session, plaintext, pending: false);
-            }
-            while (length >= 0)
-            {
-                OnCoap(plaintext, length);
-                // More records in the same datagram wait inside BouncyCastle.
+                int length;
                 lock (_gate)
                 {
-                    length = _closed ? -1 : Pump(session, plaintext, pending: true);
+                    if (_closed)
+                    {
+                        return;
+                    }
+                    length = _records.Open(datagram.AsSpan(0, received), ref offset, plaintext);
                 }
-            }
-            if (length == SessionEnded)
-            {
-                if (Volatile.Read(ref _pending) is { } pending)
+                if (length == ClientRecordLayer.NoMore)
                 {
-                    Complete(pending, new Reply(ReplyStatus.Failed, default, null, "session_failed"));
+                    break;
                 }
-                return;
+                if (length == ClientRecordLayer.Ended)
+                {
+                    SessionEnded();
+                    return;
+                }
+                if (length >= 0)
+                {
+                    OnCoap(plaintext, length);
+                }
             }
         }
     }
 
-    private const int SessionEnded = -2;
-
-    /// <summary>
-    /// Under the lock: one BouncyCastle receive call. Returns the plaintext length, -1 when the record held no
-    /// application data, <see cref="SessionEnded"/> when the session failed (fatal alert, close_notify).
-    /// </summary>
-    private int Pump(Org.BouncyCastle.Tls.DtlsTransport session, byte[] plaintext, bool pending)
+    /// <summary>The server ended the session (close_notify or a fatal alert): the device is done.</summary>
+    private void SessionEnded()
     {
-        try
+        Interlocked.Increment(ref _counters.SessionsFailed);
+        lock (_gate)
         {
-            return pending ? session.ReceivePending(plaintext.AsSpan(), null) : session.Receive(plaintext, 0, plaintext.Length, 1);
-        }
-        catch (PumpDrained)
-        {
-            return -1;
-        }
-        catch (Exception ex) when (ex is IOException or TlsException or InvalidOperationException)
-        {
-            Interlocked.Increment(ref _counters.SessionsFailed);
             _closed = true;
-            return SessionEnded;
+        }
+        if (Volatile.Read(ref _pending) is { } pending)
+        {
+            Complete(pending, new Reply(ReplyStatus.Failed, default, null, "session_failed"));
         }
     }
 
@@ -159,7 +148,7 @@ internal sealed partial class SimDevice
     {
         try
         {
-            if (_session is { } session)
+            if (_records is { } records)
             {
                 lock (_gate)
                 {
@@ -167,14 +156,15 @@ internal sealed partial class SimDevice
                     {
                         return false;
                     }
-                    session.Send(datagram);
+                    var length = records.SealApplicationData(datagram, _sealed!);
+                    _socket.Send(_sealed.AsSpan(0, length));
                     return true;
                 }
             }
             _socket.Send(datagram);
             return true;
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or TlsException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             return false;
         }

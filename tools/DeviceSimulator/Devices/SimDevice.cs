@@ -4,10 +4,8 @@ using System.Net.Sockets;
 using NHub.Coap;
 using NHub.DeviceSimulator.Api;
 using NHub.DeviceSimulator.Dtls;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
-using BcDtlsTransport = Org.BouncyCastle.Tls.DtlsTransport;
 
 namespace NHub.DeviceSimulator.Devices;
 
@@ -15,8 +13,9 @@ namespace NHub.DeviceSimulator.Devices;
 /// One simulated device: its own UDP socket (the server tells peers apart by address), optionally a DTLS 1.2 PSK
 /// session on it, one confirmable request at a time (RFC 7252 §4.7, NSTART = 1) and at most one Observe relation.
 /// A single async receive loop per device handles responses, separate responses (ACKed, §5.2.2) and notifications
-/// (ACKed when confirmable, RFC 7641 §4.5); DTLS records are decrypted on that loop (see <see cref="DeviceDtlsChannel"/>),
-/// so no thread is held by a device once its handshake is done. <see cref="Rebind"/> moves the device to a fresh
+/// (ACKed when confirmable, RFC 7641 §4.5). BouncyCastle runs the DTLS handshake; the session's records are then sealed
+/// and opened by <see cref="ClientRecordLayer"/> (the gateway's record cipher, client side) on that loop, so no thread
+/// is held by a device once its handshake is done. <see cref="Rebind"/> moves the device to a fresh
 /// socket (a new source port, as after a NAT rebinding) while its DTLS session carries on.
 /// </summary>
 internal sealed partial class SimDevice : IDisposable
@@ -30,13 +29,13 @@ internal sealed partial class SimDevice : IDisposable
     private readonly IPAddress _bind;
     private readonly LinkCounters _counters;
     private volatile Socket _socket;
-    private readonly object _gate = new(); // guards the BouncyCastle session (encrypt and decrypt never run at once)
+    private readonly object _gate = new(); // guards the record layer (its sequence numbers; encrypt and decrypt never run at once)
     private readonly byte[] _tx = new byte[DatagramLimit];
+    private byte[]? _sealed;
     private readonly byte[] _tokenBytes = new byte[4];
     private readonly CoapMessage _out = new();
     private readonly CoapMessage _in = new();
-    private DeviceDtlsChannel? _channel;
-    private BcDtlsTransport? _session;
+    private ClientRecordLayer? _records;
     private volatile bool _closed;
     private int _txLength;
     private ushort _messageId = (ushort)Random.Shared.Next(0, 65536);
@@ -101,13 +100,14 @@ internal sealed partial class SimDevice : IDisposable
     public void Handshake(int[] suites, int timeoutMillis)
     {
         var channel = new DeviceDtlsChannel(_socket, DatagramLimit);
-        BcDtlsTransport session;
+        ClientRecordLayer? records;
         byte[]? serverCid;
         if (Certificate is { } certificate)
         {
             var client = new SimCertificateClient(Crypto, certificate, suites, timeoutMillis, OfferedConnectionId, ResumeSession);
-            session = new DtlsClientProtocol().Connect(client, channel);
+            new DtlsClientProtocol().Connect(client, channel);
             serverCid = client.ServerConnectionId;
+            records = client.RecordLayer;
             TlsSession = client.Session;
             Resumed = client.Resumed;
         }
@@ -115,14 +115,15 @@ internal sealed partial class SimDevice : IDisposable
         {
             var client = new SimPskClient(Crypto, Credential.PskIdentity ?? throw new InvalidOperationException($"device {DeviceId} has no PSK identity"),
                 Credential.KeyBytes(), suites, timeoutMillis, OfferedConnectionId);
-            session = new DtlsClientProtocol().Connect(client, channel);
+            new DtlsClientProtocol().Connect(client, channel);
             serverCid = client.ServerConnectionId;
+            records = client.RecordLayer;
         }
-        channel.StartPumping();
+        // BouncyCastle's transport is dropped here: from now on records are ours (see ClientRecordLayer).
         lock (_gate)
         {
-            _channel = channel;
-            _session = session;
+            _records = records ?? throw new TlsFatalAlert(AlertDescription.internal_error, "handshake completed without a record layer");
+            _sealed = new byte[records.RecordLength(DatagramLimit)];
             ServerConnectionId = serverCid;
         }
     }
@@ -167,7 +168,6 @@ internal sealed partial class SimDevice : IDisposable
             }
             previous = _socket;
             _socket = next;
-            _channel?.Replace(next);
         }
         previous.Dispose(); // ends the receive loop's wait on it; the loop carries on with the new socket
         return true;
@@ -303,17 +303,18 @@ internal sealed partial class SimDevice : IDisposable
                 return;
             }
             _closed = true;
-            if (notify && _session is { } session)
+            if (notify && _records is { } records)
             {
                 try
                 {
-                    session.Close();
+                    _socket.Send(_sealed.AsSpan(0, records.SealCloseNotify(_sealed!)));
                 }
-                catch (Exception ex) when (ex is IOException or TlsException or InvalidOperationException)
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
                 {
-                    // already failed
+                    // already gone
                 }
             }
+            _records?.Dispose();
         }
         _socket.Dispose();
         if (Volatile.Read(ref _pending) is { } pending)

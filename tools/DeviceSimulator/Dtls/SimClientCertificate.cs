@@ -53,6 +53,9 @@ internal sealed class SimCertificateClient(BcTlsCrypto crypto, SimClientCertific
 {
     public byte[]? ServerConnectionId { get; private set; }
 
+    /// <summary>The session's records from here on (BouncyCastle's own record layer is not used after the handshake).</summary>
+    public ClientRecordLayer? RecordLayer { get; private set; }
+
     /// <summary>This handshake's session (to offer next time) and whether it resumed one.</summary>
     public TlsSession? Session { get; private set; }
 
@@ -66,6 +69,7 @@ internal sealed class SimCertificateClient(BcTlsCrypto crypto, SimClientCertific
     {
         base.NotifyHandshakeComplete();
         ServerConnectionId = ClientConnectionId.Chosen(m_context.SecurityParameters);
+        RecordLayer = ClientRecordLayer.From(m_context.SecurityParameters);
         Session = m_context.Session;
         Resumed = m_context.SecurityParameters.IsResumedSession;
     }

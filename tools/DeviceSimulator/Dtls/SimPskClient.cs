@@ -16,12 +16,16 @@ internal sealed class SimPskClient(TlsCrypto crypto, string identity, byte[] key
     /// <summary>The server's CID, which BouncyCastle writes into every record this client sends (null: none negotiated).</summary>
     public byte[]? ServerConnectionId { get; private set; }
 
+    /// <summary>The session's records from here on (BouncyCastle's own record layer is not used after the handshake).</summary>
+    public ClientRecordLayer? RecordLayer { get; private set; }
+
     public override IDictionary<int, byte[]> GetClientExtensions() => ClientConnectionId.Offer(base.GetClientExtensions(), offeredConnectionId);
 
     public override void NotifyHandshakeComplete()
     {
         base.NotifyHandshakeComplete();
         ServerConnectionId = ClientConnectionId.Chosen(m_context.SecurityParameters);
+        RecordLayer = ClientRecordLayer.From(m_context.SecurityParameters);
     }
 
     public override int GetHandshakeTimeoutMillis() => handshakeTimeoutMillis;

@@ -6,8 +6,8 @@ namespace NHub.Gateway.Tests.Transport.Dtls;
 
 /// <summary>
 /// The gateway's record protection without sockets. Interoperability with real stacks is proven elsewhere (BouncyCastle
-/// client, libcoap on OpenSSL, GnuTLS and Mbed TLS); these pin what a record is bound to. The "device" is a cipher
-/// built from the same key block with the client and server halves swapped, so it reads what the server writes.
+/// client, libcoap on OpenSSL, GnuTLS and Mbed TLS); these pin what a record is bound to. The "device" is the client
+/// side of the same key block (as the device simulator uses it), so it reads what the server writes and the reverse.
 /// </summary>
 public sealed class DtlsRecordCipherTests
 {
@@ -26,6 +26,18 @@ public sealed class DtlsRecordCipherTests
         Assert.True(Open(device, record.AsSpan(0, length), 0, out var plain, out var type));
         Assert.Equal("hello"u8.ToArray(), plain);
         Assert.Equal(DtlsRecordHeader.ApplicationData, type);
+    }
+
+    [Theory]
+    [MemberData(nameof(Suites))]
+    public void The_client_side_writes_with_the_client_keys_so_only_the_server_opens_what_it_seals(int suite)
+    {
+        var (server, device) = Pair(suite);
+        var record = new byte[256];
+        var length = device.Seal(DtlsRecordHeader.ApplicationData, 1, 7, [], "uplink"u8, record);
+        Assert.False(Open(device, record.AsSpan(0, length), 0, out _, out _)); // its own write key is not its read key
+        Assert.True(Open(server, record.AsSpan(0, length), 0, out var plain, out _));
+        Assert.Equal("uplink"u8.ToArray(), plain);
     }
 
     [Theory]
@@ -105,21 +117,11 @@ public sealed class DtlsRecordCipherTests
         return true;
     }
 
-    /// <summary>The server's cipher, and one built from the key block with client and server halves swapped (the device's view).</summary>
+    /// <summary>The server's cipher, and the client side of the same key block (the device's view).</summary>
     private static (DtlsRecordCipher Server, DtlsRecordCipher Device) Pair(int suite)
     {
         var block = RandomNumberGenerator.GetBytes(DtlsRecordCipher.KeyBlockLength(suite));
-        // RFC 5246 §6.3: MAC keys, then keys, then IVs, each as client ‖ server.
-        var (mac, key, iv) = suite == CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256 ? (32, 16, 0) : (0, 16, 4);
-        var swapped = new byte[block.Length];
-        var at = 0;
-        foreach (var size in new[] { mac, key, iv })
-        {
-            block.AsSpan(at + size, size).CopyTo(swapped.AsSpan(at));
-            block.AsSpan(at, size).CopyTo(swapped.AsSpan(at + size));
-            at += 2 * size;
-        }
         var etm = suite == CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256;
-        return (DtlsRecordCipher.Create(suite, etm, block), DtlsRecordCipher.Create(suite, etm, swapped));
+        return (DtlsRecordCipher.Create(suite, etm, block), DtlsRecordCipher.Create(suite, etm, block, clientSide: true));
     }
 }
