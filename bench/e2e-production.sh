@@ -2,10 +2,13 @@
 # End to end on the production stack: PostgreSQL + nats-server (JetStream) + one production-mode silo (gateway,
 # grains, API), 2,000 devices provisioned through the REST API, DTLS PSK telemetry flat out. Every 2.01 means
 # gateway -> DeviceGrain -> JetStream-acked publish; the script then reads the telemetry stream's message count to
-# confirm every 2.01 was stored. Targets: >= 25,000 requests/s, p99 <= 20 ms.
-#   bench/e2e-production.sh [devices=2000] [seconds=20]
+# confirm every 2.01 was stored. Targets (issue #15): >= 30,000 2.01/s flat out, p99 <= 20 ms at a fixed [rate].
+# A first unmeasured run of [warmup] seconds warms the silo up (.NET's tiered JIT, pools), before the stream's
+# count is read. BENCH_SIM_PROCESSES=N spreads the simulator over N processes (tools/DeviceSimulator --processes).
+#   bench/e2e-production.sh [devices=2000] [seconds=20] [rate=15000] [warmup=5]
 source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
-devices="${1:-2000}"; seconds="${2:-20}"
+devices="${1:-2000}"; seconds="${2:-20}"; rate="${3:-15000}"; warmup="${4:-5}"
+processes="${BENCH_SIM_PROCESSES:-1}"
 bench_begin
 
 stream=NHUB_TELEMETRY
@@ -13,12 +16,17 @@ start_production_silo silo Gateway__Dtls__MaxPeers=200000 ${BENCH_SILO_ENV:-}
 for _ in $(seq 1 60); do [[ $(stream_messages $stream) =~ ^[0-9]+$ ]] && curl -s "http://127.0.0.1:$NATS_MONITOR/jsz?streams=true" | grep -q "\"$stream\"" && break; sleep 0.5; done
 echo "== production silo (PostgreSQL $(psql --version | awk '{print $3}'), $(.tools/bin/nats-server --version 2>/dev/null || nats-server --version))"
 provision_devices "$devices" e2e
+if (( warmup > 0 )); then
+    echo "== warm-up: $warmup s flat out, not measured"
+    sim --scenario telemetry --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
+        --duration "$warmup" --processes "$processes" | grep -E "requests/s"
+fi
 before=$(stream_messages $stream)
 pg_pids() { pgrep -f "$BENCH_PG_ROOT" | tr '\n' ' '; }
 cpu0="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"
 trace_during "$SILO_PID" 5 10 e2e
 sim --scenario telemetry --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
-    --duration "$seconds" --server-pid "$SILO_PID" --json "$BENCH_WORK/e2e.json"
+    --duration "$seconds" --server-pid "$SILO_PID" --processes "$processes" --json "$BENCH_WORK/e2e.json"
 cpu1="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"
 python3 - "$cpu0" "$cpu1" "$BENCH_WORK/e2e.json" <<'PY'
 import json, sys
@@ -34,15 +42,15 @@ stored=$((after - before))
 echo "JetStream $stream: $stored messages stored during the run; simulator saw $created x 2.01"
 if (( stored >= created )); then echo "every 2.01 is in the stream (stored - 2.01 = $((stored - created)): stored, but the answer came after the simulator's timeout)"; else echo "MISSING: $((created - stored)) acknowledged messages are not in the stream"; exit 1; fi
 trace_report e2e
-# The same devices at a fixed rate below saturation: latency without the queueing of 2,000 requests in flight.
-steady=$(json "$BENCH_WORK/e2e.json" 'int(r["codes"].get("2.01", 0) / r["duration_s"] * 0.6)')
-echo "== fixed rate $steady/s (60 % of the flat-out rate), 10 s"
+# The same devices at a fixed offered rate: latency without the queueing of 2,000 requests in flight.
+echo "== fixed offered rate $rate/s, 10 s"
 sim --scenario telemetry --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
-    --duration 10 --rate "$steady" --json "$BENCH_WORK/e2e-rate.json" | grep -E "requests|latency|codes"
-python3 - "$BENCH_WORK/e2e.json" <<'PY'
+    --duration 10 --rate "$rate" --server-pid "$SILO_PID" --json "$BENCH_WORK/e2e-rate.json" | grep -E "requests|latency|codes|CPU"
+python3 - "$BENCH_WORK/e2e.json" "$BENCH_WORK/e2e-rate.json" "$rate" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
+r = json.load(open(sys.argv[1])); f = json.load(open(sys.argv[2])); rate = int(sys.argv[3])
 ok = r["codes"].get("2.01", 0) / r["duration_s"]
-print(f"e2e DTLS telemetry: {ok:.0f} x 2.01/s (target 25,000: {'met' if ok >= 25000 else 'NOT met, %.0f%% of it' % (100 * ok / 25000)}), "
-      f"p99 {r['latency_ms']['p99']} ms (target 20: {'met' if r['latency_ms']['p99'] <= 20 else 'NOT met'})")
+print(f"e2e DTLS telemetry: {ok:.0f} x 2.01/s flat out (target 30,000: {'met' if ok >= 30000 else 'NOT met, %.0f%% of it' % (100 * ok / 30000)}), "
+      f"p99 {r['latency_ms']['p99']} ms; at {rate}/s offered: {f['codes'].get('2.01', 0) / f['duration_s']:.0f} x 2.01/s, "
+      f"p99 {f['latency_ms']['p99']} ms (target 20: {'met' if f['latency_ms']['p99'] <= 20 else 'NOT met'})")
 PY

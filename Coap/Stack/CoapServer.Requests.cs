@@ -17,19 +17,13 @@ public sealed partial class CoapServer<TPeer>
         try
         {
             var handling = HandleAsync(peer, request, match, fingerprint);
-            if (confirmable && !handling.IsCompleted && _options.SeparateResponseAfter > TimeSpan.Zero)
+            if (confirmable && !handling.IsCompleted && _separateResponses is { } timer)
             {
-                var task = handling.AsTask();
-                var delay = Task.Delay(_options.SeparateResponseAfter, _time);
-                if (await Task.WhenAny(task, delay).ConfigureAwait(false) != task)
-                {
-                    // §5.2.2: acknowledge now so the client stops retransmitting; the response follows as a CON.
-                    var ack = EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId);
-                    _send(peer, ack);
-                    Deduplicator.Complete(peer, request.MessageId, fingerprint, ack);
-                    separate = true;
-                }
-                (response, onDelivery) = await task.ConfigureAwait(false);
+                // §5.2.2: if the deadline passes first, the timer acknowledges now so the client stops
+                // retransmitting, and the response follows as a CON.
+                var pending = timer.Start(peer, request.MessageId, fingerprint);
+                (response, onDelivery) = await handling.ConfigureAwait(false);
+                separate = SeparateResponseTimer<TPeer>.AnswerIsSeparate(pending);
             }
             else
             {

@@ -59,6 +59,20 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         _requestLimitKey = requestLimitKey ?? _describePeer;
         _limiter = new PeerRequestLimiter<string>(options.MaxRequestsInProgressPerPeer);
         Observers.RelationEnded += OnRelationEnded;
+        _separateResponses = options.SeparateResponseAfter > TimeSpan.Zero
+            ? new SeparateResponseTimer<TPeer>(options.SeparateResponseAfter, time, AcknowledgeEmpty)
+            : null;
+    }
+
+    /// <summary>Empty ACKs for requests whose handlers are slow (§5.2.2); null when separate responses are off.</summary>
+    private readonly SeparateResponseTimer<TPeer>? _separateResponses;
+
+    /// <summary>The deadline of a slow request passed: the empty ACK goes out and is what a retransmission gets (§4.5).</summary>
+    private void AcknowledgeEmpty(SeparateResponseTimer<TPeer>.Pending pending)
+    {
+        var ack = EmptyMessage(CoapMessageType.Acknowledgement, pending.MessageId);
+        _send(pending.Peer, ack);
+        Deduplicator.Complete(pending.Peer, pending.MessageId, pending.Fingerprint, ack);
     }
 
     internal MessageDeduplicator<TPeer> Deduplicator { get; }
@@ -249,8 +263,12 @@ public sealed partial class CoapServer<TPeer> : IDisposable
 
     private static string MalformedReason(CoapParseError error) => "malformed_" + error.ToString().ToLowerInvariant();
 
-    /// <summary>Stops the retransmission timer (outstanding confirmables are abandoned without callbacks).</summary>
-    public void Dispose() => Confirmables.Dispose();
+    /// <summary>Stops the retransmission and separate-response timers (outstanding confirmables are abandoned without callbacks).</summary>
+    public void Dispose()
+    {
+        Confirmables.Dispose();
+        _separateResponses?.Dispose();
+    }
 
     /// <summary>
     /// The transport saw the peer again at a new address or after a silence: confirmable messages in flight to it

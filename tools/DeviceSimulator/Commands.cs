@@ -44,6 +44,14 @@ internal static class Commands
         {
             await File.WriteAllTextAsync(ready, "ready\n", ct);
         }
+        if (options.StartFile is { } start)
+        {
+            progress.Show("set up; waiting for the start signal");
+            while (!File.Exists(start))
+            {
+                await Task.Delay(10, ct);
+            }
+        }
         var self = Process.GetCurrentProcess();
         // With --warmup the devices start sending now and are measured from MeasureFrom on (requests started before it
         // are not recorded); CPU, the server probe and the elapsed time cover the measured part only.

@@ -28,6 +28,7 @@ try
         "provision" => await Commands.ProvisionAsync(options, cts.Token),
         "stream-audit" => await NHub.DeviceSimulator.Audit.StreamAuditCommand.RunAsync(options, cts.Token),
         "flood" => await NHub.DeviceSimulator.Flood.FloodCommand.RunAsync(options, cts.Token),
+        _ when options.Processes > 1 => await ProcessFleet.RunAsync(options, args, cts.Token),
         _ => await Commands.RunAsync(options, cts.Token),
     };
 }

@@ -12,7 +12,7 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         "scenario", "target", "transport", "devices", "device-offset", "device-prefix", "rate", "duration", "timeout", "payload", "json",
         "credentials", "provision", "api", "api-key", "psk-identity", "psk-key", "psk-format", "provision-concurrency", "out",
         "handshake-threads", "handshake-timeout", "cipher-suites", "bind-addresses", "firmware-version", "block-size", "sha256",
-        "command-rate", "command-concurrency", "server-pid", "settle", "ready-file", "warmup",
+        "command-rate", "command-concurrency", "server-pid", "settle", "ready-file", "start-file", "processes", "warmup",
         "control", "control-interval", "datagrams", "sockets", "seed", "baseline", "after",
         "retransmits", "retry-after", "reconnect-backoff", "acked", "nats", "stream",
         "cid", "rebind-every", "uplink-every", "mark-file", "command-sample", "command-after", "command-before", "answers",
@@ -80,6 +80,14 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
         if (options.RebindEvery < TimeSpan.Zero)
         {
             throw new ArgumentException("--rebind-every must not be negative");
+        }
+        if (options.Processes < 1 || (options.Processes > 1 && (command != "run" || options.Scenario is not ("telemetry" or "get" or "sessions" or "handshakes"))))
+        {
+            throw new ArgumentException("--processes N (N >= 1) runs the telemetry, get, sessions and handshakes scenarios");
+        }
+        if (options.Processes > options.Devices)
+        {
+            throw new ArgumentException("--processes must not exceed --devices");
         }
         if (options.RebindEvery > TimeSpan.Zero && options.Scenario is not ("telemetry" or "get"))
         {
@@ -150,6 +158,12 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
     public TimeSpan Settle => TimeSpan.FromSeconds(Double("settle", 0));
     public TimeSpan Warmup => TimeSpan.FromSeconds(Double("warmup", 0));
     public string? ReadyFile => Find("ready-file");
+
+    /// <summary>--start-file FILE: after setup (and --ready-file), wait for FILE to exist before the run starts.</summary>
+    public string? StartFile => Find("start-file");
+
+    /// <summary>--processes N: spread the devices over N simulator processes and sum their reports (<see cref="ProcessFleet"/>).</summary>
+    public int Processes => Int("processes", 1);
 
     // telemetry-audit and stream-audit
     public int Retransmits => Int("retransmits", 2);
@@ -260,6 +274,11 @@ public sealed record SimulatorOptions(IReadOnlyDictionary<string, string> Values
           --warmup S                  telemetry, get: send for S seconds first, unmeasured (JIT tiering, caches,
                                       the server's and ours), then measure for --duration
           --ready-file FILE           create FILE when setup is done (scripts running several simulators wait for all)
+          --start-file FILE           after setup, wait until FILE exists before running (ready/start: one window for all)
+          --processes N               telemetry, get, sessions, handshakes: run N simulator processes, each with its
+                                      share of the devices (offsets follow on), started together after all are set up,
+                                      and print one report summing theirs (latency from the merged histograms; the
+                                      generator's CPU is the sum of the processes'); --handshake-threads is per process
           --rebind-every S            telemetry, get: each device moves to a new UDP socket (new source port, as after
                                       a NAT rebinding) about every S seconds, between two of its requests, jittered
                                       per device; the DTLS session stays (with --cid it should survive)

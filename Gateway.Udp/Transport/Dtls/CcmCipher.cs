@@ -13,7 +13,9 @@ namespace NHub.Gateway.Transport.Dtls;
 /// about 4 µs for a 60-byte CoAP message (bench/RESULTS.md, "DTLS record cipher"), which made AEAD the largest single
 /// cost of a DTLS request; the same work here takes a fraction of a microsecond. Results are identical to
 /// <see cref="AesCcm"/>'s (tested against it and against RFC 3610's packet vectors). Not thread-safe for a session, and
-/// need not be: the session's lock serialises every call (its state is only the key schedule, which never changes).
+/// need not be: the session's lock serialises every call. Its state is the 16-byte key alone: the round keys are
+/// expanded on the stack for each record (about 40 ns with AESKEYGENASSIST), so a million sessions do not carry 2 × 176
+/// bytes of key schedule each (issue #15's memory budget).
 /// <para>
 /// Constant time: AES-NI rounds take no data-dependent time (unlike table-based AES), the tag is compared with
 /// <see cref="CryptographicOperations.FixedTimeEquals"/>, and a plaintext that fails authentication is wiped before
@@ -27,7 +29,7 @@ internal sealed class CcmCipher : IDisposable
     /// <summary>True when this process runs CCM on the CPU's AES instructions (false: through <see cref="AesCcm"/>).</summary>
     public static bool IsHardwareAccelerated => X86Aes.IsSupported;
 
-    private readonly RoundKeys _roundKeys;
+    private readonly Vector128<byte> _key;
     private readonly AesCcm? _fallback;
     private readonly int _tagSize;
 
@@ -50,7 +52,7 @@ internal sealed class CcmCipher : IDisposable
         _tagSize = tagSize;
         if (hardware && IsHardwareAccelerated)
         {
-            _roundKeys = RoundKeys.Expand(Vector128.Create(key));
+            _key = Vector128.Create(key);
         }
         else
         {
@@ -71,9 +73,10 @@ internal sealed class CcmCipher : IDisposable
         }
         Check(nonce, plaintext.Length, ciphertext.Length, tag.Length);
         // The MAC is over the plaintext, so it is taken before the plaintext may be overwritten (in place).
-        var mac = Mac(nonce, plaintext, associatedData);
-        var s0 = Counter(nonce, 0);
-        Ctr(nonce, plaintext, ciphertext);
+        var keys = RoundKeys.Expand(_key);
+        var mac = Mac(in keys, nonce, plaintext, associatedData);
+        var s0 = keys.Encrypt(CounterBlock(nonce, 0));
+        Ctr(in keys, nonce, plaintext, ciphertext);
         Span<byte> u = stackalloc byte[BlockSize];
         (mac ^ s0).CopyTo(u); // RFC 3610 §2.3: U = T xor first-M-bytes(S_0)
         u[.._tagSize].CopyTo(tag);
@@ -102,10 +105,11 @@ internal sealed class CcmCipher : IDisposable
             }
         }
         Check(nonce, ciphertext.Length, plaintext.Length, tag.Length);
-        var s0 = Counter(nonce, 0);
-        Ctr(nonce, ciphertext, plaintext);
+        var keys = RoundKeys.Expand(_key);
+        var s0 = keys.Encrypt(CounterBlock(nonce, 0));
+        Ctr(in keys, nonce, ciphertext, plaintext);
         Span<byte> expected = stackalloc byte[BlockSize];
-        (Mac(nonce, plaintext[..ciphertext.Length], associatedData) ^ s0).CopyTo(expected);
+        (Mac(in keys, nonce, plaintext[..ciphertext.Length], associatedData) ^ s0).CopyTo(expected);
         if (!CryptographicOperations.FixedTimeEquals(expected[.._tagSize], tag))
         {
             CryptographicOperations.ZeroMemory(plaintext[..ciphertext.Length]);
@@ -138,14 +142,14 @@ internal sealed class CcmCipher : IDisposable
     /// RFC 3610 §2.2: T = the CBC-MAC of B_0 ‖ encoded(a) ‖ a ‖ padding ‖ m ‖ padding, B_0 = flags ‖ nonce ‖ l(m),
     /// flags = 64·Adata + 8·M' + L' with M' = (M - 2) / 2 and L' = L - 1. Returns the whole last block (T is its first M bytes).
     /// </summary>
-    private Vector128<byte> Mac(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> message, ReadOnlySpan<byte> associatedData)
+    private Vector128<byte> Mac(in RoundKeys keys, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> message, ReadOnlySpan<byte> associatedData)
     {
         var lengthBytes = 15 - nonce.Length;
         Span<byte> block = stackalloc byte[BlockSize];
         block[0] = (byte)((associatedData.IsEmpty ? 0 : 64) | ((_tagSize - 2) / 2) << 3 | (lengthBytes - 1));
         nonce.CopyTo(block[1..]);
         WriteBigEndian(block[(1 + nonce.Length)..], message.Length);
-        var x = _roundKeys.Encrypt(Vector128.Create((ReadOnlySpan<byte>)block));
+        var x = keys.Encrypt(Vector128.Create((ReadOnlySpan<byte>)block));
         if (!associatedData.IsEmpty)
         {
             // RFC 3610 §2.2: 0 < l(a) < 2^16 - 2^8 is encoded in two bytes, larger ones as 0xFFFE ‖ four bytes.
@@ -166,18 +170,18 @@ internal sealed class CcmCipher : IDisposable
             }
             var first = Math.Min(BlockSize - used, associatedData.Length);
             associatedData[..first].CopyTo(block[used..]);
-            x = _roundKeys.Encrypt(x ^ Vector128.Create((ReadOnlySpan<byte>)block));
-            x = MacBlocks(x, associatedData[first..]);
+            x = keys.Encrypt(x ^ Vector128.Create((ReadOnlySpan<byte>)block));
+            x = MacBlocks(in keys, x, associatedData[first..]);
         }
-        return MacBlocks(x, message);
+        return MacBlocks(in keys, x, message);
     }
 
     /// <summary>CBC-MAC over <paramref name="data"/>, its last block zero-padded.</summary>
-    private Vector128<byte> MacBlocks(Vector128<byte> x, ReadOnlySpan<byte> data)
+    private static Vector128<byte> MacBlocks(in RoundKeys keys, Vector128<byte> x, ReadOnlySpan<byte> data)
     {
         while (data.Length >= BlockSize)
         {
-            x = _roundKeys.Encrypt(x ^ Vector128.Create(data));
+            x = keys.Encrypt(x ^ Vector128.Create(data));
             data = data[BlockSize..];
         }
         if (!data.IsEmpty)
@@ -185,13 +189,13 @@ internal sealed class CcmCipher : IDisposable
             Span<byte> last = stackalloc byte[BlockSize];
             last.Clear();
             data.CopyTo(last);
-            x = _roundKeys.Encrypt(x ^ Vector128.Create((ReadOnlySpan<byte>)last));
+            x = keys.Encrypt(x ^ Vector128.Create((ReadOnlySpan<byte>)last));
         }
         return x;
     }
 
     /// <summary>RFC 3610 §2.3: output = input xor S_1 ‖ S_2 ‖ …, S_i = E(A_i), A_i = L' ‖ nonce ‖ i. Two blocks at a time.</summary>
-    private void Ctr(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> input, Span<byte> output)
+    private static void Ctr(in RoundKeys keys, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> input, Span<byte> output)
     {
         var counter = 1;
         var length = input.Length;
@@ -201,7 +205,7 @@ internal sealed class CcmCipher : IDisposable
         {
             var a = CounterBlock(nonce, counter);
             var b = CounterBlock(nonce, counter + 1);
-            _roundKeys.EncryptTwo(ref a, ref b);
+            keys.EncryptTwo(ref a, ref b);
             at = XorBlock(a, input, output, at, partial);
             if (at < length)
             {
@@ -225,8 +229,6 @@ internal sealed class CcmCipher : IDisposable
         partial[..left].CopyTo(output.Slice(at, left));
         return input.Length;
     }
-
-    private Vector128<byte> Counter(ReadOnlySpan<byte> nonce, int counter) => _roundKeys.Encrypt(CounterBlock(nonce, counter));
 
     private static Vector128<byte> CounterBlock(ReadOnlySpan<byte> nonce, int counter)
     {

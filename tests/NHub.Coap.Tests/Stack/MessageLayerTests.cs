@@ -193,6 +193,54 @@ public sealed class MessageLayerTests
     }
 
     [Fact]
+    public async Task A_handler_that_answers_before_the_deadline_piggybacks_and_no_empty_ack_follows_it()
+    {
+        var h = new StackHarness();
+        var release = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Router.Map(CoapCode.Post, "/slow", _ => new ValueTask<CoapResponse>(release.Task));
+        h.Receive("client", StackHarness.Con(CoapCode.Post, "/slow", 0x2100, [8]));
+        h.Time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.True(h.NothingSent);
+
+        release.SetResult(new CoapResponse(CoapCode.Created));
+        var piggybacked = await h.NextAsync();
+        Assert.Equal(CoapMessageType.Acknowledgement, piggybacked.Type);
+        Assert.Equal(CoapCode.Created, piggybacked.Code);
+        Assert.Equal(0x2100, piggybacked.MessageId);
+
+        // The request's deadline passes after it was answered: nothing more goes out, nothing waits for an ACK.
+        h.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(h.NothingSent);
+        Assert.Equal(0, h.Server.Confirmables.Count);
+    }
+
+    [Fact]
+    public async Task Many_slow_requests_each_get_their_empty_ack_at_their_own_deadline()
+    {
+        var h = new StackHarness();
+        var release = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Router.Map(CoapCode.Post, "/slow", _ => new ValueTask<CoapResponse>(release.Task));
+        h.Receive("a", StackHarness.Con(CoapCode.Post, "/slow", 1, [1]));
+        h.Time.Advance(TimeSpan.FromMilliseconds(500));
+        h.Receive("b", StackHarness.Con(CoapCode.Post, "/slow", 2, [2]));
+
+        h.Time.Advance(TimeSpan.FromMilliseconds(500)); // a's deadline, not b's
+        var first = await h.NextAsync("a");
+        Assert.True(first.Code.IsEmpty);
+        Assert.Equal(1, first.MessageId);
+        Assert.True(h.NothingSent);
+
+        h.Time.Advance(TimeSpan.FromMilliseconds(500));
+        var second = await h.NextAsync("b");
+        Assert.True(second.Code.IsEmpty);
+        Assert.Equal(2, second.MessageId);
+        release.SetResult(new CoapResponse(CoapCode.Created));
+        // Both responses follow as separate confirmables, one to each client (in either order).
+        Assert.Equal(CoapMessageType.Confirmable, (await h.NextAsync(null)).Type);
+        Assert.Equal(CoapMessageType.Confirmable, (await h.NextAsync(null)).Type);
+    }
+
+    [Fact]
     public async Task Confirmables_are_retransmitted_with_exponential_backoff_then_given_up()
     {
         var h = new StackHarness();

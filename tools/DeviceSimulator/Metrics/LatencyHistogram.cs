@@ -85,6 +85,40 @@ public sealed class LatencyHistogram
 
     public double MeanMs => Count == 0 ? 0 : Math.Round(Interlocked.Read(ref _sum) / (double)Count / 1000.0, 3);
 
+    /// <summary>
+    /// The counts as JSON, for a launcher that sums the histograms of several simulator processes
+    /// (<see cref="ProcessFleet"/>): the non-empty buckets as [index, count] pairs, the maximum and the sum (µs).
+    /// </summary>
+    public System.Text.Json.Nodes.JsonObject Export()
+    {
+        var buckets = new System.Text.Json.Nodes.JsonArray();
+        for (var i = 0; i < _counts.Length; i++)
+        {
+            if (Volatile.Read(ref _counts[i]) is var c and > 0)
+            {
+                buckets.Add(new System.Text.Json.Nodes.JsonArray(i, c));
+            }
+        }
+        return new() { ["buckets"] = buckets, ["max_us"] = Volatile.Read(ref _max), ["sum_us"] = Interlocked.Read(ref _sum) };
+    }
+
+    /// <summary>Adds what <see cref="Export"/> wrote (another process's histogram) to this one.</summary>
+    public void Add(System.Text.Json.Nodes.JsonObject exported)
+    {
+        foreach (var pair in exported["buckets"]!.AsArray())
+        {
+            var count = pair![1]!.GetValue<long>();
+            Interlocked.Add(ref _counts[pair[0]!.GetValue<int>()], count);
+            Interlocked.Add(ref _count, count);
+        }
+        Interlocked.Add(ref _sum, exported["sum_us"]!.GetValue<long>());
+        var max = exported["max_us"]!.GetValue<long>();
+        if (max > Volatile.Read(ref _max))
+        {
+            Volatile.Write(ref _max, max);
+        }
+    }
+
     /// <summary>p50, p90, p99, p99.9, max and mean (ms), the shape every report uses.</summary>
     public Dictionary<string, double> Summary() => new()
     {

@@ -29,6 +29,7 @@ internal sealed record RunReport(JsonObject Json, List<string> Summary, bool Suc
             ["count"] = count,
             ["rate_per_s"] = Math.Round(count / elapsed, 1),
             ["latency_ms"] = ToJson(latency),
+            ["latency_histogram"] = context.Latency.Export(),
             ["codes"] = new JsonObject(codes.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))),
             ["client_cpu_s"] = Math.Round(clientCpuSeconds, 2),
         };
@@ -51,6 +52,7 @@ internal sealed record RunReport(JsonObject Json, List<string> Summary, bool Suc
                 ["seconds"] = Math.Round(window, 2),
                 ["per_second"] = Math.Round(h.Completed / Math.Max(window, 1e-9), 1),
                 ["latency_ms"] = ToJson(hl),
+                ["latency_histogram"] = h.Latency.Export(),
                 ["failures"] = new JsonObject(h.Failures.Snapshot().Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))),
             };
             summary.Add($"  handshakes: {h.Completed} in {window:F1} s = {h.Completed / Math.Max(window, 1e-9):F1}/s, p50 {hl["p50"]:F2} ms p99 {hl["p99"]:F2} ms; failed {h.Failures.Total} "
