@@ -96,7 +96,7 @@ internal static class ProcessFleet
                 reports.Add(JsonNode.Parse(await File.ReadAllTextAsync(child.Json, CancellationToken.None).ConfigureAwait(false))!.AsObject());
             }
             var merged = Merge(options, reports, probe);
-            foreach (var line in Summary(merged, reports))
+            foreach (var line in Summary(merged, reports, probe))
             {
                 Console.WriteLine(line);
             }
@@ -179,22 +179,12 @@ internal static class ProcessFleet
         merged.Remove("server");
         if (probe is not null)
         {
-            merged["server"] = new JsonObject
-            {
-                ["pid"] = probe.Pid,
-                ["rss_mib_start"] = Mib(probe.First?.RssBytes),
-                ["rss_mib_end"] = Mib(probe.Last?.RssBytes),
-                ["rss_mib_max"] = Mib(probe.MaxRssBytes),
-                ["threads_start"] = probe.First?.Threads,
-                ["threads_end"] = probe.Last?.Threads,
-                ["threads_max"] = probe.MaxThreads,
-                ["cpu_s"] = probe.CpuDuringRun,
-            };
+            merged["server"] = probe.ToJson();
         }
         return merged;
     }
 
-    private static List<string> Summary(JsonObject merged, List<JsonObject> reports)
+    private static List<string> Summary(JsonObject merged, List<JsonObject> reports, ProcessProbe? probe)
     {
         var elapsed = merged["duration_s"]!.GetValue<double>();
         var l = merged["latency_ms"]!;
@@ -214,9 +204,9 @@ internal static class ProcessFleet
             lines.Add($"  handshakes: {h["completed"]} in {h["seconds"]} s = {h["per_second"]}/s, p50 {h["latency_ms"]!["p50"]} ms p99 {h["latency_ms"]!["p99"]} ms; failed {h["failed"]} "
                 + string.Join(", ", h["failures"]!.AsObject().Select(c => $"{c.Key}={c.Value}")));
         }
-        if (merged["server"] is JsonObject s)
+        if (probe is not null)
         {
-            lines.Add($"  server pid {s["pid"]}: RSS {s["rss_mib_start"]} -> {s["rss_mib_end"]} MiB (max {s["rss_mib_max"]}), threads {s["threads_start"]} -> {s["threads_end"]} (max {s["threads_max"]}), CPU {s["cpu_s"]} s");
+            lines.Add(probe.SummaryLine());
         }
         lines.Add($"  simulator CPU {cpu:F1} s ({cpu / elapsed:F2} cores) in {reports.Count} processes; per process: "
             + string.Join(", ", reports.Select(r => $"{r["rate_per_s"]}/s at {r["client_cpu_s"]!.GetValue<double>() / Math.Max(r["duration_s"]!.GetValue<double>(), 1e-9):F2} cores")));
@@ -253,8 +243,6 @@ internal static class ProcessFleet
     }
 
     private static JsonObject ToJson(Dictionary<string, double> values) => new(values.Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value)));
-
-    private static double? Mib(long? bytes) => bytes is { } b ? Math.Round(b / 1048576.0, 1) : null;
 
     private sealed class Child(int index, int devices, int offset, string json, string ready, string log) : IDisposable
     {

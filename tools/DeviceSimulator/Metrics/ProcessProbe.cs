@@ -81,4 +81,24 @@ public sealed class ProcessProbe(int pid)
             return null;
         }
     }
+
+    /// <summary>The report's <c>server</c> object (RSS in MiB, threads, CPU over the measured window).</summary>
+    public System.Text.Json.Nodes.JsonObject ToJson() => new()
+    {
+        ["pid"] = Pid,
+        ["rss_mib_start"] = Mib(First?.RssBytes),
+        ["rss_mib_end"] = Mib(Last?.RssBytes),
+        ["rss_mib_max"] = Mib(MaxRssBytes),
+        ["threads_start"] = First?.Threads,
+        ["threads_end"] = Last?.Threads,
+        ["threads_min"] = MinThreads == int.MaxValue ? null : MinThreads,
+        ["threads_max"] = MaxThreads,
+        ["cpu_s"] = CpuDuringRun,
+    };
+
+    /// <summary>The summary's server line.</summary>
+    public string SummaryLine() =>
+        $"  server pid {Pid}: RSS {Mib(First?.RssBytes)} -> {Mib(Last?.RssBytes)} MiB (max {Mib(MaxRssBytes)}), threads {First?.Threads} -> {Last?.Threads} (max {MaxThreads}), CPU {CpuDuringRun?.ToString("F1", CultureInfo.InvariantCulture)} s";
+
+    private static double? Mib(long? bytes) => bytes is { } b ? Math.Round(b / 1048576.0, 1) : null;
 }

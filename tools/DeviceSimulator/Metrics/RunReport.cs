@@ -87,26 +87,14 @@ internal sealed record RunReport(JsonObject Json, List<string> Summary, bool Suc
         }
         if (context.ServerProbe is { } probe)
         {
-            json["server"] = new JsonObject
-            {
-                ["pid"] = probe.Pid,
-                ["rss_mib_start"] = Mib(probe.First?.RssBytes),
-                ["rss_mib_end"] = Mib(probe.Last?.RssBytes),
-                ["rss_mib_max"] = Mib(probe.MaxRssBytes),
-                ["threads_start"] = probe.First?.Threads,
-                ["threads_end"] = probe.Last?.Threads,
-                ["threads_min"] = probe.MinThreads == int.MaxValue ? null : probe.MinThreads,
-                ["threads_max"] = probe.MaxThreads,
-                ["cpu_s"] = probe.CpuDuringRun,
-            };
-            summary.Add($"  server pid {probe.Pid}: RSS {Mib(probe.First?.RssBytes)} -> {Mib(probe.Last?.RssBytes)} MiB (max {Mib(probe.MaxRssBytes)}), threads {probe.First?.Threads} -> {probe.Last?.Threads} (max {probe.MaxThreads}), CPU {probe.CpuDuringRun?.ToString("F1", CultureInfo.InvariantCulture)} s");
+            json["server"] = probe.ToJson();
+            summary.Add(probe.SummaryLine());
         }
         summary.Add($"  simulator CPU {clientCpuSeconds:F1} s ({clientCpuSeconds / elapsed:F2} cores)");
         scenario.Report(context, json, summary, elapsed);
         return new RunReport(json, summary, count > 0);
     }
 
-    private static double? Mib(long? bytes) => bytes is { } b ? Math.Round(b / 1048576.0, 1) : null;
 
     private static JsonObject ToJson(Dictionary<string, double> values) =>
         new(values.Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value)));
