@@ -10,6 +10,12 @@ namespace NHub.Gateway.Transport;
 /// proved the address) and for development auto-provisioning of plain-CoAP devices.
 /// When <c>maxSources</c> are tracked and none is idle, new sources pass untracked (fail open: the callers' own caps
 /// still bound the work — the peer cap and handshake queue, the auto-provisioning device cap).
+/// <para>
+/// <see cref="Refund"/> gives a token back. The DTLS and TLS transports refund a handshake that authenticated, so for
+/// them the bucket limits what fails: honest devices behind one carrier NAT are bounded to <c>burst</c> handshakes in
+/// progress at a time, not to <c>rate</c> per second, while a source whose handshakes fail (unknown identities, wrong
+/// keys, abandoned flights) gets <c>rate</c> per second once its burst is spent (docs/handshake-limits.md).
+/// </para>
 /// </summary>
 internal sealed class SourceRateLimiter(double ratePerSecond, int burst, int maxSources, TimeProvider time)
 {
@@ -59,6 +65,20 @@ internal sealed class SourceRateLimiter(double ratePerSecond, int burst, int max
             }
             _buckets[key] = bucket;
             return allowed;
+        }
+    }
+
+    /// <summary>Gives back the token an action of <paramref name="address"/> took (it turned out to be wanted); never above the burst.</summary>
+    public void Refund(IPAddress address)
+    {
+        var key = KeyOf(address);
+        lock (_gate)
+        {
+            if (_buckets.TryGetValue(key, out var bucket))
+            {
+                bucket.Tokens = Math.Min(burst, bucket.Tokens + 1);
+                _buckets[key] = bucket;
+            }
         }
     }
 

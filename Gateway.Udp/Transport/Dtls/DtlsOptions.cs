@@ -99,7 +99,11 @@ public sealed class DtlsOptions : IValidatableObject
     [Range(0.01, 1_000_000, ErrorMessage = "Gateway:Dtls:HandshakesPerSecondPerIp must be between 0.01 and 1000000")]
     public double HandshakesPerSecondPerIp { get; set; } = 20;
 
-    /// <summary>Token bucket size: handshakes one source IP may start at once (e.g. a NAT'ed fleet rebooting).</summary>
+    /// <summary>
+    /// Token bucket size: handshakes one source IP may start at once (e.g. a NAT'ed fleet rebooting). A handshake that
+    /// authenticates gives its token back, so for honest devices this bounds handshakes in progress, and the rate above
+    /// applies to failing ones (docs/handshake-limits.md).
+    /// </summary>
     [Range(1, 1_000_000, ErrorMessage = "Gateway:Dtls:HandshakeBurstPerIp must be between 1 and 1000000")]
     public int HandshakeBurstPerIp { get; set; } = 100;
 

@@ -63,6 +63,9 @@ public sealed partial class DtlsTransport
             FailHandshake(peer, "error", server.OfferedIdentity, "no key block after the handshake");
             return;
         }
+        // Authenticated: the handshake's token goes back to its source, so the per-address budget limits failures, not
+        // the honest devices of one carrier NAT reconnecting together (docs/handshake-limits.md).
+        _rateLimiter.Refund(peer.EndPoint.Address);
         var plaintext = t_plaintext ??= new byte[_options.MaxDatagramSize];
         var queued = t_queued ??= new byte[_options.MaxDatagramSize];
         // BouncyCastle is done: its last flight (ChangeCipherSpec, Finished) waits, packed, in the channel. A copy stays

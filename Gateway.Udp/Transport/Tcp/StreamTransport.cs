@@ -204,9 +204,13 @@ public sealed partial class StreamTransport : IDatagramTransport, ISessionCloser
         }
     }
 
-    internal void HandshakeSucceeded(StreamConnection connection, DeviceDtlsServer server) =>
+    internal void HandshakeSucceeded(StreamConnection connection, DeviceDtlsServer server)
+    {
+        // As for DTLS: an authenticated handshake gives its source's token back (docs/handshake-limits.md).
+        _tls?.Handshakes.Refund(connection.RemoteEndPoint.Address);
         _handshakes.Add(1, new KeyValuePair<string, object?>("result", "success"), new("auth", CredentialAuth(server.AuthenticatedIdentity)),
             new("resumed", server.Resumed));
+    }
 
     internal void HandshakeFailed(StreamConnection connection, string reason, string? identity, string detail)
     {

@@ -25,6 +25,32 @@ public sealed class SourceRateLimiterTests
     }
 
     [Fact]
+    public void A_refunded_token_is_available_again_but_never_beyond_the_burst()
+    {
+        var limiter = new SourceRateLimiter(ratePerSecond: 0.01, burst: 2, maxSources: 100, _time);
+        var ip = IPAddress.Parse("198.51.100.8");
+
+        // Honest work gives its token back: any number of actions, at most `burst` at a time.
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.True(limiter.TryAcquire(ip));
+            limiter.Refund(ip);
+        }
+        Assert.True(limiter.TryAcquire(ip));
+        Assert.True(limiter.TryAcquire(ip));
+        Assert.False(limiter.TryAcquire(ip)); // two in progress
+
+        limiter.Refund(ip);
+        limiter.Refund(ip);
+        limiter.Refund(ip); // one more than was taken: still only the burst
+        Assert.True(limiter.TryAcquire(ip));
+        Assert.True(limiter.TryAcquire(ip));
+        Assert.False(limiter.TryAcquire(ip));
+        limiter.Refund(IPAddress.Parse("198.51.100.9")); // a source never seen: nothing to give back, no entry made
+        Assert.Equal(1, limiter.Count);
+    }
+
+    [Fact]
     public void Sources_are_independent()
     {
         var limiter = new SourceRateLimiter(1, 1, 100, _time);

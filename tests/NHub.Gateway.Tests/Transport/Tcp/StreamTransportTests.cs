@@ -101,10 +101,18 @@ public sealed class StreamTransportTests
             o.HandshakesPerSecondPerIp = 0.01;
             o.HandshakeBurstPerIp = 1;
         });
+        // An authenticated handshake gives its token back (docs/handshake-limits.md): the next device behind the
+        // same address is served.
         using var first = await server.ConnectAsync();
         TlsClient.Connect(first, DtlsServerHarness.Identity, DtlsServerHarness.Key);
+        await server.Meters.WaitForAsync(m => m.Total("nhub.tls.handshakes", "result", "success") == 1, Wait, "the first handshake counted");
         using var second = await server.ConnectAsync();
-        Assert.Equal(0, await new NetworkStream(second).ReadAsync(new byte[16]).AsTask().WaitAsync(Wait));
+        Assert.ThrowsAny<TlsException>(() => TlsClient.Connect(second, DtlsServerHarness.Identity, "not-the-key"));
+        await server.WaitForClosedAsync("tls_failed");
+
+        // The failed one kept its token: the address is out of budget.
+        using var third = await server.ConnectAsync();
+        Assert.Equal(0, await new NetworkStream(third).ReadAsync(new byte[16]).AsTask().WaitAsync(Wait));
         Assert.Equal(1, server.Meters.Total("nhub.tcp.connections.closed", "reason", "rate_limited"));
         Assert.Equal(1, server.Meters.Total("nhub.tls.handshakes", "result", "success"));
     }
