@@ -8,7 +8,7 @@ namespace NHub.Gateway.Transport.Dtls;
 /// <summary>
 /// AES-128 in CCM mode (RFC 3610, NIST SP 800-38C) for DTLS records: TLS_PSK_WITH_AES_128_CCM_8 (RFC 6655) and its
 /// 16-byte-tag and ECDHE-ECDSA (RFC 7251) namesakes. On a CPU with AES instructions (x86 AES-NI) the block cipher runs
-/// here, in registers, with a key schedule made once per session; elsewhere it is .NET's <see cref="AesCcm"/>.
+/// here, in registers; elsewhere it is .NET's <see cref="AesCcm"/>.
 /// Why not always <see cref="AesCcm"/>: on Linux every call sets up a new OpenSSL cipher context and key schedule,
 /// about 4 µs for a 60-byte CoAP message (bench/RESULTS.md, "DTLS record cipher"), which made AEAD the largest single
 /// cost of a DTLS request; the same work here takes a fraction of a microsecond. Results are identical to

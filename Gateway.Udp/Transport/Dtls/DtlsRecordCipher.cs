@@ -8,9 +8,9 @@ namespace NHub.Gateway.Transport.Dtls;
 /// Protection of one established session's epoch-1 records, built from the session's key block alone
 /// (RFC 5246 §6.3), so that any gateway holding the key block can go on with the session (docs/stateless-gateway.md).
 /// BouncyCastle runs the handshake; after it, records are sealed and opened here: AES-CCM with <see cref="CcmCipher"/>
-/// (AES-NI), AES-GCM and AES-CBC + HMAC-SHA256 with .NET's. The gateway uses the server side; the device simulator (tools/DeviceSimulator) the client
-/// side, so that a load generator's records cost what the gateway's do. Not thread-safe: the session's lock serialises
-/// every call.
+/// (AES-NI), AES-GCM and AES-CBC + HMAC-SHA256 with .NET's. The gateway uses the server side; the device simulator
+/// (tools/DeviceSimulator) the client side, so that a load generator's records cost what the gateway's do. Not
+/// thread-safe: the session's lock serialises every call.
 /// <list type="bullet">
 /// <item>AEAD suites (RFC 6655 CCM_8, RFC 5288 GCM): nonce = the 4-byte implicit salt from the key block ‖ an 8-byte
 /// explicit nonce that travels first in the fragment; we send epoch ‖ sequence number as the explicit part (as
@@ -54,8 +54,10 @@ internal sealed class DtlsRecordCipher : IDisposable
         {
             // The ECDHE-ECDSA suites protect records exactly as their PSK namesakes do (RFC 7251 §2, RFC 5289 §3):
             // only the key exchange differs, and it is over by now.
-            case CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8:
-                _tagSize = 8;
+            // TLS_PSK_WITH_AES_128_CCM (RFC 6655 §3, a 16-byte tag) is never offered by the gateway; the device
+            // simulator uses it against other servers (--cipher-suites ccm).
+            case CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 or CipherSuite.TLS_PSK_WITH_AES_128_CCM:
+                _tagSize = cipherSuite == CipherSuite.TLS_PSK_WITH_AES_128_CCM ? 16 : 8;
                 _ccmRead = new CcmCipher(keyBlock.Slice(read * KeySize, KeySize), _tagSize);
                 _ccmWrite = new CcmCipher(keyBlock.Slice(write * KeySize, KeySize), _tagSize);
                 break;
@@ -84,7 +86,7 @@ internal sealed class DtlsRecordCipher : IDisposable
     /// <summary>The key block's length for <paramref name="cipherSuite"/> (RFC 5246 §6.3), or -1 when records of that suite are not protected here.</summary>
     public static int KeyBlockLength(int cipherSuite) => cipherSuite switch
     {
-        CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 or CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256
+        CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 or CipherSuite.TLS_PSK_WITH_AES_128_CCM or CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256
             or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => 2 * KeySize + 2 * SaltSize,
         CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256 => 2 * HmacSize + 2 * KeySize,
         _ => -1,

@@ -167,8 +167,7 @@ public sealed class MessageLayerTests
     public async Task A_slow_handler_gets_an_empty_ack_then_a_confirmable_separate_response()
     {
         var h = new StackHarness();
-        var release = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Router.Map(CoapCode.Post, "/slow", _ => new ValueTask<CoapResponse>(release.Task));
+        var release = MapSlow(h);
         h.Receive("client", StackHarness.Con(CoapCode.Post, "/slow", 0x2000, [7, 7]));
         Assert.True(h.NothingSent);
 
@@ -196,8 +195,7 @@ public sealed class MessageLayerTests
     public async Task A_handler_that_answers_before_the_deadline_piggybacks_and_no_empty_ack_follows_it()
     {
         var h = new StackHarness();
-        var release = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Router.Map(CoapCode.Post, "/slow", _ => new ValueTask<CoapResponse>(release.Task));
+        var release = MapSlow(h);
         h.Receive("client", StackHarness.Con(CoapCode.Post, "/slow", 0x2100, [8]));
         h.Time.Advance(TimeSpan.FromMilliseconds(999));
         Assert.True(h.NothingSent);
@@ -218,8 +216,7 @@ public sealed class MessageLayerTests
     public async Task Many_slow_requests_each_get_their_empty_ack_at_their_own_deadline()
     {
         var h = new StackHarness();
-        var release = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Router.Map(CoapCode.Post, "/slow", _ => new ValueTask<CoapResponse>(release.Task));
+        var release = MapSlow(h);
         h.Receive("a", StackHarness.Con(CoapCode.Post, "/slow", 1, [1]));
         h.Time.Advance(TimeSpan.FromMilliseconds(500));
         h.Receive("b", StackHarness.Con(CoapCode.Post, "/slow", 2, [2]));
@@ -306,5 +303,13 @@ public sealed class MessageLayerTests
         errors.NoResponse = 2; // 4.04 is not suppressed
         h.Receive("client", errors);
         Assert.Equal(CoapCode.NotFound, (await h.NextAsync()).Code);
+    }
+
+    /// <summary>POST /slow, answered when the test completes the returned source.</summary>
+    private static TaskCompletionSource<CoapResponse> MapSlow(StackHarness h)
+    {
+        var release = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Router.Map(CoapCode.Post, "/slow", _ => new ValueTask<CoapResponse>(release.Task));
+        return release;
     }
 }

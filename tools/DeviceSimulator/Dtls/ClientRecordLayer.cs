@@ -5,7 +5,7 @@ namespace NHub.DeviceSimulator.Dtls;
 
 /// <summary>
 /// A device's epoch-1 records once its handshake is done: the gateway's own record cipher
-/// (<see cref="DtlsRecordCipher"/>, linked from Gateway.Udp) on the client side, with .NET's AES-CCM/GCM. BouncyCastle
+/// (<see cref="DtlsRecordCipher"/>, linked from Gateway.Udp) on the client side: CCM on AES-NI, GCM and CBC on .NET's. BouncyCastle
 /// runs the handshake only; what a request then costs the generator is what it costs the gateway, not BouncyCastle's
 /// managed CCM and its record loop (which also threw an exception per datagram to end a pump). Not thread-safe: the
 /// device's lock serialises every call.

@@ -11,7 +11,8 @@ namespace NHub.Gateway.Tests.Transport.Dtls;
 /// </summary>
 public sealed class DtlsRecordCipherTests
 {
-    public static TheoryData<int> Suites => [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256];
+    public static TheoryData<int> Suites => [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_CCM,
+        CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256];
 
     private static readonly byte[] Cid = [7, 1, 2, 3, 4, 5];
 
