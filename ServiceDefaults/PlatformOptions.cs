@@ -25,6 +25,14 @@ public sealed class OrleansClusterOptions
     /// <summary>The shortest period a durable reminder may have (Orleans' own default is 1 minute).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Orleans:MinimumReminderPeriod must be between 1 s and 1 h")]
     public TimeSpan MinimumReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a grain may stay idle before its activation is collected (Orleans' own default: 15 minutes). A silo
+    /// holding very many device twins trades memory for reactivations with it; online devices stay active through
+    /// their offline timer regardless. Must exceed Orleans' collection quantum (1 minute).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:30", "7.00:00:00", ErrorMessage = "Orleans:GrainCollectionAge must be between 00:01:30 and 7 days")]
+    public TimeSpan GrainCollectionAge { get; set; } = TimeSpan.FromMinutes(15);
 }
 
 /// <summary>NATS connection used for Orleans streams and device data, bound from the <c>Nats</c> section.</summary>

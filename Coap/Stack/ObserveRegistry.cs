@@ -74,8 +74,8 @@ public sealed class ObserveRegistry<TPeer>
     where TPeer : notnull
 {
     private readonly Dictionary<(TPeer, TokenKey), ObserveRelation<TPeer>> _byToken = new();
-    private readonly Dictionary<string, List<ObserveRelation<TPeer>>> _byResource = new(StringComparer.Ordinal);
-    private readonly Dictionary<TPeer, List<ObserveRelation<TPeer>>> _byPeer = new();
+    private readonly RelationIndex<string, TPeer> _byResource = new(StringComparer.Ordinal);
+    private readonly RelationIndex<TPeer, TPeer> _byPeer = new();
     private readonly CoapServerOptions _options;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
@@ -116,24 +116,21 @@ public sealed class ObserveRegistry<TPeer>
                 RemoveLocked(same);
                 ended.Add((same, RelationEndReason.Replaced));
             }
-            if (_byPeer.TryGetValue(peer, out var mine))
+            foreach (var r in _byPeer.Snapshot(peer))
             {
-                foreach (var r in mine.ToArray())
+                if (string.Equals(r.Resource, resource, StringComparison.Ordinal))
                 {
-                    if (string.Equals(r.Resource, resource, StringComparison.Ordinal))
-                    {
-                        RemoveLocked(r);
-                        ended.Add((r, RelationEndReason.Replaced));
-                    }
+                    RemoveLocked(r);
+                    ended.Add((r, RelationEndReason.Replaced));
                 }
             }
-            var peerCount = _byPeer.TryGetValue(peer, out mine) ? mine.Count : 0;
+            var peerCount = _byPeer.Count(peer);
             if (_byToken.Count < _options.MaxObserveRelations && peerCount < _options.MaxObserveRelationsPerPeer)
             {
                 relation = new ObserveRelation<TPeer>(peer, token.ToArray(), resource, accept, _time.GetTimestamp());
                 _byToken[(peer, new TokenKey(relation.Token))] = relation;
-                Add(_byResource, resource, relation);
-                Add(_byPeer, peer, relation);
+                _byResource.Add(resource, relation);
+                _byPeer.Add(peer, relation);
             }
         }
         Raise(ended);
@@ -171,7 +168,7 @@ public sealed class ObserveRegistry<TPeer>
     {
         lock (_gate)
         {
-            return _byResource.TryGetValue(resource, out var list) ? list.ToArray() : [];
+            return _byResource.Snapshot(resource);
         }
     }
 
@@ -194,17 +191,7 @@ public sealed class ObserveRegistry<TPeer>
     {
         lock (_gate)
         {
-            if (_byPeer.TryGetValue(peer, out var mine))
-            {
-                foreach (var r in mine)
-                {
-                    if (r.LastNonConfirmable == messageId)
-                    {
-                        return r;
-                    }
-                }
-            }
-            return null;
+            return _byPeer.Find(peer, messageId, static (r, id) => r.LastNonConfirmable == id);
         }
     }
 
@@ -213,11 +200,11 @@ public sealed class ObserveRegistry<TPeer>
         ObserveRelation<TPeer>[] removed;
         lock (_gate)
         {
-            if (!_byPeer.TryGetValue(peer, out var mine))
+            removed = _byPeer.Snapshot(peer);
+            if (removed.Length == 0)
             {
                 return;
             }
-            removed = mine.ToArray();
             foreach (var r in removed)
             {
                 RemoveLocked(r);
@@ -264,8 +251,8 @@ public sealed class ObserveRegistry<TPeer>
     {
         r.IsActive = false;
         _byToken.Remove((r.Peer, new TokenKey(r.Token)));
-        RemoveFrom(_byResource, r.Resource, r);
-        RemoveFrom(_byPeer, r.Peer, r);
+        _byResource.Remove(r.Resource, r);
+        _byPeer.Remove(r.Peer, r);
     }
 
     private void Raise(List<(ObserveRelation<TPeer>, RelationEndReason)> ended)
@@ -273,30 +260,6 @@ public sealed class ObserveRegistry<TPeer>
         foreach (var (r, reason) in ended)
         {
             RelationEnded?.Invoke(r, reason);
-        }
-    }
-
-    private static void Add<TKey>(Dictionary<TKey, List<ObserveRelation<TPeer>>> map, TKey key, ObserveRelation<TPeer> r)
-        where TKey : notnull
-    {
-        if (!map.TryGetValue(key, out var list))
-        {
-            list = [];
-            map[key] = list;
-        }
-        list.Add(r);
-    }
-
-    private static void RemoveFrom<TKey>(Dictionary<TKey, List<ObserveRelation<TPeer>>> map, TKey key, ObserveRelation<TPeer> r)
-        where TKey : notnull
-    {
-        if (map.TryGetValue(key, out var list))
-        {
-            list.Remove(r);
-            if (list.Count == 0)
-            {
-                map.Remove(key);
-            }
         }
     }
 }

@@ -58,6 +58,7 @@ public static class SiloHostingExtensions
                 o.ServiceId = cluster.ServiceId;
             });
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = cluster.MinimumReminderPeriod);
+            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = cluster.GrainCollectionAge);
 
             if (mode.UsesPostgres)
             {

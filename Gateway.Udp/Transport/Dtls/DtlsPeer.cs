@@ -15,7 +15,7 @@ internal enum PeerState
 /// the session's record layer (decrypt, encrypt, close) runs under <see cref="Gate"/>, so it never sees two threads at
 /// once. Created for a cookie-verified ClientHello, or for a session taken over from the store.
 /// </summary>
-internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerDatagramChannel channel, long sessionId, byte[] clientRandom, long createdAt)
+internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerDatagramChannel channel, long sessionId, UInt128 clientHelloTag, long createdAt)
 {
     /// <summary>
     /// Owned copy of the socket address (never mutated): the peer table's key and where sends go. Replaced only by
@@ -38,8 +38,11 @@ internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerD
 
     public long SessionId { get; } = sessionId;
 
-    /// <summary>ClientHello.random of the handshake that made this peer: a late retransmission of that ClientHello is not a restart.</summary>
-    public byte[] ClientRandom { get; } = clientRandom;
+    /// <summary>
+    /// The tag (<see cref="TagOf"/>) of the ClientHello.random of the handshake that made this peer (0 for a session taken over
+    /// from the store): a late retransmission of that ClientHello is not a restart.
+    /// </summary>
+    public UInt128 ClientHelloTag { get; } = clientHelloTag;
 
     public long CreatedAt { get; } = createdAt;
 
@@ -83,6 +86,21 @@ internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerD
     public int ClosedNotified;
 
     private long _lastActivity = createdAt;
+
+    /// <summary>
+    /// The last 16 bytes of a ClientHello.random (RFC 5246 §7.4.1.2: 28 of its 32 bytes come from the client's
+    /// random source, the first 4 may be its clock), kept in place of the whole array. The tag only has to tell a
+    /// retransmission of one ClientHello from a new one sent from the same, cookie-verified address, so 128 random
+    /// bits are as good as 256; a short random (malformed, refused later by the handshake) is zero-padded.
+    /// </summary>
+    public static UInt128 TagOf(ReadOnlySpan<byte> clientRandom)
+    {
+        Span<byte> tail = stackalloc byte[16];
+        tail.Clear();
+        var take = Math.Min(16, clientRandom.Length);
+        clientRandom[^take..].CopyTo(tail[(16 - take)..]);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(tail);
+    }
 
     /// <summary>
     /// Under <see cref="Gate"/>: the handshake succeeded (or the session came from the store). The channel stops

@@ -29,7 +29,7 @@ public sealed partial class DtlsTransport
         var endPoint = ToEndPoint(address);
         if (replacing is not null)
         {
-            if (clientRandom.SequenceEqual(replacing.ClientRandom))
+            if (DtlsPeer.TagOf(clientRandom) == replacing.ClientHelloTag)
             {
                 // A late retransmission of the ClientHello that built this very session: not a restart.
                 _metrics.RecordDropped("stale_client_hello");
@@ -44,7 +44,7 @@ public sealed partial class DtlsTransport
         }
         var owned = PeerTable.Clone(address); // the peer table's key and the channel's destination: never mutated
         var channel = new PeerDatagramChannel(_socket!, owned, _options.MaxDatagramSize, _options.PeerQueueCapacity, _metrics);
-        var peer = new DtlsPeer(owned, endPoint, channel, Interlocked.Increment(ref _nextSessionId), clientRandom.ToArray(), _time.GetTimestamp());
+        var peer = new DtlsPeer(owned, endPoint, channel, Interlocked.Increment(ref _nextSessionId), DtlsPeer.TagOf(clientRandom), _time.GetTimestamp());
         if (!_peers.TryAdd(peer))
         {
             Refuse(endPoint, _peers.Count >= _options.MaxPeers ? "max_peers" : "duplicate");

@@ -223,7 +223,7 @@ public sealed partial class DtlsTransport
         var channel = new PeerDatagramChannel(_socket!, owned, _options.MaxDatagramSize, _options.PeerQueueCapacity, _metrics);
         channel.StopBlocking();
         var now = _time.GetTimestamp();
-        var peer = new DtlsPeer(owned, ToEndPoint(owned), channel, Interlocked.Increment(ref _nextSessionId), [], now) { LeaseId = leaseId };
+        var peer = new DtlsPeer(owned, ToEndPoint(owned), channel, Interlocked.Increment(ref _nextSessionId), clientHelloTag: 0, now) { LeaseId = leaseId };
         lock (peer.Gate)
         {
             peer.Establish(records, snapshot.PskIdentity, snapshot.SessionKey, _options.MaxDatagramSize);

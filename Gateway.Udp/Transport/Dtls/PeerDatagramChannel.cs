@@ -19,7 +19,7 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     private readonly int _datagramLimit;
     private readonly int _capacity;
     private readonly DtlsMetrics _metrics;
-    private readonly Queue<(byte[] Buffer, int Length)> _queue = new();
+    private Queue<(byte[] Buffer, int Length)>? _queue; // made by the first datagram queued, dropped once drained after the handshake
     private readonly object _gate = new(); // Monitor, not Lock: the handshake waits on it
     private bool _blocking = true;
     private bool _closed;
@@ -54,10 +54,11 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     {
         lock (_gate)
         {
-            if (_closed || _queue.Count >= _capacity)
+            if (_closed || _queue?.Count >= _capacity)
             {
                 return false;
             }
+            _queue ??= new Queue<(byte[] Buffer, int Length)>();
             var buffer = ArrayPool<byte>.Shared.Rent(datagram.Length);
             datagram.CopyTo(buffer);
             _queue.Enqueue((buffer, datagram.Length));
@@ -91,13 +92,21 @@ internal sealed class PeerDatagramChannel : DatagramTransport
         }
     }
 
-    /// <summary>Takes the oldest queued datagram (those that arrived before the session was established) into <paramref name="buffer"/>.</summary>
+    /// <summary>
+    /// Takes the oldest queued datagram (those that arrived before the session was established) into
+    /// <paramref name="buffer"/>. Once the handshake is over and the queue drained, the queue itself goes: an
+    /// established session never queues again, and a million of them would otherwise keep an empty one each.
+    /// </summary>
     public bool TryDequeue(Span<byte> buffer, out int length)
     {
         lock (_gate)
         {
-            if (!_queue.TryDequeue(out var item))
+            if (_queue is null || !_queue.TryDequeue(out var item))
             {
+                if (!_blocking)
+                {
+                    _queue = null;
+                }
                 length = 0;
                 return false;
             }
@@ -144,7 +153,7 @@ internal sealed class PeerDatagramChannel : DatagramTransport
                 FinishedRejected = true;
                 throw new TlsFatalAlert(AlertDescription.bad_record_mac, "the client's Finished failed authentication (wrong PSK?)");
             }
-            if (_queue.Count == 0)
+            if (_queue is not { Count: > 0 })
             {
                 if (_closed)
                 {
@@ -161,7 +170,7 @@ internal sealed class PeerDatagramChannel : DatagramTransport
                     return -1;
                 }
             }
-            var (datagram, length) = _queue.Dequeue();
+            var (datagram, length) = _queue!.Dequeue();
             if (_blocking)
             {
                 _finished.OnServed(datagram.AsSpan(0, length));
@@ -259,10 +268,11 @@ internal sealed class PeerDatagramChannel : DatagramTransport
             // BouncyCastle closes after writing its last alert (close_notify, or a fatal one ending a handshake).
             ReleaseFlightLocked();
             _closed = true;
-            while (_queue.TryDequeue(out var item))
+            while (_queue is not null && _queue.TryDequeue(out var item))
             {
                 ArrayPool<byte>.Shared.Return(item.Buffer);
             }
+            _queue = null;
             Monitor.PulseAll(_gate);
         }
     }
@@ -270,7 +280,7 @@ internal sealed class PeerDatagramChannel : DatagramTransport
     private bool WaitForDatagram(int waitMillis)
     {
         var deadline = waitMillis == 0 ? long.MaxValue : Environment.TickCount64 + waitMillis;
-        while (_queue.Count == 0)
+        while (_queue is not { Count: > 0 })
         {
             if (_closed)
             {

@@ -42,6 +42,9 @@ public sealed class BcDtlsClient : IDisposable
     /// <summary>The last datagram written to the wire (ciphertext, for replay tests).</summary>
     public byte[]? LastSent => _transport.LastSent;
 
+    /// <summary>Every datagram the client sent, the handshake's included, oldest first.</summary>
+    public IReadOnlyCollection<byte[]> Sent => _transport.Sent;
+
     public IPEndPoint LocalEndPoint => (IPEndPoint)Socket.LocalEndPoint!;
 
     /// <summary>Handshakes (blocking). Throws what BouncyCastle throws: TlsFatalAlertReceived, TlsTimeoutException.</summary>
@@ -274,6 +277,9 @@ public sealed class BcDtlsClient : IDisposable
 
         public byte[]? LastSent { get; private set; }
 
+        /// <summary>Every datagram BouncyCastle sent (held ones too), oldest first.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<byte[]> Sent { get; } = new();
+
         public bool HoldNext { get; set; }
 
         /// <summary>Sends and receives go through <paramref name="next"/> from now on; returns the previous socket.</summary>
@@ -314,6 +320,7 @@ public sealed class BcDtlsClient : IDisposable
             try
             {
                 LastSent = buffer.ToArray();
+                Sent.Enqueue(LastSent);
                 if (HoldNext)
                 {
                     HoldNext = false;

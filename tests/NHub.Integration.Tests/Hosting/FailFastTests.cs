@@ -49,6 +49,7 @@ public sealed class FailFastTests
         { "Orleans__SiloPort=0", "Orleans:SiloPort" },
         { "Orleans__GatewayPort=70000", "Orleans:GatewayPort" },
         { "Orleans__AdvertisedIPAddress=not-an-ip", "Orleans:AdvertisedIPAddress" },
+        { "Orleans__GrainCollectionAge=00:00:30", "Orleans:GrainCollectionAge" },
         { "Gateway__Udp__Port=70000", "Gateway:Udp:Port" },
         { "Gateway__Dtls__Port=-1", "Gateway:Dtls:Port" },
         { "Gateway__Dtls__HandshakeTimeout=soon", "Gateway:Dtls:HandshakeTimeout" },

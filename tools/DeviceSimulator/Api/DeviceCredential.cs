@@ -19,10 +19,16 @@ public static class CredentialsCsv
 {
     public const string Header = "device_id,psk_identity,psk_key,psk_format";
 
-    public static List<DeviceCredential> Read(string path)
+    /// <summary>
+    /// The credentials from the <paramref name="skip"/>-th on, at most <paramref name="take"/> of them. Lines before
+    /// the slice are counted, not parsed, so each of a fleet of processes (<c>--device-offset</c>) holds only its own
+    /// devices: a million-line file read whole by sixty processes would cost gigabytes.
+    /// </summary>
+    public static List<DeviceCredential> Read(string path, int skip = 0, int take = int.MaxValue)
     {
-        var list = new List<DeviceCredential>();
+        var list = new List<DeviceCredential>(take == int.MaxValue ? 16 : Math.Min(take, 1 << 20));
         var lineNumber = 0;
+        var seen = 0;
         foreach (var raw in File.ReadLines(path))
         {
             lineNumber++;
@@ -30,6 +36,14 @@ public static class CredentialsCsv
             if (line.Length == 0 || line.StartsWith('#') || line.StartsWith("device_id,", StringComparison.Ordinal))
             {
                 continue;
+            }
+            if (seen++ < skip)
+            {
+                continue;
+            }
+            if (list.Count == take)
+            {
+                break;
             }
             var f = line.Split(',');
             if (f.Length is < 3 or > 4 || f[0].Length == 0 || f[1].Length == 0 || f[2].Length == 0)

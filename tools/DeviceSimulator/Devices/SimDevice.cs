@@ -30,8 +30,7 @@ internal sealed partial class SimDevice : IDisposable
     private readonly LinkCounters _counters;
     private volatile Socket _socket;
     private readonly object _gate = new(); // guards the record layer (its sequence numbers; encrypt and decrypt never run at once)
-    private readonly byte[] _tx = new byte[DatagramLimit];
-    private byte[]? _sealed;
+    private byte[] _tx = []; // the last request as sent (for RetransmitAsync), sized to it: most devices send small ones
     private readonly byte[] _tokenBytes = new byte[4];
     private readonly CoapMessage _out = new();
     private readonly CoapMessage _in = new();
@@ -84,7 +83,30 @@ internal sealed partial class SimDevice : IDisposable
     public Action<CoapCode>? UnmatchedResponse { get; set; }
 
     /// <summary>Sends the message built by <see cref="NewRequest"/> without waiting for an answer (open-loop NON traffic).</summary>
-    public bool SendOnly() => CoapSerializer.TryWrite(_out, _tx, out var length) && TrySend(_tx.AsSpan(0, length));
+    public bool SendOnly() => TryWriteRequest(out var length) && TrySend(_tx.AsSpan(0, length));
+
+    /// <summary>Serializes <c>_out</c> into <c>_tx</c>, which grows to the largest request this device sent.</summary>
+    private bool TryWriteRequest(out int length)
+    {
+        var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(DatagramLimit);
+        try
+        {
+            if (!CoapSerializer.TryWrite(_out, scratch.AsSpan(0, DatagramLimit), out length))
+            {
+                return false;
+            }
+            if (_tx.Length < length)
+            {
+                _tx = new byte[Math.Max(length, 64)];
+            }
+            scratch.AsSpan(0, length).CopyTo(_tx);
+            return true;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
 
     /// <summary>Called on the receive loop for every notification of the Observe relation (the message is valid only during the call).</summary>
     public Action<SimDevice, CoapMessage>? NotificationReceived { get; set; }
@@ -123,7 +145,6 @@ internal sealed partial class SimDevice : IDisposable
         lock (_gate)
         {
             _records = records ?? throw new TlsFatalAlert(AlertDescription.internal_error, "handshake completed without a record layer");
-            _sealed = new byte[records.RecordLength(DatagramLimit)];
             ServerConnectionId = serverCid;
         }
     }
@@ -241,7 +262,7 @@ internal sealed partial class SimDevice : IDisposable
         {
             return Task.FromResult(new Reply(ReplyStatus.Failed, default, null, "session_closed"));
         }
-        if (!CoapSerializer.TryWrite(_out, _tx, out var length))
+        if (!TryWriteRequest(out var length))
         {
             return Task.FromResult(new Reply(ReplyStatus.Failed, default, null, "request_too_large"));
         }
@@ -307,7 +328,8 @@ internal sealed partial class SimDevice : IDisposable
             {
                 try
                 {
-                    _socket.Send(_sealed.AsSpan(0, records.SealCloseNotify(_sealed!)));
+                    Span<byte> record = stackalloc byte[records.RecordLength(2)];
+                    _socket.Send(record[..records.SealCloseNotify(record)]);
                 }
                 catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
                 {

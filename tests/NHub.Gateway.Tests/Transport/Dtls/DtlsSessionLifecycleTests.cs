@@ -39,6 +39,39 @@ public sealed class DtlsSessionLifecycleTests
     }
 
     [Fact]
+    public async Task A_late_copy_of_the_ClientHello_that_made_the_session_does_not_restart_it()
+    {
+        // RFC 6347 §4.2.8: a ClientHello from the address of a session is a restart, unless it is the one that made it
+        // (a retransmission that arrived late), which the session compares by its random.
+        await using var server = new DtlsServerHarness();
+        using var client = BcDtlsClient.Connect(server.EndPoint, DtlsServerHarness.Identity, DtlsServerHarness.Key);
+        Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(1)));
+        var peer = Assert.Single(server.Receiver.Peers);
+        var withCookie = client.Sent.Last(d => DtlsWire.HandshakeType(d) == 1);
+
+        client.SendRaw(withCookie);
+        await server.Meters.WaitForAsync(m => m.Total("nhub.dtls.records.dropped", "reason", "stale_client_hello") == 1, Wait, "the late ClientHello dropped");
+
+        Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(2)));
+        Assert.Equal(peer.SessionId, Assert.Single(server.Receiver.Peers).SessionId);
+        Assert.Equal(1, server.Transport.SessionCount);
+    }
+
+    [Fact]
+    public void A_ClientHello_tag_is_the_random_s_last_16_bytes()
+    {
+        var random = DtlsWire.RandomBytes(32);
+        var other = (byte[])random.Clone();
+        other[31] ^= 1;
+        var clockOnly = (byte[])random.Clone();
+        clockOnly[0] ^= 0xFF; // gmt_unix_time: not part of the tag
+        Assert.Equal(DtlsPeer.TagOf(random), DtlsPeer.TagOf(clockOnly));
+        Assert.NotEqual(DtlsPeer.TagOf(random), DtlsPeer.TagOf(other));
+        Assert.Equal(System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(random.AsSpan(16)), DtlsPeer.TagOf(random));
+        Assert.Equal((UInt128)0x0102, DtlsPeer.TagOf([1, 2]));
+    }
+
+    [Fact]
     public async Task CloseSessions_closes_the_identitys_session_at_once_and_the_next_handshake_sees_the_revocation()
     {
         await using var server = new DtlsServerHarness();
