@@ -33,6 +33,9 @@ after_provision=$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status)
 echo "gateway process after provisioning $total devices: RSS $((after_provision / 1024)) MiB (silo: $(( $(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status) / 1024 )) MiB)"
 
 procs=$(( (total + per - 1) / per ))
+# About 48 handshakes in flight in all (BENCH_HANDSHAKES_IN_FLIGHT), however many processes share them: more only
+# queues them at the gateway past their timeout on two cores, and the retries then crowd out new ones.
+threads=$(( ${BENCH_HANDSHAKES_IN_FLIGHT:-48} / procs )); (( threads < 1 )) && threads=1
 addresses=$(( (total + 15999) / 16000 )); (( addresses < 8 )) && addresses=8; (( addresses > 250 )) && addresses=250
 sims=()
 # All simulators connect at once; each creates its ready file when its sessions and relations are up. The hold
@@ -41,7 +44,7 @@ for ((p = 0; p < procs; p++)); do
   offset=$((p * per)); n=$(( total - offset < per ? total - offset : per ))
   # A small gen0 budget per simulator: dozens of generator processes would otherwise each keep tens of MiB of it.
   env DOTNET_GCgen0size="${BENCH_SIM_GEN0:-0x400000}" dotnet "$SIM_DLL" --scenario sessions --target "coaps://127.0.0.1:$SERVER_COAPS" --credentials "$BENCH_WORK/creds.csv" --device-offset "$offset" \
-      --devices "$n" --bind-addresses "$addresses" --duration 100000 --handshake-threads 8 --timeout 30 --ready-file "$BENCH_WORK/ready$p" \
+      --devices "$n" --bind-addresses "$addresses" --duration 100000 --handshake-threads "$threads" --timeout 30 --ready-file "$BENCH_WORK/ready$p" \
       --server-pid "$SERVER_PID" --json "$BENCH_WORK/s$p.json" >"$BENCH_WORK/s$p.out" 2>&1 &
   BENCH_PIDS+=("$!"); sims+=("$!")
 done
