@@ -7,6 +7,9 @@
 # A process here may open at most ~20,000 sockets (ulimit -n is capped at 20000), so the sessions come from several
 # simulator processes, spread over 127.0.0.1..127.0.0.N with N = sessions / 16,000 (at least 8, at most 250): each
 # address has ~28k ephemeral ports.
+# BENCH_GCDUMP=/path/to/dotnet-gcdump: after the hold, the gateway's heap by type (ranked by bytes) and its RSS after
+# the full collection the dump runs. The run stops itself when the machine has less than BENCH_MIN_AVAILABLE_MIB
+# (1024) left.
 #   bench/sessions.sh [sessions=100000] [hold-seconds=20] [per-process=17000]
 source "$(dirname "$0")/lib/common.sh"   # strict mode, repository root
 total="${1:-100000}"; hold="${2:-20}"; per="${3:-17000}"
@@ -77,6 +80,18 @@ for ((i = 0; i < hold; i++)); do
   sleep 1
 done
 echo "hold: gateway process RSS max $((max_rss / 1024)) MiB, threads $min_t..$max_t; silo RSS $(( $(awk '/VmRSS/ {print $2}' /proc/$SILO_PID/status) / 1024 )) MiB; simulators $(generator_rss) MiB over $procs processes; machine $(available) MiB available"
+if [[ -n "${BENCH_GCDUMP:-}" ]]; then
+  # What the sessions keep alive, by type (dotnet-gcdump, e.g. dotnet tool install --tool-path /tmp/dntools dotnet-gcdump);
+  # taking it runs a full collection, so the RSS read after it is the floor without floating garbage.
+  "${BENCH_GCDUMP}" collect -p "$SERVER_PID" -o "$BENCH_WORK/gateway.gcdump" >/dev/null 2>&1 || echo "gcdump failed"
+  # The report gives each type's object size and count: ranked here by their product, the bytes the type holds.
+  "${BENCH_GCDUMP}" report "$BENCH_WORK/gateway.gcdump" 2>/dev/null \
+    | awk 'NR <= 2 { print; next } $1 ~ /^[0-9,]+$/ && $2 ~ /^[0-9,]+$/ { b = $1; c = $2; gsub(",", "", b); gsub(",", "", c); $1 = ""; $2 = ""; printf "%14d %10d %s\n", b * c, c, $0 }' \
+    | sort -k1,1nr | head -40 > "${BENCH_GCDUMP_REPORT:-/tmp/sessions-gcdump.txt}" || true
+  sleep 5
+  read -r rss threads < <(sample)
+  echo "after a full collection: gateway process RSS $((rss / 1024)) MiB; report in ${BENCH_GCDUMP_REPORT:-/tmp/sessions-gcdump.txt}"
+fi
 for pid in "${sims[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 for pid in "${sims[@]}"; do wait "$pid" || true; done
 cat "$BENCH_WORK"/s*.out | grep -E "sessions:|handshakes:|server pid" || true
