@@ -22,7 +22,9 @@ bench_begin
 start_silo silo Gateway__Dtls__MaxPeers=$((total + 10000)) Gateway__Dtls__HandshakeQueueCapacity=100000 ${BENCH_SILO_SETTINGS:-}
 SERVER_PID=$SILO_PID; SERVER_COAPS=$COAPS_PORT
 if [[ "${BENCH_GATEWAY:-standalone}" == standalone ]]; then
-  start_gateway gateway Gateway__Dtls__MaxPeers=$((total + 10000)) Gateway__Dtls__HandshakeQueueCapacity=100000 Gateway__Coap__MaxObserveRelations=$((total + 10000))
+  # BENCH_GATEWAY_SETTINGS (space-separated KEY=VALUE) goes to the gateway, e.g. DOTNET_GCConserveMemory=5.
+  # shellcheck disable=SC2086
+  start_gateway gateway Gateway__Dtls__MaxPeers=$((total + 10000)) Gateway__Dtls__HandshakeQueueCapacity=100000 Gateway__Coap__MaxObserveRelations=$((total + 10000)) ${BENCH_GATEWAY_SETTINGS:-}
   SERVER_PID=$GW_PID; SERVER_COAPS=$GW_COAPS_PORT
   echo "== standalone gateway (pid $GW_PID) of an embedded silo (pid $SILO_PID)"
 else
