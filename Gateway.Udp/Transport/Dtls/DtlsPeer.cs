@@ -95,8 +95,7 @@ internal sealed class DtlsPeer(SocketAddress address, IPEndPoint endPoint, PeerD
     /// </summary>
     public static UInt128 TagOf(ReadOnlySpan<byte> clientRandom)
     {
-        Span<byte> tail = stackalloc byte[16];
-        tail.Clear();
+        Span<byte> tail = stackalloc byte[16]; // zeroed: the assembly does not skip locals init
         var take = Math.Min(16, clientRandom.Length);
         clientRandom[^take..].CopyTo(tail[(16 - take)..]);
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(tail);

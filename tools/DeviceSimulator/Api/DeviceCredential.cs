@@ -26,7 +26,7 @@ public static class CredentialsCsv
     /// </summary>
     public static List<DeviceCredential> Read(string path, int skip = 0, int take = int.MaxValue)
     {
-        var list = new List<DeviceCredential>(take == int.MaxValue ? 16 : Math.Min(take, 1 << 20));
+        var list = new List<DeviceCredential>();
         var lineNumber = 0;
         var seen = 0;
         foreach (var raw in File.ReadLines(path))

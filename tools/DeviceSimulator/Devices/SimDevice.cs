@@ -85,27 +85,23 @@ internal sealed partial class SimDevice : IDisposable
     /// <summary>Sends the message built by <see cref="NewRequest"/> without waiting for an answer (open-loop NON traffic).</summary>
     public bool SendOnly() => TryWriteRequest(out var length) && TrySend(_tx.AsSpan(0, length));
 
-    /// <summary>Serializes <c>_out</c> into <c>_tx</c>, which grows to the largest request this device sent.</summary>
+    /// <summary>
+    /// Serializes <c>_out</c> into <c>_tx</c>, which grows to the largest request this device sent (sized by
+    /// <see cref="CoapSerializer.GetLength"/>); false for a request over <see cref="DatagramLimit"/>.
+    /// </summary>
     private bool TryWriteRequest(out int length)
     {
-        var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(DatagramLimit);
-        try
+        var needed = CoapSerializer.GetLength(_out);
+        if (needed > DatagramLimit)
         {
-            if (!CoapSerializer.TryWrite(_out, scratch.AsSpan(0, DatagramLimit), out length))
-            {
-                return false;
-            }
-            if (_tx.Length < length)
-            {
-                _tx = new byte[Math.Max(length, 64)];
-            }
-            scratch.AsSpan(0, length).CopyTo(_tx);
-            return true;
+            length = 0;
+            return false;
         }
-        finally
+        if (_tx.Length < needed)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+            _tx = new byte[Math.Max(needed, 64)];
         }
+        return CoapSerializer.TryWrite(_out, _tx, out length);
     }
 
     /// <summary>Called on the receive loop for every notification of the Observe relation (the message is valid only during the call).</summary>
