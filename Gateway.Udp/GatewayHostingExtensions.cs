@@ -57,6 +57,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton(autoProvision);
         services.AddSingleton<AutoProvisioner>();
         services.AddSingleton<FirmwareCache>();
+        services.AddSingleton<DeviceGrainReferences>();
         services.AddSingleton<TelemetryResource>();
         services.AddSingleton<CommandsResource>();
         services.AddSingleton<FirmwareResource>();

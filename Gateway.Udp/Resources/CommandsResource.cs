@@ -1,3 +1,4 @@
+using NHub.Gateway.Backend;
 using NHub.Gateway.Coap;
 using NHub.ServiceDefaults;
 
@@ -19,7 +20,7 @@ public sealed class CommandRelationState(string deviceId, int contentFormat)
 /// a confirmable separate response when there are any, so the device's ACK marks them delivered); later commands
 /// arrive through <see cref="Backend.DownlinkListener"/> as confirmable notifications.
 /// </summary>
-public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner, GatewayIdentity gateway,
+public sealed partial class CommandsResource(DeviceGrainReferences devices, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner, GatewayIdentity gateway,
     ILogger<CommandsResource> logger)
 {
     public static readonly ResourceDescription Description = new("Downlink commands", "nhub.commands", ContentFormat: ContentFormats.Json, Observable: true);
@@ -52,7 +53,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
         {
             return AutoProvisioner.NotProvisioned(deviceId);
         }
-        var device = grains.GetGrain<IDeviceGrain>(deviceId);
+        var device = devices.Get(deviceId);
 
         if (!ctx.IsObserveRegistration)
         {
@@ -183,7 +184,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
     private async Task ResumeCoreAsync(CoapEndpoint endpoint, PeerInfo peer, string deviceId)
     {
         var server = endpoint.Server;
-        var device = grains.GetGrain<IDeviceGrain>(deviceId);
+        var device = devices.Get(deviceId);
         var resumed = await device.ResumeObservingCommands(gateway.Id, peer.SessionKey);
         if (resumed is null)
         {
@@ -223,7 +224,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
     /// <summary>Tells the grain how a notification carrying <paramref name="ids"/> ended. Superseded ones are carried by the newer notification.</summary>
     public async Task ReportAsync(CommandRelationState state, IReadOnlyList<Guid> ids, ConfirmableOutcome outcome)
     {
-        var device = grains.GetGrain<IDeviceGrain>(state.DeviceId);
+        var device = devices.Get(state.DeviceId);
         try
         {
             switch (outcome)
@@ -255,7 +256,7 @@ public sealed partial class CommandsResource(IGrainFactory grains, DeviceIdentit
             ids = state.Unacknowledged.Select(c => c.Id).ToList();
             state.Unacknowledged.Clear();
         }
-        var device = grains.GetGrain<IDeviceGrain>(state.DeviceId);
+        var device = devices.Get(state.DeviceId);
         try
         {
             await device.StopObservingCommands(gateway.Id);

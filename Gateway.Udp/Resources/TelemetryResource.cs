@@ -1,9 +1,10 @@
+using NHub.Gateway.Backend;
 using NHub.ServiceDefaults;
 
 namespace NHub.Gateway.Resources;
 
 /// <summary>POST /telemetry: the guide's rules (<see cref="TelemetryRequestRules"/>), then the device's grain.</summary>
-public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner, TimeProvider time)
+public sealed class TelemetryResource(DeviceGrainReferences devices, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner, TimeProvider time)
 {
     public static readonly ResourceDescription Description = new("Telemetry", "nhub.telemetry");
 
@@ -33,7 +34,7 @@ public sealed class TelemetryResource(IGrainFactory grains, DeviceIdentityResolv
         var report = new TelemetryReport(decision.ContentFormat, ctx.Body.ToArray(), time.GetUtcNow(), ctx.ExchangeId,
             // coaps: the transport authenticated the device (DTLS, TLS, a credentialed WebSocket); coap: it did not.
             ctx.Peer.Identity is not null ? DeviceTransport.Coaps : DeviceTransport.Coap, ctx.Peer.EndPoint.ToString());
-        var device = grains.GetGrain<IDeviceGrain>(decision.DeviceId!);
+        var device = devices.Get(decision.DeviceId!);
         var result = await device.ReportTelemetry(report);
         if (result.Outcome == TelemetryOutcome.UnknownDevice && !authenticated)
         {

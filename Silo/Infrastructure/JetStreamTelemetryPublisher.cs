@@ -28,18 +28,28 @@ public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOpti
 
     public bool IsDurable => true;
 
+    /// <summary>
+    /// The reply wait has no timer of its own (NATS.Net would start one per request): the one deadline is the token
+    /// source below, which also bounds the wait for a connection while NATS is down.
+    /// </summary>
+    private static readonly NatsSubOpts AckOpts = new() { Timeout = Timeout.InfiniteTimeSpan, ThrowIfNoResponders = false };
+
+    private readonly INatsConnection _nats = js.Connection;
+
     public async ValueTask<TelemetryResult> PublishAsync(string deviceId, TelemetryReport report, CancellationToken cancellationToken)
     {
-        var headers = new NatsHeaders
+        var msgId = $"{deviceId}:{report.ExchangeId}";
+        var headers = new NatsHeaders(8)
         {
             [TelemetryHeaders.DeviceId] = deviceId,
-            [TelemetryHeaders.ContentFormat] = report.ContentFormat.ToString(CultureInfo.InvariantCulture),
+            [TelemetryHeaders.ContentFormat] = ContentFormatText(report.ContentFormat),
             // Formats without a registered name are opaque bytes to a consumer.
             [TelemetryHeaders.ContentType] = NHub.Coap.ContentFormats.MediaType(report.ContentFormat) ?? "application/octet-stream",
             [TelemetryHeaders.ReceivedAt] = report.ReceivedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
             [TelemetryHeaders.Transport] = report.Transport == DeviceTransport.Coaps ? "coaps" : "coap",
+            // JetStream's de-duplication key (the wire API's Nats-Msg-Id header): a retransmitted exchange is stored once.
+            [MsgIdHeader] = msgId,
         };
-        var msgId = $"{deviceId}:{report.ExchangeId}";
         var subject = $"{_options.TelemetrySubjectPrefix}.{deviceId}";
         using var activity = PlatformTracing.Source.StartActivity(PublishActivityName, ActivityKind.Producer);
         if (activity is not null)
@@ -52,13 +62,22 @@ public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOpti
             activity.SetTag(PlatformTracing.DeviceIdTag, deviceId);
         }
         WriteTraceContext(headers, activity ?? Activity.Current);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var timeout = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : new CancellationTokenSource();
         timeout.CancelAfter(_options.PublishTimeout);
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var ack = await js.PublishAsync(subject, report.Payload,
-                opts: new NatsJSPubOpts { MsgId = msgId }, headers: headers, cancellationToken: timeout.Token);
+            var reply = await _nats.RequestAsync<byte[], JetStreamPubAck>(subject, report.Payload, headers,
+                replySerializer: JetStreamPubAck.Deserializer, replyOpts: AckOpts, cancellationToken: timeout.Token);
+            var ack = reply.Data;
+            if (reply.HasNoResponders || !ack.Stored)
+            {
+                // No stream listens on the subject (503 no responders), or the stream refused the message.
+                var why = reply.HasNoResponders ? "no JetStream stream answers on the subject" : $"{ack.ErrorCode} {ack.Error}";
+                return Unavailable(activity, started, deviceId, "JetStreamRefused", why);
+            }
             if (ack.Duplicate)
             {
                 // JetStream already holds this exchange (a CON retransmission): accepted, stored once.
@@ -66,18 +85,31 @@ public sealed partial class JetStreamTelemetryPublisher(INatsJSContext js, IOpti
                 RecordPublish(started, "duplicate");
                 return new TelemetryResult(TelemetryOutcome.Accepted, Duplicate: true);
             }
-            ack.EnsureSuccess();
             RecordPublish(started, "accepted");
             return new TelemetryResult(TelemetryOutcome.Accepted);
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
-            RecordPublish(started, "unavailable");
-            LogUnavailable(logger, deviceId, ex.GetType().Name, ex.Message);
-            return new TelemetryResult(TelemetryOutcome.Unavailable, _options.RetryAfterSeconds, "telemetry backend (NATS JetStream) unavailable");
+            return Unavailable(activity, started, deviceId, ex.GetType().Name, ex.Message);
         }
     }
+
+    private const string MsgIdHeader = "Nats-Msg-Id";
+
+    private TelemetryResult Unavailable(Activity? activity, long started, string deviceId, string error, string message)
+    {
+        activity?.SetStatus(ActivityStatusCode.Error, error);
+        RecordPublish(started, "unavailable");
+        LogUnavailable(logger, deviceId, error, message);
+        return new TelemetryResult(TelemetryOutcome.Unavailable, _options.RetryAfterSeconds, "telemetry backend (NATS JetStream) unavailable");
+    }
+
+    /// <summary>The formats devices send are few: their header text is made once, not per message.</summary>
+    private static string ContentFormatText(int format) => (uint)format < (uint)FormatTexts.Length
+        ? FormatTexts[format]
+        : format.ToString(CultureInfo.InvariantCulture);
+
+    private static readonly string[] FormatTexts = [.. Enumerable.Range(0, 128).Select(i => i.ToString(CultureInfo.InvariantCulture))];
 
     public const string PublishActivityName = "telemetry.publish";
 
