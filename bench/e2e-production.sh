@@ -24,16 +24,26 @@ fi
 before=$(stream_messages $stream)
 pg_pids() { pgrep -f "$BENCH_PG_ROOT" | tr '\n' ' '; }
 cpu0="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"
+# The silo's own garbage per request and its GC pauses (System.Runtime meter on /metrics): unlike rates, these do not
+# move with how fast the machine is that day.
+gc0="$(prom "$API_URL" dotnet_gc_heap_total_allocated_bytes_total) $(prom "$API_URL" dotnet_gc_pause_time_seconds_total)"
 trace_during "$SILO_PID" 5 10 e2e
 sim --scenario telemetry --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
     --duration "$seconds" --server-pid "$SILO_PID" --processes "$processes" --json "$BENCH_WORK/e2e.json"
 cpu1="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"
+gc1="$(prom "$API_URL" dotnet_gc_heap_total_allocated_bytes_total) $(prom "$API_URL" dotnet_gc_pause_time_seconds_total)"
 python3 - "$cpu0" "$cpu1" "$BENCH_WORK/e2e.json" <<'PY'
 import json, sys
 a, b = (list(map(float, x.split())) for x in sys.argv[1:3]); r = json.load(open(sys.argv[3])); d = r["duration_s"]
 names = ["silo (gateway+grains+API)", "nats-server", "postgres (all)"]
 print("CPU during the run: " + ", ".join(f"{n} {y - x:.1f} s ({(y - x) / d:.2f} cores)" for n, x, y in zip(names, a, b))
       + f", simulator {r['client_cpu_s']} s ({r['client_cpu_s'] / d:.2f} cores)")
+PY
+python3 - "$gc0" "$gc1" "$BENCH_WORK/e2e.json" <<'PY'
+import json, sys
+(a0, p0), (a1, p1) = (map(float, x.split()) for x in sys.argv[1:3]); r = json.load(open(sys.argv[3]))
+n = max(1, r["codes"].get("2.01", 0))
+print(f"silo GC during the run: {(a1 - a0) / n / 1024:.1f} KiB allocated per 2.01, paused {p1 - p0:.2f} s of {r['duration_s']:.0f} s")
 PY
 sleep 1
 after=$(stream_messages $stream)
