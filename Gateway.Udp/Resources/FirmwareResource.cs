@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using NHub.Gateway.Backend;
 
 namespace NHub.Gateway.Resources;
 
@@ -7,7 +8,7 @@ namespace NHub.Gateway.Resources;
 /// size the device asks (ETag = image hash, Size2 with the first block). Progress goes to the device's grain,
 /// throttled (<see cref="GatewayOptions.FirmwareProgressInterval"/>), and always at the last block.
 /// </summary>
-public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory grains, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner,
+public sealed partial class FirmwareResource(FirmwareCache cache, DeviceGrainReferences devices, DeviceIdentityResolver identities, AutoProvisioner autoProvisioner,
     GatewayOptions gatewayOptions, CoapServerOptions coapOptions, TimeProvider time, ILogger<FirmwareResource> logger)
 {
     public static readonly ResourceDescription Description = new("Firmware images (Block2)", "nhub.firmware", ContentFormat: ContentFormats.OctetStream);
@@ -91,7 +92,7 @@ public sealed partial class FirmwareResource(FirmwareCache cache, IGrainFactory 
     {
         try
         {
-            var device = grains.GetGrain<IDeviceGrain>(deviceId);
+            var device = devices.Get(deviceId);
             if (!await device.ReportFirmwareProgress(report) && plainPeer is not null
                 && await autoProvisioner.TryProvisionAsync(deviceId, plainPeer) is null)
             {

@@ -9,7 +9,8 @@ namespace NHub.Silo.Infrastructure;
 /// on success, <c>{"error":{"code":503,"err_code":10077,"description":"..."}}</c> when the stream refused it), read
 /// straight from the reply's bytes. The telemetry publisher sends the message as a plain request and reads this
 /// itself: NATS.Net's JetStream publish wraps the same request in two more async layers, a publish-options object
-/// and a subscription-options object per call, a fifth of the publish path's allocation (bench/RESULTS.md, issue #15).
+/// and a subscription-options object per call; with its timers that was about a fifth of the silo's garbage per
+/// telemetry request (bench/RESULTS.md, issue #15).
 /// </summary>
 public readonly record struct JetStreamPubAck(string? Stream, ulong Sequence, bool Duplicate, int ErrorCode, string? Error)
 {
