@@ -12,7 +12,7 @@ processes="${BENCH_SIM_PROCESSES:-1}"
 bench_begin
 
 stream=NHUB_TELEMETRY
-start_production_silo silo Gateway__Dtls__MaxPeers=200000 ${BENCH_SILO_ENV:-}
+start_production_silo silo Gateway__Dtls__MaxPeers=200000
 for _ in $(seq 1 60); do [[ $(stream_messages $stream) =~ ^[0-9]+$ ]] && curl -s "http://127.0.0.1:$NATS_MONITOR/jsz?streams=true" | grep -q "\"$stream\"" && break; sleep 0.5; done
 echo "== production silo (PostgreSQL $(psql --version | awk '{print $3}'), $(.tools/bin/nats-server --version 2>/dev/null || nats-server --version))"
 provision_devices "$devices" e2e
@@ -26,12 +26,16 @@ pg_pids() { pgrep -f "$BENCH_PG_ROOT" | tr '\n' ' '; }
 cpu0="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"
 # The silo's own garbage per request and its GC pauses (System.Runtime meter on /metrics): unlike rates, these do not
 # move with how fast the machine is that day.
-gc0="$(prom "$API_URL" dotnet_gc_heap_total_allocated_bytes_total) $(prom "$API_URL" dotnet_gc_pause_time_seconds_total)"
+gc_now() {
+  local g; echo -n "$(prom "$API_URL" dotnet_gc_heap_total_allocated_bytes_total) $(prom "$API_URL" dotnet_gc_pause_time_seconds_total)"
+  for g in gen0 gen1 gen2; do echo -n " $(prom "$API_URL" dotnet_gc_collections_total "gc_heap_generation=\"$g\"")"; done
+}
+gc0="$(gc_now)"
 trace_during "$SILO_PID" 5 10 e2e
 sim --scenario telemetry --target "coaps://127.0.0.1:$COAPS_PORT/telemetry" --credentials "$BENCH_WORK/creds.csv" --devices "$devices" \
     --duration "$seconds" --server-pid "$SILO_PID" --processes "$processes" --json "$BENCH_WORK/e2e.json"
 cpu1="$(cpu_seconds "$SILO_PID") $(cpu_seconds "$NATS_PID") $(cpu_seconds $(pg_pids))"
-gc1="$(prom "$API_URL" dotnet_gc_heap_total_allocated_bytes_total) $(prom "$API_URL" dotnet_gc_pause_time_seconds_total)"
+gc1="$(gc_now)"
 python3 - "$cpu0" "$cpu1" "$BENCH_WORK/e2e.json" <<'PY'
 import json, sys
 a, b = (list(map(float, x.split())) for x in sys.argv[1:3]); r = json.load(open(sys.argv[3])); d = r["duration_s"]
@@ -41,9 +45,10 @@ print("CPU during the run: " + ", ".join(f"{n} {y - x:.1f} s ({(y - x) / d:.2f} 
 PY
 python3 - "$gc0" "$gc1" "$BENCH_WORK/e2e.json" <<'PY'
 import json, sys
-(a0, p0), (a1, p1) = (map(float, x.split()) for x in sys.argv[1:3]); r = json.load(open(sys.argv[3]))
+(a0, p0, *c0), (a1, p1, *c1) = (list(map(float, x.split())) for x in sys.argv[1:3]); r = json.load(open(sys.argv[3]))
 n = max(1, r["codes"].get("2.01", 0))
-print(f"silo GC during the run: {(a1 - a0) / n / 1024:.1f} KiB allocated per 2.01, paused {p1 - p0:.2f} s of {r['duration_s']:.0f} s")
+print(f"silo GC during the run: {(a1 - a0) / n / 1024:.1f} KiB allocated per 2.01, paused {p1 - p0:.2f} s of {r['duration_s']:.0f} s, "
+      f"collections gen0/gen1/gen2 {'/'.join(f'{y - x:.0f}' for x, y in zip(c0, c1))}")
 PY
 sleep 1
 after=$(stream_messages $stream)

@@ -25,7 +25,7 @@ bench_workdir; trap bench_cleanup EXIT
 machine_line
 
 stream=NHUB_TELEMETRY
-start_production_silo silo Gateway__Dtls__MaxPeers=$((devices * 2 + 1000)) ${BENCH_SILO_ENV:-}
+start_production_silo silo Gateway__Dtls__MaxPeers=$((devices * 2 + 1000))
 for _ in $(seq 1 60); do curl -s "http://127.0.0.1:$NATS_MONITOR/jsz?streams=true" | grep -q "\"$stream\"" && break; sleep 0.5; done
 echo "== production silo (pid $SILO_PID) co-hosting the gateway; PostgreSQL $(psql --version | awk '{print $3}'), $(.tools/bin/nats-server --version 2>/dev/null || nats-server --version)"
 # Binary credentials (32-byte keys): what Mbed TLS accepts (MBEDTLS_PSK_MAX_LEN); the simulator takes either.

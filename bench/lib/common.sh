@@ -41,10 +41,14 @@ provision_devices() {
   sim provision --api "$API_URL" --api-key "$BENCH_API_KEY" --devices "$1" --device-prefix "$2" --out "$BENCH_WORK/creds.csv" "${@:3}"
 }
 
+# BENCH_SILO_ENV="K=V ..." is added to the environment of every silo and gateway (not of the simulator), to compare a
+# runtime setting on the server side alone, e.g. BENCH_SILO_ENV=DOTNET_TC_QuickJit=1 (tier 0 back on).
+server_env() { SERVER_ENV=(); [[ -n "${BENCH_SILO_ENV:-}" ]] && read -ra SERVER_ENV <<<"$BENCH_SILO_ENV"; return 0; }
+
 # start_silo NAME [ENV=VALUE ...]: an NHub silo (gateway + API co-hosted) on free ports. Sets SILO_PID, COAP_PORT,
 # COAPS_PORT, TCP_PORT (coap+tcp), TLS_PORT (coaps+tcp), HTTP_PORT, API_URL. Embedded (in memory) unless the extra settings configure PostgreSQL/NATS.
 start_silo() {
-  local name="$1"; shift
+  local name="$1"; shift; server_env
   COAP_PORT=$(free_udp_port); COAPS_PORT=$(free_udp_port); HTTP_PORT=$(free_tcp_port); TCP_PORT=$(free_tcp_port); TLS_PORT=$(free_tcp_port)
   local silo_port gateway_port; silo_port=$(free_tcp_port); gateway_port=$(free_tcp_port); ORLEANS_GATEWAY_PORT=$gateway_port
   API_URL="http://127.0.0.1:$HTTP_PORT"
@@ -56,7 +60,7 @@ start_silo() {
       Gateway__Dtls__HandshakesPerSecondPerIp=1000000 Gateway__Dtls__HandshakeBurstPerIp=1000000 \
       ManagementApi__ApiKeys__0="$BENCH_API_KEY" \
       Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
-      "$@" \
+      "${SERVER_ENV[@]}" "$@" \
       dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "$API_URL" >"$BENCH_WORK/$name.log" 2>&1 &
   SILO_PID=$!
   BENCH_PIDS+=("$SILO_PID")
@@ -66,7 +70,7 @@ start_silo() {
 # start_gateway NAME [ENV=VALUE ...]: the standalone CoAP gateway (Gateway.Udp, an Orleans client) of the silo started
 # by start_silo. Sets GW_PID, GW_COAP_PORT, GW_COAPS_PORT, GW_HTTP_PORT (its /metrics).
 start_gateway() {
-  local name="$1"; shift
+  local name="$1"; shift; server_env
   GW_COAP_PORT=$(free_udp_port); GW_COAPS_PORT=$(free_udp_port); local http; http=$(free_tcp_port)
   env DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production Orleans__GatewayPort="$ORLEANS_GATEWAY_PORT" \
       Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$GW_COAP_PORT" \
@@ -74,7 +78,7 @@ start_gateway() {
       Gateway__Tcp__BindAddress=127.0.0.1 Gateway__Tcp__Port="$(free_tcp_port)" Gateway__Tcp__TlsPort="$(free_tcp_port)" \
       Gateway__Dtls__HandshakesPerSecondPerIp=1000000 Gateway__Dtls__HandshakeBurstPerIp=1000000 \
       Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information" \
-      "$@" \
+      "${SERVER_ENV[@]}" "$@" \
       dotnet Gateway.Udp/bin/Release/net10.0/NHub.Gateway.Udp.dll --urls "http://127.0.0.1:$http" >"$BENCH_WORK/$name.log" 2>&1 &
   GW_PID=$!; GW_HTTP_PORT=$http
   BENCH_PIDS+=("$GW_PID")
@@ -204,7 +208,7 @@ total = 0.0
 for m in re.finditer(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)", sys.stdin.read(), re.M):
     if m.group(1) == name and all(l in (m.group(2) or "") for l in labels):
         total += float(m.group(3))
-print(int(total))' "${@:2}"
+print(int(total) if total.is_integer() else round(total, 3))' "${@:2}"
 }
 # by_label URL NAME LABEL: "value=count ..." of a metric's samples by one label.
 by_label() {
