@@ -19,6 +19,13 @@ public sealed class CoapResponse
     public object? ObserveState { get; set; }
 
     /// <summary>
+    /// For an Observe registration: called right after the server decided on the relation, with true once it is
+    /// registered (notifications for it can be sent from then on) and false when the server refused it (RFC 7641
+    /// §4.1: the response then goes out without Observe). Not called for a response the server does not register.
+    /// </summary>
+    public Action<bool>? OnObserveRegistered { get; set; }
+
+    /// <summary>
     /// Set when the handler must know the response arrived (e.g. it carries commands): a CON request is then answered
     /// with an empty ACK and this response as a separate CON (RFC 7252 §5.2.2), and the callback gets its outcome.
     /// For a NON request the response is sent NON and the callback gets Acknowledged once sent.

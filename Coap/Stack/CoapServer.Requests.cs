@@ -220,6 +220,7 @@ public sealed partial class CoapServer<TPeer>
                 relation.State = handled.ObserveState;
                 sequence = Observers.CurrentSequence(relation);
             }
+            handled.OnObserveRegistered?.Invoke(relation is not null);
         }
         return (ToMessage(request, handled, block1Echo, sequence), handled.OnDelivery);
     }

@@ -13,7 +13,7 @@ public sealed partial class DownlinkListener(IClusterClient cluster, GatewayIden
     public async Task OnCommandsAsync(DownlinkCommands downlink)
     {
         var resource = CommandsResource.ResourcePath(downlink.DeviceId);
-        await commands.WaitForResumeAsync(downlink.DeviceId);
+        await commands.WaitForRelationAsync(downlink.DeviceId);
         var notified = false;
         foreach (var endpoint in endpoints.All)
         {

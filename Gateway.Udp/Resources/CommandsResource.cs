@@ -78,37 +78,68 @@ public sealed partial class CommandsResource(DeviceGrainReferences devices, Devi
         var transport = ctx.Peer.Identity is not null ? DeviceTransport.Coaps : DeviceTransport.Coap;
         // Kept with the twin, so that a gateway taking over this DTLS session resumes the relation (docs/commands.md).
         var observation = new CommandObservation(gateway.Id, ctx.Peer.EndPoint.ToString(), transport, ctx.Peer.SessionKey, ctx.Request.Token.ToArray(), format);
-        var undelivered = await device.ObserveCommands(observation);
-        if (undelivered is null && !authenticated)
+        // From the moment the twin records the observation it pushes new commands here, but the server registers the
+        // relation only after this handler returns: a push in between waits for it (WaitForRelationAsync) instead of
+        // finding no relation and ending the device's observation at the twin.
+        var arriving = RelationArriving(deviceId);
+        var handedOver = false;
+        try
         {
-            if (await autoProvisioner.TryProvisionAsync(deviceId, ctx.Peer) is { } refused)
+            var undelivered = await device.ObserveCommands(observation);
+            if (undelivered is null && !authenticated)
             {
-                return refused;
+                if (await autoProvisioner.TryProvisionAsync(deviceId, ctx.Peer) is { } refused)
+                {
+                    return refused;
+                }
+                undelivered = await device.ObserveCommands(observation);
             }
-            undelivered = await device.ObserveCommands(observation);
+            if (undelivered is null)
+            {
+                return AutoProvisioner.NotProvisioned(deviceId);
+            }
+            var state = new CommandRelationState(deviceId, format);
+            state.Unacknowledged.AddRange(undelivered);
+            var response = new CoapResponse(CoapCode.Content)
+            {
+                ContentFormat = format,
+                Payload = CommandPayloads.Encode(undelivered, format),
+                Observe = true,
+                ObserveState = state,
+                OnObserveRegistered = _ => RelationArrived(deviceId, arriving),
+            };
+            if (undelivered.Count > 0)
+            {
+                var ids = undelivered.Select(c => c.Id).ToList();
+                response.OnDelivery = outcome => _ = ReportAsync(state, ids, outcome);
+            }
+            handedOver = true;
+            return response;
         }
-        if (undelivered is null)
+        finally
         {
-            return AutoProvisioner.NotProvisioned(deviceId);
+            if (!handedOver)
+            {
+                RelationArrived(deviceId, arriving);
+            }
         }
-        var state = new CommandRelationState(deviceId, format);
-        state.Unacknowledged.AddRange(undelivered);
-        var response = new CoapResponse(CoapCode.Content)
-        {
-            ContentFormat = format,
-            Payload = CommandPayloads.Encode(undelivered, format),
-            Observe = true,
-            ObserveState = state,
-        };
-        if (undelivered.Count > 0)
-        {
-            var ids = undelivered.Select(c => c.Id).ToList();
-            response.OnDelivery = outcome => _ = ReportAsync(state, ids, outcome);
-        }
-        return response;
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _resuming = new(StringComparer.Ordinal);
+    /// <summary>Devices whose relation is on its way here (a registration being answered, a session being resumed).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _arriving = new(StringComparer.Ordinal);
+
+    private TaskCompletionSource RelationArriving(string deviceId)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _arriving[deviceId] = done;
+        return done;
+    }
+
+    private void RelationArrived(string deviceId, TaskCompletionSource done)
+    {
+        _arriving.TryRemove(new KeyValuePair<string, TaskCompletionSource>(deviceId, done));
+        done.TrySetResult();
+    }
 
     /// <summary>
     /// A DTLS session that registered on another gateway (or on this one's previous process) continues here: the twin
@@ -127,17 +158,15 @@ public sealed partial class CommandsResource(DeviceGrainReferences devices, Devi
             {
                 return;
             }
-            // Registered before the twin routes commands here, removed once the relation is restored.
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _resuming[deviceId] = done.Task;
+            // Marked before the twin routes commands here, cleared once the relation is restored.
+            var arriving = RelationArriving(deviceId);
             try
             {
                 await ResumeCoreAsync(endpoint, peer, deviceId);
             }
             finally
             {
-                _resuming.TryRemove(new KeyValuePair<string, Task>(deviceId, done.Task));
-                done.SetResult();
+                RelationArrived(deviceId, arriving);
             }
         }
         catch (Exception ex)
@@ -147,19 +176,19 @@ public sealed partial class CommandsResource(DeviceGrainReferences devices, Devi
     }
 
     /// <summary>
-    /// Before the downlink listener decides a device has no relation here: a resume of its session may be under way
-    /// (the twin already routes commands here, the relation is not registered yet).
+    /// Before the downlink listener decides a device has no relation here: a registration being answered or a resume
+    /// of its session may be under way (the twin already routes commands here, the relation is not registered yet).
     /// </summary>
-    public async Task WaitForResumeAsync(string deviceId)
+    public async Task WaitForRelationAsync(string deviceId)
     {
-        if (_resuming.TryGetValue(deviceId, out var resuming))
+        if (_arriving.TryGetValue(deviceId, out var arriving))
         {
             // Bounded: the twin is waiting for this gateway to take the relation over.
-            await Task.WhenAny(resuming, Task.Delay(ResumeWaitLimit));
+            await Task.WhenAny(arriving.Task, Task.Delay(RelationWaitLimit));
         }
     }
 
-    private static readonly TimeSpan ResumeWaitLimit = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RelationWaitLimit = TimeSpan.FromSeconds(5);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _movedAway = new(StringComparer.Ordinal);
 

@@ -55,6 +55,35 @@ public sealed class ObserveTests
     }
 
     [Fact]
+    public async Task The_handler_learns_when_its_relation_exists_and_when_it_was_refused()
+    {
+        // A handler that hands out the relation to others (the commands resource: the twin pushes as soon as it
+        // records the observation) must know the moment notifications can be sent, and that a refused one never will.
+        var h = new StackHarness(o => o.MaxObserveRelationsPerPeer = 1);
+        var calls = new List<(bool Registered, int RelationsThen)>();
+        foreach (var path in new[] { "/temperature", "/humidity" })
+        {
+            h.Router.Map(CoapCode.Get, path, ctx => ValueTask.FromResult(new CoapResponse(CoapCode.Content)
+            {
+                Payload = "22.9"u8.ToArray(),
+                Observe = ctx.IsObserveRegistration,
+                OnObserveRegistered = registered => calls.Add((registered, h.Server.Observers.Count)),
+            }), new ResourceDescription(Observable: true));
+        }
+
+        h.Receive("client", Register(1, [1]));
+        Assert.NotNull((await h.NextAsync()).Observe);
+        var second = StackHarness.Con(CoapCode.Get, "/humidity", 2, [2]); // over MaxObserveRelationsPerPeer
+        second.Observe = 0;
+        h.Receive("client", second);
+        Assert.Null((await h.NextAsync()).Observe);
+        h.Receive("client", StackHarness.Con(CoapCode.Get, "/temperature", 3, [3])); // no registration: no call
+        await h.NextAsync();
+
+        Assert.Equal([(true, 1), (false, 1)], calls);
+    }
+
+    [Fact]
     public async Task A_get_without_observe_or_with_observe_1_deregisters()
     {
         var (h, ended) = Setup();
