@@ -186,16 +186,36 @@ public sealed partial class DtlsTransport
         outcome.Reachable |= reachable;
     }
 
+    /// <summary>
+    /// An application-data record's plaintext, to the CoAP layer: answered here if it completes synchronously (an ACK,
+    /// a duplicate, an inline resource), otherwise queued for the thread pool (<see cref="RequestDelivery"/> says why
+    /// not on this receive loop), at most <see cref="DtlsOptions.DeliveryQueueCapacity"/> waiting.
+    /// </summary>
     private void Deliver(DtlsPeer peer, byte[] plaintext, int length)
     {
+        var info = peer.Info!;
         try
         {
-            _receiver!.OnDatagram(peer.Info!, plaintext.AsSpan(0, length));
+            if (_receiver!.TryReceiveInline(info, plaintext.AsMemory(0, length)))
+            {
+                return;
+            }
         }
         catch (Exception ex)
         {
             _metrics.RecordDropped("handler_error");
             DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
+            return;
         }
+        if (!_deliveries.TryQueue(_receiver, info, plaintext.AsSpan(0, length)))
+        {
+            _metrics.RecordDropped("queue_full");
+        }
+    }
+
+    private void OnHandlerFailed(PeerInfo peer, Exception error)
+    {
+        _metrics.RecordDropped("handler_error");
+        DtlsLog.HandlerError(_logger, error, peer.EndPoint);
     }
 }

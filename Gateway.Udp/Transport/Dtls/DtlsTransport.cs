@@ -38,6 +38,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     private readonly long _idleTimeout;
     private readonly long _wakeAfterIdle;
     private readonly ConnectionIdIssuer _connectionIds;
+    private readonly DeliveryQueue _deliveries;
     private readonly IDtlsSessionStore? _store;
     private readonly SourceRateLimiter _takeoverLimiter;
     private readonly DeviceCertificateAuthenticator? _certificates;
@@ -80,6 +81,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         _idleTimeout = (long)(options.SessionIdleTimeout.TotalSeconds * _time.TimestampFrequency);
         _wakeAfterIdle = (long)(options.WakeAfterIdle.TotalSeconds * _time.TimestampFrequency);
         _connectionIds = new ConnectionIdIssuer(options.ConnectionIdLength, nodeId);
+        _deliveries = new DeliveryQueue(options.DeliveryQueueCapacity, OnHandlerFailed);
         _store = options.ConnectionIdLength > 0 ? store : null;
         _certificates = certificates;
         _takeoverLimiter = new SourceRateLimiter(options.TakeoversPerSecondPerIp, options.TakeoverBurstPerIp, options.RateLimiterMaxAddresses, _time);

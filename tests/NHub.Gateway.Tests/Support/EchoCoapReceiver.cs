@@ -28,8 +28,35 @@ public sealed class EchoCoapReceiver : IDatagramReceiver
 
     public Task<PeerInfo> Closed(PeerInfo peer) => ClosedSignal(peer.SessionId).Task;
 
+    /// <summary>
+    /// Whether the echo answers on the transport's receive loop, as the CoAP stack does for ACKs, duplicates and inline
+    /// resources (true, the default), or declines there so the transport hands the datagram to the thread pool, as it
+    /// does for a request with an asynchronous handler.
+    /// </summary>
+    public bool AnswerInline { get; set; } = true;
+
+    /// <summary>When set, <see cref="OnDatagram"/> waits on it first: a handler held up by its backend.</summary>
+    public ManualResetEventSlim? Gate { get; set; }
+
+    /// <summary>The thread each <see cref="OnDatagram"/> ran on, in call order.</summary>
+    public IReadOnlyCollection<Thread> Threads => [.. _threads];
+
+    private readonly ConcurrentQueue<Thread> _threads = new();
+
+    public bool TryReceiveInline(PeerInfo peer, ReadOnlyMemory<byte> payload)
+    {
+        if (!AnswerInline)
+        {
+            return false;
+        }
+        OnDatagram(peer, payload.Span);
+        return true;
+    }
+
     public void OnDatagram(PeerInfo peer, ReadOnlySpan<byte> payload)
     {
+        _threads.Enqueue(Thread.CurrentThread);
+        Gate?.Wait(TimeSpan.FromSeconds(30));
         Interlocked.Increment(ref _datagrams);
         _peers[peer.SessionId] = peer;
         _seen[peer.SessionId] = peer;
