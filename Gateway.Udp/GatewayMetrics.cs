@@ -12,10 +12,11 @@ public sealed class GatewayMetrics : ICoapServerObserver
     private readonly Counter<long> _reused;
     private readonly Histogram<double> _duration;
     private readonly KeyValuePair<string, object?> _transport;
+    private readonly Meter _meter;
 
     public GatewayMetrics(IMeterFactory meterFactory, string transport)
     {
-        var meter = meterFactory.Create("NHub");
+        var meter = _meter = meterFactory.Create("NHub");
         _transport = new("transport", transport);
         _requests = meter.CreateCounter<long>("nhub.coap.requests", "{request}", "CoAP requests by method");
         _responses = meter.CreateCounter<long>("nhub.coap.responses", "{response}", "CoAP responses by code");
@@ -24,6 +25,20 @@ public sealed class GatewayMetrics : ICoapServerObserver
         _reused = meter.CreateCounter<long>("nhub.coap.message_ids.reused", "{message}",
             "Requests that reused a remembered Message ID with other content (a device that restarted its counter), processed as new");
         _duration = meter.CreateHistogram<double>("nhub.coap.request.duration", "ms", "Time from request to response");
+    }
+
+    /// <summary>
+    /// Gauges of <paramref name="server"/>'s requests not answered yet: in progress (handlers running) and waiting for
+    /// one of Gateway:Coap:MaxRequestsInProgress (docs/request-admission.md). A waiting line that stays long means the
+    /// backend is the limit; its overflow is <c>nhub.coap.messages.dropped{reason=overloaded}</c>.
+    /// </summary>
+    public void Watch<TPeer>(CoapServer<TPeer> server)
+        where TPeer : notnull
+    {
+        _meter.CreateObservableUpDownCounter<int>("nhub.coap.requests.in_progress", () => new Measurement<int>(server.InFlight - server.Waiting, _transport),
+            "{request}", "CoAP requests whose handler is running");
+        _meter.CreateObservableUpDownCounter<int>("nhub.coap.requests.waiting", () => new Measurement<int>(server.Waiting, _transport),
+            "{request}", "CoAP requests waiting for a slot (Gateway:Coap:MaxRequestsInProgress)");
     }
 
     public void Dropped(string reason) => _dropped.Add(1, _transport, new("reason", reason));

@@ -4,96 +4,106 @@ namespace NHub.Coap.Stack;
 
 public sealed partial class CoapServer<TPeer>
 {
-    private async Task ProcessAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match, ulong fingerprint)
+    private async Task ProcessAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match, ulong fingerprint, long started)
     {
-        var started = _time.GetTimestamp();
-        // Started here, inside the async method, so Activity.Current flows into the handler (and its grain call)
-        // and is restored for the caller's receive loop when this method first yields.
-        using var activity = StartExchangeActivity(request, match);
-        var confirmable = request.Type == CoapMessageType.Confirmable;
-        var separate = false;
-        CoapMessage response;
-        Action<ConfirmableOutcome>? onDelivery = null;
         try
         {
-            var handling = HandleAsync(peer, request, match, fingerprint);
-            if (confirmable && !handling.IsCompleted && _separateResponses is { } timer)
+            // Started here, inside the async method, so Activity.Current flows into the handler (and its grain call)
+            // and is restored for the caller's receive loop when this method first yields.
+            using var activity = StartExchangeActivity(request, match);
+            var confirmable = request.Type == CoapMessageType.Confirmable;
+            var separate = false;
+            CoapMessage response;
+            Action<ConfirmableOutcome>? onDelivery = null;
+            try
             {
-                // §5.2.2: if the deadline passes first, the timer acknowledges now so the client stops
-                // retransmitting, and the response follows as a CON.
-                var pending = timer.Start(peer, request.MessageId, fingerprint);
-                (response, onDelivery) = await handling.ConfigureAwait(false);
-                separate = SeparateResponseTimer<TPeer>.AnswerIsSeparate(pending);
+                var handling = HandleAsync(peer, request, match, fingerprint);
+                if (confirmable && !handling.IsCompleted && _separateResponses is { } timer)
+                {
+                    // §5.2.2: if the deadline passes first, the timer acknowledges now so the client stops
+                    // retransmitting, and the response follows as a CON.
+                    var pending = timer.Start(peer, request.MessageId, fingerprint);
+                    (response, onDelivery) = await handling.ConfigureAwait(false);
+                    separate = SeparateResponseTimer<TPeer>.AnswerIsSeparate(pending);
+                }
+                else
+                {
+                    (response, onDelivery) = await handling.ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex)
+            {
+                response = ToMessage(request, CoapResponse.Text(CoapCode.InternalServerError, "internal error: " + ex.GetType().Name));
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+                if (!match.Inline)
+                {
+                    _limiter.Exit(_requestLimitKey(peer));
+                }
+            }
+
+            if (confirmable && onDelivery is not null && !separate)
+            {
+                // The handler needs to know the response arrived: answer separately so the client ACKs it (§5.2.2).
+                var ack = EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId);
+                _send(peer, ack);
+                Deduplicator.Complete(peer, request.MessageId, fingerprint, ack);
+                separate = true;
+            }
+            if (separate)
+            {
+                response.Type = CoapMessageType.Confirmable;
+                response.MessageId = Confirmables.NextMessageId(peer);
+                var relation = response.Observe is not null ? Observers.Find(peer, response.Token.Span) : null;
+                var delivery = onDelivery;
+                var sent = Confirmables.Send(peer, response.MessageId, CoapSerializer.ToArray(response), outcome =>
+                {
+                    if (relation is not null && outcome is ConfirmableOutcome.Reset or ConfirmableOutcome.TimedOut)
+                    {
+                        Observers.Remove(relation, outcome == ConfirmableOutcome.Reset ? RelationEndReason.Reset : RelationEndReason.NotificationFailed);
+                    }
+                    delivery?.Invoke(outcome);
+                });
+                if (!sent)
+                {
+                    delivery?.Invoke(ConfirmableOutcome.Cancelled);
+                }
+            }
+            else if (request.SuppressesResponse(response.Code))
+            {
+                // RFC 7967 §2.1: the client asked not to get this class of response. A CON is still acknowledged (empty
+                // ACK, §4.2); for a NON nothing is sent. Either way a duplicate is answered the same from the cache.
+                var ack = confirmable ? EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId) : null;
+                if (ack is not null)
+                {
+                    _send(peer, ack);
+                }
+                Deduplicator.Complete(peer, request.MessageId, fingerprint, ack);
+                onDelivery?.Invoke(ConfirmableOutcome.Cancelled);
             }
             else
             {
-                (response, onDelivery) = await handling.ConfigureAwait(false);
+                Answer(peer, request, response, fingerprint);
+                onDelivery?.Invoke(ConfirmableOutcome.Acknowledged);
             }
-        }
-        catch (Exception ex)
-        {
-            response = ToMessage(request, CoapResponse.Text(CoapCode.InternalServerError, "internal error: " + ex.GetType().Name));
+            _observer?.Response(response.Code, _time.GetElapsedTime(started).TotalMilliseconds);
+            if (activity is not null)
+            {
+                activity.SetTag(CoapExchangeTracing.ResponseCodeTag, response.Code.ToString());
+                if (response.Code.IsServerError)
+                {
+                    activity.SetStatus(ActivityStatusCode.Error);
+                }
+            }
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
             if (!match.Inline)
             {
-                _limiter.Exit(_requestLimitKey(peer));
-            }
-        }
-
-        if (confirmable && onDelivery is not null && !separate)
-        {
-            // The handler needs to know the response arrived: answer separately so the client ACKs it (§5.2.2).
-            var ack = EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId);
-            _send(peer, ack);
-            Deduplicator.Complete(peer, request.MessageId, fingerprint, ack);
-            separate = true;
-        }
-        if (separate)
-        {
-            response.Type = CoapMessageType.Confirmable;
-            response.MessageId = Confirmables.NextMessageId(peer);
-            var relation = response.Observe is not null ? Observers.Find(peer, response.Token.Span) : null;
-            var delivery = onDelivery;
-            var sent = Confirmables.Send(peer, response.MessageId, CoapSerializer.ToArray(response), outcome =>
-            {
-                if (relation is not null && outcome is ConfirmableOutcome.Reset or ConfirmableOutcome.TimedOut)
-                {
-                    Observers.Remove(relation, outcome == ConfirmableOutcome.Reset ? RelationEndReason.Reset : RelationEndReason.NotificationFailed);
-                }
-                delivery?.Invoke(outcome);
-            });
-            if (!sent)
-            {
-                delivery?.Invoke(ConfirmableOutcome.Cancelled);
-            }
-        }
-        else if (request.SuppressesResponse(response.Code))
-        {
-            // RFC 7967 §2.1: the client asked not to get this class of response. A CON is still acknowledged (empty
-            // ACK, §4.2); for a NON nothing is sent. Either way a duplicate is answered the same from the cache.
-            var ack = confirmable ? EmptyMessage(CoapMessageType.Acknowledgement, request.MessageId) : null;
-            if (ack is not null)
-            {
-                _send(peer, ack);
-            }
-            Deduplicator.Complete(peer, request.MessageId, fingerprint, ack);
-            onDelivery?.Invoke(ConfirmableOutcome.Cancelled);
-        }
-        else
-        {
-            Answer(peer, request, response, fingerprint);
-            onDelivery?.Invoke(ConfirmableOutcome.Acknowledged);
-        }
-        _observer?.Response(response.Code, _time.GetElapsedTime(started).TotalMilliseconds);
-        if (activity is not null)
-        {
-            activity.SetTag(CoapExchangeTracing.ResponseCodeTag, response.Code.ToString());
-            if (response.Code.IsServerError)
-            {
-                activity.SetStatus(ActivityStatusCode.Error);
+                // After the answer went out: the slot passes to the oldest waiting request (RequestAdmission.cs).
+                _admission.Release();
             }
         }
     }

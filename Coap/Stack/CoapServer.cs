@@ -58,6 +58,8 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         Confirmables = new ConfirmableSender<TPeer>(options, time, send);
         _requestLimitKey = requestLimitKey ?? _describePeer;
         _limiter = new PeerRequestLimiter<string>(options.MaxRequestsInProgressPerPeer);
+        _admission = new RequestAdmission<WaitingRequest>(options.MaxRequestsInProgress, options.MaxRequestsWaiting,
+            w => _ = ProcessAsync(w.Peer, w.Message, w.Match, w.Fingerprint, w.Arrived));
         Observers.RelationEnded += OnRelationEnded;
         _separateResponses = options.SeparateResponseAfter > TimeSpan.Zero
             ? new SeparateResponseTimer<TPeer>(options.SeparateResponseAfter, time, AcknowledgeEmpty)
@@ -80,7 +82,7 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     public ObserveRegistry<TPeer> Observers { get; }
     internal ConfirmableSender<TPeer> Confirmables { get; }
 
-    /// <summary>Requests being processed (handlers not finished).</summary>
+    /// <summary>Requests not answered yet: handlers running, and requests waiting for a slot (<see cref="Waiting"/>).</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
     private int _inFlight;
@@ -91,6 +93,14 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     /// </summary>
     private readonly PeerRequestLimiter<string> _limiter;
     private readonly Func<TPeer, string> _requestLimitKey;
+
+    /// <summary>Asynchronous requests in progress in total, and those waiting for a slot (<see cref="RequestAdmission{TItem}"/>).</summary>
+    private readonly RequestAdmission<WaitingRequest> _admission;
+
+    private readonly record struct WaitingRequest(TPeer Peer, CoapMessage Message, RouteMatch<TPeer> Match, ulong Fingerprint, long Arrived);
+
+    /// <summary>Requests waiting for one of <see cref="CoapServerOptions.MaxRequestsInProgress"/> slots.</summary>
+    public int Waiting => _admission.Waiting;
 
     /// <summary>
     /// One datagram from <paramref name="peer"/>. Never throws and never blocks: requests continue asynchronously.
@@ -225,14 +235,45 @@ public sealed partial class CoapServer<TPeer> : IDisposable
                 break;
         }
         _observer?.Request(message.Code);
-        // Only asynchronous handlers can pile up work; an inline one is done before the next datagram is read.
-        if (!match.Inline && !_limiter.TryEnter(_requestLimitKey(peer)))
+        var arrived = _time.GetTimestamp();
+        if (match.Inline)
+        {
+            // Only asynchronous handlers can pile up work; an inline one is done before the next datagram is read.
+            Interlocked.Increment(ref _inFlight);
+            _ = ProcessAsync(peer, message, match, fingerprint, arrived);
+            return;
+        }
+        var limitKey = _requestLimitKey(peer);
+        if (!_limiter.TryEnter(limitKey))
         {
             RejectTooMany(peer, message, fingerprint);
             return;
         }
         Interlocked.Increment(ref _inFlight);
-        _ = ProcessAsync(peer, message, match, fingerprint);
+        switch (_admission.TryAdmit(new WaitingRequest(peer, message, match, fingerprint, arrived)))
+        {
+            case Admission.Run:
+                _ = ProcessAsync(peer, message, match, fingerprint, arrived);
+                break;
+            case Admission.Refused:
+                Interlocked.Decrement(ref _inFlight);
+                _limiter.Exit(limitKey);
+                RejectOverloaded(peer, message, fingerprint);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// RFC 7252 §5.9.3.4: 5.03 with Max-Age when <see cref="CoapServerOptions.MaxRequestsInProgress"/> requests run
+    /// and <see cref="CoapServerOptions.MaxRequestsWaiting"/> wait; remembered like any answer (§4.5).
+    /// </summary>
+    private void RejectOverloaded(TPeer peer, CoapMessage request, ulong fingerprint)
+    {
+        var response = ToMessage(request, CoapResponse.Text(CoapCode.ServiceUnavailable, "server busy; retry after Max-Age"));
+        response.MaxAge = (uint)_options.TooManyRequestsMaxAge.TotalSeconds;
+        Answer(peer, request, response, fingerprint);
+        _observer?.Dropped("overloaded");
+        _observer?.Response(response.Code, 0);
     }
 
     /// <summary>

@@ -60,7 +60,23 @@ public sealed class CoapServerOptions
     [Range(1, 100_000, ErrorMessage = "Gateway:Coap:MaxRequestsInProgressPerPeer must be between 1 and 100000")]
     public int MaxRequestsInProgressPerPeer { get; set; } = 8;
 
-    /// <summary>Max-Age of a 4.29 answer (RFC 8516 §3): seconds the peer should wait before trying again.</summary>
+    /// <summary>
+    /// Requests with an asynchronous handler processed at the same time, all clients together; more wait, first come
+    /// first served (<see cref="MaxRequestsWaiting"/>). Sized for throughput × backend latency (the default covers
+    /// 25,000 requests/s at 20 ms); bounded so that a saturated server keeps few requests' state alive at once
+    /// (RequestAdmission.cs says why that matters for the garbage collector).
+    /// </summary>
+    [Range(1, 1_000_000, ErrorMessage = "Gateway:Coap:MaxRequestsInProgress must be between 1 and 1000000")]
+    public int MaxRequestsInProgress { get; set; } = 512;
+
+    /// <summary>
+    /// Requests waiting for one of <see cref="MaxRequestsInProgress"/>; beyond it a request is answered 5.03 Service
+    /// Unavailable with Max-Age <see cref="TooManyRequestsMaxAge"/> (RFC 7252 §5.9.3.4).
+    /// </summary>
+    [Range(0, 10_000_000, ErrorMessage = "Gateway:Coap:MaxRequestsWaiting must be between 0 and 10000000")]
+    public int MaxRequestsWaiting { get; set; } = 20_000;
+
+    /// <summary>Max-Age of a 4.29 answer (RFC 8516 §3), and of a 5.03 for a full waiting line: seconds the peer should wait before trying again.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:Coap:TooManyRequestsMaxAge must be between 1 s and 1 h")]
     public TimeSpan TooManyRequestsMaxAge { get; set; } = TimeSpan.FromSeconds(2);
 

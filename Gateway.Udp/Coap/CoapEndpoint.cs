@@ -14,6 +14,7 @@ public sealed class CoapEndpoint : IDatagramReceiver, IAsyncDisposable
         _transport = transport;
         Server = new CoapServer<PeerInfo>(options, router, (peer, bytes) => _transport.TrySend(peer, bytes.Span), time, observer,
             peer => peer.SessionKey, tracing, RequestLimitKey, reliableTransport: transport.Kind.IsReliable());
+        (observer as GatewayMetrics)?.Watch(Server);
     }
 
     public CoapServer<PeerInfo> Server { get; }

@@ -7,7 +7,8 @@ namespace NHub.Platform.Tests.Deploy;
 
 /// <summary>
 /// The Grafana dashboard and the Prometheus alert rules name metrics the platform really exports: every
-/// <c>nhub_*</c> name is derived from an instrument created in the source (as the OpenTelemetry Prometheus exporter
+/// <c>nhub_*</c> name is derived from an instrument created in the source (observable ones with their callback written
+/// inline, as the OpenTelemetry Prometheus exporter
 /// spells it: dots to underscores, the unit as a suffix, <c>_total</c> for counters, <c>_bucket/_sum/_count</c> for
 /// histograms), every <c>orleans_*</c> name from an instrument name constant in the Orleans assemblies, and every label
 /// a query filters or groups by is a tag the source sets. Renaming an instrument or a tag breaks this test, not a
@@ -176,7 +177,7 @@ public sealed partial class MetricNamesTests
         }
     }
 
-    [GeneratedRegex(@"Create(?<kind>Counter|Histogram|UpDownCounter|Gauge|ObservableCounter|ObservableGauge|ObservableUpDownCounter)<\w+>\(\s*""(?<name>nhub\.[a-z0-9_.]+)""\s*,\s*""(?<unit>[^""]*)""")]
+    [GeneratedRegex(@"Create(?<kind>Counter|Histogram|UpDownCounter|Gauge|ObservableCounter|ObservableGauge|ObservableUpDownCounter)<\w+>\(\s*""(?<name>nhub\.[a-z0-9_.]+)""\s*,\s*(?:\(\)\s*=>[^""]*?,\s*)?""(?<unit>[^""]*)""")]
     private static partial Regex Instrument();
 
     [GeneratedRegex(@"\b(?:nhub|orleans)_[a-z0-9_]+\b")]
