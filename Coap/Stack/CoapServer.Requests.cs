@@ -4,7 +4,9 @@ namespace NHub.Coap.Stack;
 
 public sealed partial class CoapServer<TPeer>
 {
-    private async Task ProcessAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match, ulong fingerprint, long started)
+    // clock: the request's §5.2.2 clock if it was started on arrival (a request that probably waits for a slot).
+    private async Task ProcessAsync(TPeer peer, CoapMessage request, RouteMatch<TPeer> match, ulong fingerprint, long started,
+        SeparateResponseTimer<TPeer>.Pending? clock)
     {
         try
         {
@@ -12,24 +14,19 @@ public sealed partial class CoapServer<TPeer>
             // and is restored for the caller's receive loop when this method first yields.
             using var activity = StartExchangeActivity(request, match);
             var confirmable = request.Type == CoapMessageType.Confirmable;
-            var separate = false;
+            var pending = clock;
             CoapMessage response;
             Action<ConfirmableOutcome>? onDelivery = null;
             try
             {
                 var handling = HandleAsync(peer, request, match, fingerprint);
-                if (confirmable && !handling.IsCompleted && _separateResponses is { } timer)
+                if (confirmable && pending is null && !handling.IsCompleted && _separateResponses is { } timer)
                 {
                     // §5.2.2: if the deadline passes first, the timer acknowledges now so the client stops
                     // retransmitting, and the response follows as a CON.
-                    var pending = timer.Start(peer, request.MessageId, fingerprint);
-                    (response, onDelivery) = await handling.ConfigureAwait(false);
-                    separate = SeparateResponseTimer<TPeer>.AnswerIsSeparate(pending);
+                    pending = timer.Start(peer, request.MessageId, fingerprint);
                 }
-                else
-                {
-                    (response, onDelivery) = await handling.ConfigureAwait(false);
-                }
+                (response, onDelivery) = await handling.ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -44,6 +41,9 @@ public sealed partial class CoapServer<TPeer>
                 }
             }
 
+            // Decided once, for an answer and for an error alike: after the empty ACK went out, the client ignores a
+            // second ACK, so whatever the answer is must come as a CON of its own (§5.2.2).
+            var separate = pending is not null && SeparateResponseTimer<TPeer>.AnswerIsSeparate(pending);
             if (confirmable && onDelivery is not null && !separate)
             {
                 // The handler needs to know the response arrived: answer separately so the client ACKs it (§5.2.2).

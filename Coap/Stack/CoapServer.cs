@@ -59,7 +59,7 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         _requestLimitKey = requestLimitKey ?? _describePeer;
         _limiter = new PeerRequestLimiter<string>(options.MaxRequestsInProgressPerPeer);
         _admission = new RequestAdmission<WaitingRequest>(options.MaxRequestsInProgress, options.MaxRequestsWaiting,
-            w => _ = ProcessAsync(w.Peer, w.Message, w.Match, w.Fingerprint, w.Arrived));
+            w => _ = ProcessAsync(w.Peer, w.Message, w.Match, w.Fingerprint, w.Arrived, w.Separate));
         Observers.RelationEnded += OnRelationEnded;
         _separateResponses = options.SeparateResponseAfter > TimeSpan.Zero
             ? new SeparateResponseTimer<TPeer>(options.SeparateResponseAfter, time, AcknowledgeEmpty)
@@ -97,7 +97,9 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     /// <summary>Asynchronous requests in progress in total, and those waiting for a slot (<see cref="RequestAdmission{TItem}"/>).</summary>
     private readonly RequestAdmission<WaitingRequest> _admission;
 
-    private readonly record struct WaitingRequest(TPeer Peer, CoapMessage Message, RouteMatch<TPeer> Match, ulong Fingerprint, long Arrived);
+    /// <summary>A request on its way to a slot; <paramref name="Separate"/> is its §5.2.2 clock when started on arrival.</summary>
+    private readonly record struct WaitingRequest(TPeer Peer, CoapMessage Message, RouteMatch<TPeer> Match, ulong Fingerprint, long Arrived,
+        SeparateResponseTimer<TPeer>.Pending? Separate);
 
     /// <summary>Requests waiting for one of <see cref="CoapServerOptions.MaxRequestsInProgress"/> slots.</summary>
     public int Waiting => _admission.Waiting;
@@ -240,7 +242,7 @@ public sealed partial class CoapServer<TPeer> : IDisposable
         {
             // Only asynchronous handlers can pile up work; an inline one is done before the next datagram is read.
             Interlocked.Increment(ref _inFlight);
-            _ = ProcessAsync(peer, message, match, fingerprint, arrived);
+            _ = ProcessAsync(peer, message, match, fingerprint, arrived, clock: null);
             return;
         }
         var limitKey = _requestLimitKey(peer);
@@ -250,15 +252,20 @@ public sealed partial class CoapServer<TPeer> : IDisposable
             return;
         }
         Interlocked.Increment(ref _inFlight);
-        switch (_admission.TryAdmit(new WaitingRequest(peer, message, match, fingerprint, arrived)))
+        // A CON that will probably wait for a slot starts its §5.2.2 clock now, not when it runs: if the wait is long
+        // the empty ACK goes out while it waits, and the client stops retransmitting into a full server.
+        var separate = message.Type == CoapMessageType.Confirmable && _separateResponses is { } timer && _admission.LooksFull
+            ? timer.Start(peer, message.MessageId, fingerprint)
+            : null;
+        switch (_admission.TryAdmit(new WaitingRequest(peer, message, match, fingerprint, arrived, separate)))
         {
             case Admission.Run:
-                _ = ProcessAsync(peer, message, match, fingerprint, arrived);
+                _ = ProcessAsync(peer, message, match, fingerprint, arrived, separate);
                 break;
             case Admission.Refused:
                 Interlocked.Decrement(ref _inFlight);
                 _limiter.Exit(limitKey);
-                RejectOverloaded(peer, message, fingerprint);
+                RejectOverloaded(peer, message, fingerprint, separate);
                 break;
         }
     }
@@ -267,8 +274,14 @@ public sealed partial class CoapServer<TPeer> : IDisposable
     /// RFC 7252 §5.9.3.4: 5.03 with Max-Age when <see cref="CoapServerOptions.MaxRequestsInProgress"/> requests run
     /// and <see cref="CoapServerOptions.MaxRequestsWaiting"/> wait; remembered like any answer (§4.5).
     /// </summary>
-    private void RejectOverloaded(TPeer peer, CoapMessage request, ulong fingerprint)
+    private void RejectOverloaded(TPeer peer, CoapMessage request, ulong fingerprint, SeparateResponseTimer<TPeer>.Pending? separate)
     {
+        if (separate is not null && SeparateResponseTimer<TPeer>.AnswerIsSeparate(separate))
+        {
+            // The clock started an instant ago and has not passed (SeparateResponseAfter is at least a tick of the
+            // deadline timer); were it otherwise, the empty ACK went out and the 5.03 is not worth a CON of its own.
+            return;
+        }
         var response = ToMessage(request, CoapResponse.Text(CoapCode.ServiceUnavailable, "server busy; retry after Max-Age"));
         response.MaxAge = (uint)_options.TooManyRequestsMaxAge.TotalSeconds;
         Answer(peer, request, response, fingerprint);

@@ -67,6 +67,12 @@ internal sealed class RequestAdmission<TItem>(int maxRunning, int maxWaiting, Ac
         }
     }
 
+    /// <summary>
+    /// Whether every slot looked taken a moment ago (read without the lock: a hint for preparing a request that will
+    /// probably wait, never a decision; <see cref="TryAdmit"/> decides).
+    /// </summary>
+    public bool LooksFull => Volatile.Read(ref _running) >= maxRunning;
+
     /// <summary>Takes a slot for <paramref name="item"/> (<see cref="Admission.Run"/>), or queues it, or refuses it.</summary>
     public Admission TryAdmit(TItem item)
     {

@@ -192,6 +192,25 @@ public sealed class MessageLayerTests
     }
 
     [Fact]
+    public async Task A_handler_that_fails_after_its_empty_ack_sends_the_error_as_a_separate_con()
+    {
+        var h = new StackHarness();
+        var backend = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Router.Map(CoapCode.Post, "/telemetry", _ => new ValueTask<CoapResponse>(backend.Task));
+
+        h.Receive("client", StackHarness.Con(CoapCode.Post, "/telemetry", 7, [7]));
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True((await h.NextAsync()).Code.IsEmpty);
+
+        // The client ignores a second ACK for message 7 (§5.2.2): the 5.00 must come as a CON of its own.
+        backend.SetException(new InvalidOperationException("backend down"));
+        var error = await h.NextAsync();
+        Assert.Equal(CoapMessageType.Confirmable, error.Type);
+        Assert.Equal(CoapCode.InternalServerError, error.Code);
+        Assert.Equal(new byte[] { 7 }, error.Token.ToArray());
+    }
+
+    [Fact]
     public async Task A_handler_that_answers_before_the_deadline_piggybacks_and_no_empty_ack_follows_it()
     {
         var h = new StackHarness();

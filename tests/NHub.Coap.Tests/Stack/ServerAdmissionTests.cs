@@ -132,6 +132,35 @@ public sealed class ServerAdmissionTests
         Assert.Equal(CoapCode.Created, (await h.NextAsync(expectedPeer: "b")).Code);
     }
 
+    [Fact]
+    public async Task A_con_that_waits_past_the_separate_response_deadline_is_acknowledged_empty_while_it_waits()
+    {
+        var h = new StackHarness(o => o.MaxRequestsInProgress = 1);
+        var release = new TaskCompletionSource<CoapResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        h.Router.Map(CoapCode.Post, "/telemetry", _ =>
+            Interlocked.Increment(ref calls) == 1 ? new ValueTask<CoapResponse>(release.Task) : ValueTask.FromResult(new CoapResponse(CoapCode.Created)));
+
+        h.Receive("a", StackHarness.Con(CoapCode.Post, "/telemetry", 1, [1]));
+        h.Receive("b", StackHarness.Con(CoapCode.Post, "/telemetry", 2, [2]));
+        Assert.Equal(1, h.Server.Waiting);
+
+        // §5.2.2, counted from arrival: both get their empty ACK at 1 s, b although its handler has not started.
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        var acks = new[] { await h.NextAsync(expectedPeer: null), await h.NextAsync(expectedPeer: null) };
+        Assert.All(acks, ack => Assert.True(ack.Code.IsEmpty && ack.Type == CoapMessageType.Acknowledgement));
+        Assert.Equal([1, 2], acks.Select(a => (int)a.MessageId).Order());
+        Assert.Equal(1, calls);
+        // b's retransmission is answered with that empty ACK, and b is still not run twice.
+        h.Receive("b", StackHarness.Con(CoapCode.Post, "/telemetry", 2, [2]));
+        Assert.True((await h.NextAsync(expectedPeer: "b")).Code.IsEmpty);
+
+        release.SetResult(new CoapResponse(CoapCode.Created));
+        var responses = new[] { await h.NextAsync(expectedPeer: null), await h.NextAsync(expectedPeer: null) };
+        Assert.All(responses, r => Assert.Equal((CoapMessageType.Confirmable, CoapCode.Created), (r.Type, r.Code)));
+        Assert.Equal(2, calls);
+    }
+
     private static TaskCompletionSource<CoapResponse> Take(ConcurrentQueue<TaskCompletionSource<CoapResponse>> backend) =>
         backend.TryDequeue(out var reply) ? reply : throw new InvalidOperationException("no request at the backend");
 
