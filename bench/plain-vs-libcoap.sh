@@ -27,13 +27,16 @@ trap cleanup EXIT
 wait_started() { for _ in $(seq 1 120); do grep -q "Application started" "$1" && return 0; sleep 0.5; done; echo "did not start: $1" >&2; tail -20 "$1" >&2; exit 1; }
 stop() { kill "$@" 2>/dev/null || true; for p in "$@"; do wait "$p" 2>/dev/null || true; done; }
 quiet=(Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.Hosting.Lifetime=Information")
+# BENCH_SILO_ENV="K=V ...": added to the silo's and the gateway's environment, to compare a server-side setting (as in
+# the scripts on bench/lib/common.sh).
+server_env=(); [[ -n "${BENCH_SILO_ENV:-}" ]] && read -ra server_env <<<"$BENCH_SILO_ENV"
 
 # A silo on free ports; $1: its log, then extra environment (the gateway's sockets and policy).
 start_silo() {
     local log="$1"; shift
     silo_port=$(free_tcp); orleans_gateway=$(free_tcp)
     : >"$log"
-    env Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$orleans_gateway" "${quiet[@]}" "$@" \
+    env Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$orleans_gateway" "${quiet[@]}" "${server_env[@]}" "$@" \
         dotnet Silo/bin/Release/net10.0/NHub.Silo.dll --urls "http://127.0.0.1:$(free_tcp)" >"$log" 2>&1 &
     silo=$!; pids+=("$silo")
     wait_started "$log"
@@ -59,7 +62,7 @@ for run in $runs; do
         start_silo "$work/cluster.log" Gateway__PlainMode=Off Gateway__DtlsEnabled=false
         : >"$work/standalone.log"
         env Orleans__GatewayPort="$orleans_gateway" Gateway__Udp__BindAddress=127.0.0.1 Gateway__Udp__Port="$port" \
-            Gateway__Dtls__Port="$(free_port)" Gateway__PlainMode=Enabled "${quiet[@]}" \
+            Gateway__Dtls__Port="$(free_port)" Gateway__PlainMode=Enabled "${quiet[@]}" "${server_env[@]}" \
             dotnet Gateway.Udp/bin/Release/net10.0/NHub.Gateway.Udp.dll --urls "http://127.0.0.1:$(free_tcp)" \
             >"$work/standalone.log" 2>&1 &
         gateway=$!; pids+=("$gateway")
