@@ -119,16 +119,20 @@ public sealed class DtlsOptions : IValidatableObject
     /// Receive threads, each with its own socket on the port (Linux SO_REUSEPORT: the kernel keeps each peer on one
     /// socket, so its records stay in order); records are decrypted there under each peer's lock, and what the CoAP
     /// stack answers synchronously (ACKs, duplicates, inline resources) is answered there too. Requests with an
-    /// asynchronous handler go on to the thread pool (<see cref="DeliveryQueueCapacity"/>). 0 (the default): one per
+    /// asynchronous handler go on to workers on the thread pool (<see cref="DeliveryQueueCapacity"/>). 0 (the default): one per
     /// core. Without SO_REUSEPORT support, one socket shared by the threads.
     /// </summary>
     [Range(0, 64, ErrorMessage = "Gateway:Dtls:ReceiveLoops must be between 0 and 64")]
     public int ReceiveLoops { get; set; }
 
+    /// <summary>Workers that hand queued records to the CoAP stack (as Gateway:Udp:Workers). 0 (the default): one per core.</summary>
+    [Range(0, 256, ErrorMessage = "Gateway:Dtls:Workers must be between 0 and 256")]
+    public int Workers { get; set; }
+
     /// <summary>
-    /// Decrypted requests waiting for a thread-pool thread to start their handler. Overflow policy: tail drop (the
-    /// newest is dropped and counted, reason "queue_full"); CON senders retransmit (RFC 7252 §4.2), so overload sheds
-    /// load instead of growing memory.
+    /// Decrypted requests waiting for a worker to start their handler (the same queue as plain UDP's, see
+    /// Gateway:Udp:ReceiveQueueCapacity). Overflow policy: tail drop (the newest is dropped and counted, reason
+    /// "queue_full"); CON senders retransmit (RFC 7252 §4.2), so overload sheds load instead of growing memory.
     /// </summary>
     [Range(16, 1_000_000, ErrorMessage = "Gateway:Dtls:DeliveryQueueCapacity must be between 16 and 1000000")]
     public int DeliveryQueueCapacity { get; set; } = 16_384;

@@ -188,8 +188,8 @@ public sealed partial class DtlsTransport
 
     /// <summary>
     /// An application-data record's plaintext, to the CoAP layer: answered here if it completes synchronously (an ACK,
-    /// a duplicate, an inline resource), otherwise queued for the thread pool (<see cref="RequestDelivery"/> says why
-    /// not on this receive loop), at most <see cref="DtlsOptions.DeliveryQueueCapacity"/> waiting.
+    /// a duplicate, an inline resource), otherwise queued for the workers (<see cref="ReceiveQueue"/> says why not on
+    /// this receive loop), at most <see cref="DtlsOptions.DeliveryQueueCapacity"/> waiting.
     /// </summary>
     private void Deliver(DtlsPeer peer, byte[] plaintext, int length)
     {
@@ -207,7 +207,7 @@ public sealed partial class DtlsTransport
             DtlsLog.HandlerError(_logger, ex, peer.EndPoint);
             return;
         }
-        if (!_deliveries.TryQueue(_receiver, info, plaintext.AsSpan(0, length)))
+        if (!_deliveries.TryQueue(info, plaintext.AsSpan(0, length)))
         {
             _metrics.RecordDropped("queue_full");
         }

@@ -38,7 +38,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
     private readonly long _idleTimeout;
     private readonly long _wakeAfterIdle;
     private readonly ConnectionIdIssuer _connectionIds;
-    private readonly DeliveryQueue _deliveries;
+    private readonly ReceiveQueue _deliveries;
     private readonly IDtlsSessionStore? _store;
     private readonly SourceRateLimiter _takeoverLimiter;
     private readonly DeviceCertificateAuthenticator? _certificates;
@@ -81,7 +81,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         _idleTimeout = (long)(options.SessionIdleTimeout.TotalSeconds * _time.TimestampFrequency);
         _wakeAfterIdle = (long)(options.WakeAfterIdle.TotalSeconds * _time.TimestampFrequency);
         _connectionIds = new ConnectionIdIssuer(options.ConnectionIdLength, nodeId);
-        _deliveries = new DeliveryQueue(options.DeliveryQueueCapacity, OnHandlerFailed);
+        _deliveries = new ReceiveQueue(options.DeliveryQueueCapacity, options.Workers, System.Buffers.ArrayPool<byte>.Shared, OnHandlerFailed);
         _store = options.ConnectionIdLength > 0 ? store : null;
         _certificates = certificates;
         _takeoverLimiter = new SourceRateLimiter(options.TakeoversPerSecondPerIp, options.TakeoverBurstPerIp, options.RateLimiterMaxAddresses, _time);
@@ -137,6 +137,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
         _sockets = DatagramSocket.BindGroup(_options.BindAddress, _options.Port, _options.SocketBufferBytes, loops);
         _socket = _sockets[0];
         _handshakes = new HandshakeWorkers<HandshakeWork>(_options.HandshakeThreads, _options.HandshakeQueueCapacity, RunHandshake);
+        _deliveries.Start(receiver);
         _receiveLoops = new Thread[_sockets.Length];
         for (var i = 0; i < _sockets.Length; i++)
         {
@@ -235,6 +236,7 @@ public sealed partial class DtlsTransport : IDatagramTransport, ISessionCloser
                 loop.Join(TimeSpan.FromSeconds(5));
             }
         });
+        await _deliveries.StopAsync();
         DtlsLog.Stopped(_logger, closed, released);
     }
 

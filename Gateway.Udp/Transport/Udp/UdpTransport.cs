@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
 
 namespace NHub.Gateway.Transport.Udp;
 
@@ -18,15 +17,12 @@ public sealed partial class UdpTransport : IDatagramTransport
     private readonly UdpTransportOptions _options;
     private readonly ILogger _logger;
     private readonly PeerAddressTable _peers;
-    private readonly Channel<Inbound> _queue;
     private readonly CancellationTokenSource _stop = new();
     private readonly TransportMetrics _metrics;
     private Socket? _socket;
     private IDatagramReceiver? _receiver;
-    private Task[] _workers = [];
+    private ReceiveQueue? _queue;
     private Thread[] _receiveLoops = [];
-
-    private readonly record struct Inbound(PeerInfo Peer, byte[] Buffer, int Length);
 
     public UdpTransport(UdpTransportOptions options, ILogger<UdpTransport> logger, IMeterFactory meterFactory)
     {
@@ -34,13 +30,6 @@ public sealed partial class UdpTransport : IDatagramTransport
         _logger = logger;
         _peers = new PeerAddressTable(options.MaxPeers);
         _metrics = new TransportMetrics(meterFactory, "udp");
-        // Wait mode + TryWrite gives a tail drop we can count (DropWrite would hide the drop from TryWrite).
-        _queue = Channel.CreateBounded<Inbound>(new BoundedChannelOptions(options.ReceiveQueueCapacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleWriter = true,
-            SingleReader = false,
-        });
     }
 
     /// <summary>Where datagram buffers come from (tests count rents and returns).</summary>
@@ -59,12 +48,8 @@ public sealed partial class UdpTransport : IDatagramTransport
     {
         _receiver = receiver;
         _socket = Bind(_options);
-        var workers = _options.Workers > 0 ? _options.Workers : Environment.ProcessorCount;
-        _workers = new Task[workers];
-        for (var i = 0; i < workers; i++)
-        {
-            _workers[i] = Task.Run(WorkerAsync);
-        }
+        _queue = new ReceiveQueue(_options.ReceiveQueueCapacity, _options.Workers, _pool, OnHandlerFailed);
+        _queue.Start(receiver);
         var loops = _options.ReceiveLoops > 0 ? _options.ReceiveLoops : Math.Min(Environment.ProcessorCount, 4);
         _receiveLoops = new Thread[loops];
         for (var i = 0; i < loops; i++)
@@ -113,23 +98,14 @@ public sealed partial class UdpTransport : IDatagramTransport
         await _stop.CancelAsync();
         // Closing the socket aborts the blocking receives (the runtime shuts the socket down first).
         _socket?.Dispose();
-        _queue.Writer.TryComplete();
+        // The workers stop; datagrams still queued give their pooled copies back (a late one from a loop is refused).
+        if (_queue is { } queue)
+        {
+            await queue.StopAsync();
+        }
         foreach (var loop in _receiveLoops)
         {
             await Task.Run(loop.Join);
-        }
-        try
-        {
-            await Task.WhenAll(_workers);
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
-        // Datagrams still queued when the workers stopped: their pooled copies go back.
-        while (_queue.Reader.TryRead(out var left))
-        {
-            _pool.Return(left.Buffer);
         }
     }
 
@@ -219,46 +195,17 @@ public sealed partial class UdpTransport : IDatagramTransport
             LogHandlerError(_logger, ex, peer.EndPoint);
             return;
         }
-        var copy = _pool.Rent(received);
-        buffer.AsSpan(0, received).CopyTo(copy);
-        if (!_queue.Writer.TryWrite(new Inbound(peer, copy, received)))
+        if (!_queue!.TryQueue(peer, buffer.AsSpan(0, received)))
         {
-            _pool.Return(copy);
             _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "queue_full"));
         }
     }
 
-    private async Task WorkerAsync()
+    private void OnHandlerFailed(PeerInfo peer, Exception error)
     {
-        var reader = _queue.Reader;
-        var receiver = _receiver!;
-        try
-        {
-            while (await reader.WaitToReadAsync(_stop.Token))
-            {
-                while (reader.TryRead(out var item))
-                {
-                    try
-                    {
-                        receiver.OnDatagram(item.Peer, item.Buffer.AsSpan(0, item.Length));
-                    }
-                    catch (Exception ex)
-                    {
-                        // The stack must not throw; if it does, one datagram is lost, never the worker.
-                        _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "handler_error"));
-                        LogHandlerError(_logger, ex, item.Peer.EndPoint);
-                    }
-                    finally
-                    {
-                        _pool.Return(item.Buffer);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
+        // The stack must not throw; if it does, one datagram is lost, never the worker.
+        _metrics.Dropped.Add(1, new KeyValuePair<string, object?>("reason", "handler_error"));
+        LogHandlerError(_logger, error, peer.EndPoint);
     }
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Debug, Message = "CoAP UDP transport listening on {EndPoint}")]

@@ -5,7 +5,7 @@ namespace NHub.Gateway.Tests.Transport.Dtls;
 
 /// <summary>
 /// Where a decrypted request is handed to the CoAP layer: what it answers synchronously on the receive loop, the rest
-/// on the thread pool (RequestDelivery.cs says why), with a bounded queue in between (Gateway:Dtls:DeliveryQueueCapacity).
+/// on workers on the thread pool (ReceiveQueue.cs says why), with a bounded queue in between (Gateway:Dtls:DeliveryQueueCapacity).
 /// </summary>
 public sealed class DtlsRequestDeliveryTests
 {
@@ -50,30 +50,37 @@ public sealed class DtlsRequestDeliveryTests
     {
         const int Capacity = 16;
         const int Sent = 24;
-        await using var server = new DtlsServerHarness(o => o.DeliveryQueueCapacity = Capacity);
+        await using var server = new DtlsServerHarness(o =>
+        {
+            o.DeliveryQueueCapacity = Capacity;
+            o.Workers = 1;
+        });
         using var client = BcDtlsClient.Connect(server.EndPoint, DtlsServerHarness.Identity, DtlsServerHarness.Key);
         using var backend = new ManualResetEventSlim(false);
         server.Receiver.AnswerInline = false;
         server.Receiver.Gate = backend;
 
-        // Held up by the backend, the first 16 stay in the queue (running or waiting for a thread); the rest overflow.
-        for (ushort mid = 1; mid <= Sent; mid++)
+        // The first record is taken by the only worker, held up there by the backend; of the rest 16 wait in the
+        // queue and the others overflow.
+        client.Session.Send(EchoCoapReceiver.Request(1), 0, EchoCoapReceiver.Request(1).Length);
+        Assert.True(SpinWait.SpinUntil(() => server.Receiver.Threads.Count == 1, Wait), "the worker did not take the first record");
+        for (ushort mid = 2; mid <= Sent; mid++)
         {
             client.Session.Send(EchoCoapReceiver.Request(mid), 0, EchoCoapReceiver.Request(mid).Length);
         }
-        await server.Meters.WaitForAsync(m => m.Total("nhub.dtls.records.dropped", "reason", "queue_full") == Sent - Capacity, Wait,
+        await server.Meters.WaitForAsync(m => m.Total("nhub.dtls.records.dropped", "reason", "queue_full") == Sent - Capacity - 1, Wait,
             "the records past the queue");
 
         backend.Set();
         var answers = new HashSet<int>();
-        while (answers.Count < Capacity && client.ReceiveOne(5000) is { } datagram)
+        while (answers.Count < Capacity + 1 && client.ReceiveOne(5000) is { } datagram)
         {
             answers.Add(datagram[2] << 8 | datagram[3]);
         }
-        Assert.Equal(Capacity, answers.Count);
-        Assert.Equal(Enumerable.Range(1, Capacity).ToHashSet(), answers); // the oldest were kept: tail drop
-        Assert.Equal(Capacity, server.Receiver.Datagrams);
-        Assert.Equal(Sent - Capacity, server.Meters.Total("nhub.dtls.records.dropped", "reason", "queue_full"));
+        Assert.Equal(Capacity + 1, answers.Count);
+        Assert.Equal(Enumerable.Range(1, Capacity + 1).ToHashSet(), answers); // the oldest were kept: tail drop
+        Assert.Equal(Capacity + 1, server.Receiver.Datagrams);
+        Assert.Equal(Sent - Capacity - 1, server.Meters.Total("nhub.dtls.records.dropped", "reason", "queue_full"));
 
         // Drained: the queue takes requests again.
         Assert.NotNull(client.Exchange(EchoCoapReceiver.Request(100)));
